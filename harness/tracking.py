@@ -1,0 +1,266 @@
+"""Where results are stored, and what each MLflow run records.
+
+Default store: `sqlite:///<cwd>/mlruns/mlflow.db` for MLflow with artifacts in `mlruns/artifacts/`,
+and `sqlite:///<cwd>/mlruns/optuna.db` for the Optuna studies. `--tracking-uri` (or
+`MLFLOW_TRACKING_URI`) and `--storage` (or `HARNESS_STORAGE`) point elsewhere: another sqlite file,
+an MLflow tracking server, a PostgreSQL database. URLs can carry passwords: they are masked in every
+message and never logged.
+
+Runs: one MLflow experiment per task (named after it). Each `harness run` of a (task, model) study
+makes one parent run (run name = model) with the best configuration, CV and holdout scores, timings
+and tags; each trial it ran is a nested child run with its per-fold scores. MLflow params cannot be
+changed once logged, so a resumed study gets a new parent run for its new trials, and leaderboards
+read the newest parent run of each model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from harness.errors import StoreError, UsageError
+
+TRACKING_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks")
+STORAGE_SCHEMES = ("sqlite", "postgresql", "mysql")
+TAG = "harness."
+PARENT_TAG = "mlflow.parentRunId"
+
+
+def mask(url: str) -> str:
+    """The URL with any password replaced by ***: `postgresql://user:***@host/db`."""
+    return re.sub(r"(//[^/:@]+):[^@/]*@", r"\1:***@", url)
+
+
+@dataclass(frozen=True)
+class Stores:
+    """Resolved locations of the MLflow store and the Optuna storage.
+
+    Attributes:
+        tracking_uri: MLflow tracking URI.
+        storage_url: Optuna storage URL.
+        artifact_root: Folder for artifacts of new experiments, for local sqlite stores (else None:
+            the tracking server decides).
+    """
+
+    tracking_uri: str
+    storage_url: str
+    artifact_root: str | None
+
+
+def _sqlite_path(url: str, what: str) -> Path:
+    if not url.startswith("sqlite:///"):
+        raise UsageError(
+            f"Malformed {what} {mask(url)!r}: a sqlite URL is sqlite:///relative/path.db or "
+            "sqlite:////absolute/path.db."
+        )
+    path = url[len("sqlite:///") :]
+    if not path or path == ":memory:" or path.endswith("/"):
+        raise UsageError(f"Malformed {what} {url!r}: it must name a database file.")
+    return Path(path).resolve()
+
+
+def _check_url(url: str, schemes: tuple[str, ...], what: str, flag: str) -> None:
+    scheme = urlsplit(url).scheme.split("+", 1)[0]
+    if scheme == "file" or (not scheme and url):
+        raise UsageError(
+            f"The {what} {mask(url)!r} is a plain folder; MLflow 3 needs a database store. "
+            f"Use {flag} sqlite:///path/to/mlflow.db (or a server URL)."
+            if what == "tracking URI"
+            else f"The {what} {mask(url)!r} is not a database URL. Use {flag} sqlite:///path.db "
+            "or postgresql://user@host/db."
+        )
+    if scheme not in schemes:
+        raise UsageError(
+            f"Malformed {what} {mask(url)!r}: scheme {scheme!r} is not one of "
+            f"{', '.join(schemes)}. Example: {flag} sqlite:///mlruns/mlflow.db"
+        )
+    if scheme in ("http", "https", "postgresql", "mysql", "mssql") and not urlsplit(url).hostname:
+        raise UsageError(f"Malformed {what} {mask(url)!r}: it names no host.")
+
+
+def _writable_folder(folder: Path, what: str, flag: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"Cannot create the folder {str(folder)!r} for the {what}: {exc.strerror or exc}. "
+            f"Pass a writable location with {flag}."
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"The folder {str(folder)!r} for the {what} is not writable. "
+            f"Pass a writable location with {flag}."
+        )
+
+
+def resolve_stores(
+    tracking_uri: str | None = None, storage: str | None = None, root: Path | None = None
+) -> Stores:
+    """Resolve and check the stores from flags, environment, and the default under `root/mlruns`.
+
+    Args:
+        tracking_uri: `--tracking-uri`; falls back to `MLFLOW_TRACKING_URI`, then the default.
+        storage: `--storage`; falls back to `HARNESS_STORAGE`, then a sqlite file beside the
+            MLflow database (or under `root/mlruns` when MLflow is remote).
+        root: Folder holding `mlruns/` (default: the current directory).
+
+    Raises:
+        UsageError: A malformed URL.
+        StoreError: A local store that cannot be created or written.
+    """
+    root = Path(root or Path.cwd()).resolve()
+    tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None
+    storage = storage or os.environ.get("HARNESS_STORAGE") or None
+    default_folder = root / "mlruns"
+    if tracking_uri is None:
+        tracking_uri = f"sqlite:///{default_folder / 'mlflow.db'}"
+    _check_url(tracking_uri, TRACKING_SCHEMES, "tracking URI", "--tracking-uri")
+    artifact_root = None
+    local_folder = default_folder
+    if tracking_uri.startswith("sqlite"):
+        db = _sqlite_path(tracking_uri, "tracking URI")
+        _writable_folder(db.parent, "MLflow store", "--tracking-uri")
+        tracking_uri = f"sqlite:///{db}"
+        local_folder = db.parent
+        artifact_root = str(db.parent / "artifacts")
+    if storage is None:
+        storage = f"sqlite:///{local_folder / 'optuna.db'}"
+    _check_url(storage, STORAGE_SCHEMES, "Optuna storage", "--storage")
+    if storage.startswith("sqlite"):
+        db = _sqlite_path(storage, "Optuna storage")
+        _writable_folder(db.parent, "Optuna storage", "--storage")
+        storage = f"sqlite:///{db}"
+    return Stores(tracking_uri=tracking_uri, storage_url=storage, artifact_root=artifact_root)
+
+
+def quiet_libraries() -> None:
+    """Silence MLflow's and Alembic's informational logging (schema migrations, run links)."""
+    for name in ("mlflow", "alembic", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _param_value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text[:6000]
+
+
+class Tracker:
+    """Writes harness runs to one MLflow store through `MlflowClient` (no global MLflow state)."""
+
+    def __init__(self, stores: Stores) -> None:
+        quiet_libraries()
+        from mlflow.tracking import MlflowClient
+
+        self.stores = stores
+        try:
+            self.client = MlflowClient(tracking_uri=stores.tracking_uri)
+        except Exception as exc:
+            raise StoreError(
+                f"Cannot open the MLflow store {mask(stores.tracking_uri)!r}: {exc}"
+            ) from None
+        self._experiments: dict[str, str] = {}
+
+    def experiment_id(self, task: str, *, create: bool = True) -> str | None:
+        """The id of the task's experiment, created (with a local artifact folder) if needed."""
+        if task in self._experiments:
+            return self._experiments[task]
+        try:
+            experiment = self.client.get_experiment_by_name(task)
+            if experiment is None:
+                if not create:
+                    return None
+                location = None
+                if self.stores.artifact_root:
+                    location = Path(self.stores.artifact_root, task).as_uri()
+                experiment_id = self.client.create_experiment(task, artifact_location=location)
+            else:
+                experiment_id = experiment.experiment_id
+        except Exception as exc:
+            raise StoreError(
+                f"Cannot use the MLflow store {mask(self.stores.tracking_uri)!r}: "
+                f"{mask(str(exc)).splitlines()[0]}"
+            ) from None
+        self._experiments[task] = experiment_id
+        return experiment_id
+
+    def start_run(
+        self, task: str, run_name: str, tags: Mapping[str, Any], *, parent: str | None = None,
+        start_time: int | None = None,
+    ) -> str:
+        """Create a run in the task's experiment and return its id."""
+        tags = {k: str(v) for k, v in tags.items()}
+        if parent:
+            tags[PARENT_TAG] = parent
+        run = self.client.create_run(
+            self.experiment_id(task), start_time=start_time or _now_ms(), tags=tags,
+            run_name=run_name,
+        )
+        return run.info.run_id
+
+    def log(
+        self,
+        run_id: str,
+        *,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+        series: Mapping[str, list[float]] | None = None,
+    ) -> None:
+        """Log metrics, params, tags and per-step series (e.g. one value per fold) in one batch."""
+        from mlflow.entities import Metric, Param, RunTag
+
+        now = _now_ms()
+        batch_metrics = [
+            Metric(key, float(value), now, 0)
+            for key, value in (metrics or {}).items()
+            if value is not None
+        ]
+        for key, values in (series or {}).items():
+            batch_metrics += [Metric(key, float(v), now, step) for step, v in enumerate(values)]
+        batch_params = [Param(key, _param_value(v)) for key, v in (params or {}).items()]
+        batch_tags = [RunTag(key, str(v)[:5000]) for key, v in (tags or {}).items()]
+        # MLflow caps a batch at 1000 metrics and 100 params; chunk to stay inside.
+        for start in range(0, max(len(batch_metrics), len(batch_params), len(batch_tags), 1), 100):
+            self.client.log_batch(
+                run_id,
+                metrics=batch_metrics[start : start + 100],
+                params=batch_params[start : start + 100],
+                tags=batch_tags[start : start + 100],
+            )
+
+    def log_artifact(self, run_id: str, path: Path, folder: str | None = None) -> None:
+        """Upload one local file as an artifact of the run."""
+        self.client.log_artifact(run_id, str(path), artifact_path=folder)
+
+    def end_run(self, run_id: str, status: str = "FINISHED", end_time: int | None = None) -> None:
+        """Mark the run ended: FINISHED, FAILED or KILLED."""
+        self.client.set_terminated(run_id, status=status, end_time=end_time or _now_ms())
+
+    def search(self, task: str, filter_string: str = "") -> list[Any]:
+        """All runs of the task's experiment matching an MLflow filter, newest first."""
+        experiment_id = self.experiment_id(task, create=False)
+        if experiment_id is None:
+            return []
+        runs, token = [], None
+        while True:
+            page = self.client.search_runs(
+                [experiment_id], filter_string=filter_string, max_results=1000,
+                order_by=["attributes.start_time DESC"], page_token=token,
+            )
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return runs

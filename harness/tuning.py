@@ -1,0 +1,244 @@
+"""Optuna studies: one per (task, model), trial 0 = the model's defaults, per-fold pruning, resume.
+
+A trial fits the whole pipeline (preprocessing + model, built fresh by the model's `build`) inside
+each training fold and scores it on that fold's validation rows. After each fold it reports the
+running mean of the primary metric, so a pruner can stop a clearly worse trial early (state
+PRUNED). A trial whose model raises is FAIL with the error kept in its `error` user attribute.
+
+Resume: a study is named `<task>.<model>` in the Optuna storage. A rerun counts the trials already
+finished (complete, pruned, or failed with a recorded error) and runs only the missing ones. Trials
+left RUNNING by a killed process are not counted, so they are run again. The study remembers the
+fingerprints of the folds and data it was tuned on and refuses to continue on different ones.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from harness.errors import StoreError
+from harness.metrics import get_metric
+from harness.model import BuildSpec, Model
+from harness.splits import Prepared
+from harness.tracking import mask
+
+DEFAULT_ATTR = "harness.default"
+ERROR_ATTR = "error"
+
+
+@dataclass(frozen=True)
+class FoldScores:
+    """Scores of one configuration over the CV folds.
+
+    Attributes:
+        scores: Metric name -> one score per fold.
+        fit_seconds: Fit time per fold.
+        predict_seconds: Prediction time per fold.
+    """
+
+    scores: dict[str, list[float]]
+    fit_seconds: list[float]
+    predict_seconds: list[float]
+
+
+def predict(estimator: Any, X: Any, n_classes: int) -> np.ndarray:
+    """Probabilities over all `n_classes` codes (classification) or values (regression).
+
+    Estimators that never saw a class in their training rows get a zero column for it.
+    """
+    if n_classes == 0:
+        return np.asarray(estimator.predict(X), dtype=float).ravel()
+    proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    classes = getattr(estimator, "classes_", None)
+    if proba.shape[1] != n_classes and classes is not None:
+        full = np.zeros((proba.shape[0], n_classes))
+        full[:, np.asarray(classes, dtype=int)] = proba
+        proba = full
+    # float32 outputs (XGBoost, Keras) sum to 1 only within 1e-7: renormalize in float64.
+    return proba / proba.sum(axis=1, keepdims=True)
+
+
+def fit_and_predict(
+    model: Model, params: dict, spec: BuildSpec, seed: int, X_fit, y_fit, X_pred, n_classes: int
+) -> tuple[np.ndarray, float, float]:
+    """Build a fresh estimator, fit it, predict; return (predictions, fit s, predict s)."""
+    estimator = model.build(replace(spec, n_rows=len(y_fit)), dict(params), seed=seed)
+    start = time.perf_counter()
+    estimator.fit(X_fit, y_fit)
+    fitted = time.perf_counter()
+    prediction = predict(estimator, X_pred, n_classes)
+    return prediction, fitted - start, time.perf_counter() - fitted
+
+
+def cross_validate(
+    model: Model,
+    params: dict,
+    data: Prepared,
+    spec: BuildSpec,
+    metrics: tuple[str, ...],
+    *,
+    seed: int,
+    on_fold: Callable[[int, float], None] | None = None,
+) -> FoldScores:
+    """Score one configuration on every fold; `on_fold(i, running mean)` may raise to prune."""
+    primary = metrics[0]
+    scores: dict[str, list[float]] = {name: [] for name in metrics}
+    fit_s, predict_s = [], []
+    for number, (train, valid) in enumerate(data.folds):
+        prediction, fit_time, predict_time = fit_and_predict(
+            model, params, spec, seed, data.X.iloc[train], data.y[train], data.X.iloc[valid],
+            data.n_classes,
+        )
+        for name in metrics:
+            scores[name].append(get_metric(name).score(data.y[valid], prediction))
+        fit_s.append(fit_time)
+        predict_s.append(predict_time)
+        if on_fold is not None:
+            on_fold(number, float(np.mean(scores[primary])))
+    return FoldScores(scores, fit_s, predict_s)
+
+
+def make_objective(
+    model: Model, data: Prepared, spec: BuildSpec, metrics: tuple[str, ...], seed: int
+) -> Callable[[Any], float]:
+    """The Optuna objective: CV score of the primary metric, with fold scores as user attrs."""
+    import optuna
+
+    def objective(trial: optuna.Trial) -> float:
+        def report(fold: int, running_mean: float) -> None:
+            trial.report(running_mean, fold)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after fold {fold + 1}")
+
+        try:
+            params = model.search_space(trial)
+            result = cross_validate(
+                model, params, data, spec, metrics, seed=seed, on_fold=report
+            )
+            value = float(np.mean(result.scores[metrics[0]]))
+            if not np.isfinite(value):
+                raise ValueError(f"the CV {metrics[0]} is {value}")
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:
+            trial.set_user_attr(ERROR_ATTR, _error_text(exc))
+            raise
+        for name, values in result.scores.items():
+            trial.set_user_attr(f"fold_{name}", values)
+        trial.set_user_attr("fit_seconds", result.fit_seconds)
+        trial.set_user_attr("predict_seconds", result.predict_seconds)
+        return value
+
+    return objective
+
+
+def _error_text(exc: BaseException) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
+    return f"{type(exc).__name__}: {exc}{where}"[:2000]
+
+
+def open_study(
+    storage_url: str, name: str, direction: str, *, seed: int, data: Prepared, fresh: bool = False
+) -> Any:
+    """Create or load the study `name`, checking it was tuned on the same folds and data.
+
+    Raises:
+        StoreError: The storage cannot be opened, or the study was tuned on other folds or data.
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    try:
+        storage = optuna.storages.RDBStorage(
+            storage_url, heartbeat_interval=60, grace_period=120,
+            engine_kwargs={"connect_args": {"timeout": 60}} if storage_url.startswith("sqlite")
+            else {},
+        )
+        if fresh:
+            try:
+                optuna.delete_study(study_name=name, storage=storage)
+            except KeyError:
+                pass
+        study = optuna.create_study(
+            storage=storage, study_name=name, direction=direction, load_if_exists=True,
+        )
+    except Exception as exc:
+        raise StoreError(
+            f"Cannot open the Optuna storage {mask(storage_url)!r}: "
+            f"{mask(str(exc)).splitlines()[0]}. Pass a working --storage."
+        ) from None
+    attrs = study.user_attrs
+    if "harness.folds_fingerprint" not in attrs:
+        study.set_user_attr("harness.uid", uuid.uuid4().hex[:12])
+        study.set_user_attr("harness.folds_fingerprint", data.folds_fingerprint)
+        study.set_user_attr("harness.data_fingerprint", data.data_fingerprint)
+        study.set_user_attr("harness.seed", seed)
+        study.set_user_attr("harness.folds", len(data.folds))
+    elif attrs["harness.folds_fingerprint"] != data.folds_fingerprint:
+        raise StoreError(
+            f"Study {name!r} in {mask(storage_url)!r} was tuned on other folds or data "
+            f"(seed {attrs.get('harness.seed')}, {attrs.get('harness.folds')} folds, data "
+            f"{attrs.get('harness.data_fingerprint')}; now seed {seed}, {len(data.folds)} folds, "
+            f"data {data.data_fingerprint}). Rerun with the same --seed and --folds, "
+            "or add --fresh to start the study over."
+        )
+    if study.direction.name.lower() != direction:
+        raise StoreError(
+            f"Study {name!r} optimizes in the other direction; add --fresh to start it over."
+        )
+    return study
+
+
+def is_done(trial: Any) -> bool:
+    """Whether a trial counts towards the budget: complete, pruned, or failed by the model."""
+    from optuna.trial import TrialState
+
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    return trial.state == TrialState.FAIL and ERROR_ATTR in trial.user_attrs
+
+
+def done_trials(study: Any) -> list[Any]:
+    """The study's trials that count as done, in order."""
+    return [t for t in study.get_trials(deepcopy=False) if is_done(t)]
+
+
+def ensure_defaults_queued(study: Any, defaults: dict) -> None:
+    """Queue the model's defaults as the next trial unless they already ran or wait."""
+    from optuna.trial import TrialState
+
+    for trial in study.get_trials(deepcopy=False):
+        if trial.user_attrs.get(DEFAULT_ATTR) and (
+            is_done(trial) or trial.state == TrialState.WAITING
+        ):
+            return
+    study.enqueue_trial(dict(defaults), user_attrs={DEFAULT_ATTR: True})
+
+
+def make_sampler(seed: int, n_done: int) -> Any:
+    """A seeded TPE sampler, named explicitly (Optuna 5 changed TPE's defaults).
+
+    The seed is offset by the trials already done, so a resumed study samples deterministically
+    from its history instead of repeating the first configurations of the fresh sampler.
+    """
+    import optuna
+
+    return optuna.samplers.TPESampler(
+        seed=seed + n_done, n_startup_trials=10, multivariate=True, constant_liar=False,
+    )
+
+
+def make_pruner() -> Any:
+    """Median pruning after each fold, once five trials have finished."""
+    import optuna
+
+    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)

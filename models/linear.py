@@ -1,0 +1,34 @@
+"""Logistic regression or ridge on standardized numerics and one-hot categoricals."""
+
+from __future__ import annotations
+
+from harness.model import BuildSpec, Model
+from harness.preprocess import make_preprocessor
+
+
+def build(spec: BuildSpec, params: dict, *, seed: int):
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+
+    if spec.is_classification:
+        learner = LogisticRegression(C=params["C"], max_iter=2000, random_state=seed)
+    else:
+        # Ridge's alpha plays the role of 1/C: the same search space serves both.
+        learner = Ridge(alpha=1.0 / params["C"], random_state=seed)
+    return make_pipeline(make_preprocessor(spec.feature_kinds, "onehot"), learner)
+
+
+def search_space(trial) -> dict:
+    # Regularization strength on a log scale over the range scikit-learn's LogisticRegressionCV
+    # searches by default (1e-4 .. 1e4).
+    return {"C": trial.suggest_float("C", 1e-4, 1e4, log=True)}
+
+
+MODEL = Model(
+    name="linear",
+    description=__doc__.strip().splitlines()[0],
+    family="classical",
+    build=build,
+    search_space=search_space,
+    defaults={"C": 1.0},
+)
