@@ -155,7 +155,8 @@ def open_study(
     """
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Failed trials are recorded (state, error text) by harness; Optuna would print tracebacks.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
         storage = optuna.storages.RDBStorage(

@@ -77,9 +77,10 @@ def run(
     from harness.tracking import mask, resolve_stores
 
     if trials is None and timeout is None:
-        trials, timeout = runner.DEFAULT_TRIALS, runner.DEFAULT_STUDY_TIMEOUT
+        timeout = runner.DEFAULT_STUDY_TIMEOUT
     config = runner.RunConfig(
-        task=task, models=tuple(model or ()), trials=trials or runner.DEFAULT_TRIALS,
+        task=task, models=tuple(model or ()),
+        trials=runner.DEFAULT_TRIALS if trials is None else trials,
         timeout=timeout, folds=folds, seed=seed, fresh=fresh, n_jobs=jobs,
     )
     stores = resolve_stores(tracking_uri, storage)

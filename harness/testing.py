@@ -1,0 +1,139 @@
+"""Reusable contract checks for task and model plugins, ours and third parties'.
+
+A plugin author calls them from a test:
+
+    from harness.testing import check_model, check_task
+    from my_package.my_model import MODEL
+
+    def test_my_model_keeps_the_contract():
+        check_model(MODEL)
+
+Each check raises `AssertionError` with a message saying which promise was broken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from harness.model import BuildSpec, Model
+from harness.splits import Prepared, prepare
+from harness.task import Dataset, Task
+
+# Small real tasks, one per problem type, on which models are exercised.
+PROBE_TASKS = {"binary": "breast_cancer", "multiclass": "penguins", "regression": "ames"}
+
+
+def check_task(task: Task, *, seed: int = 0) -> Prepared:
+    """Load the task twice and check what it returns keeps the contract; return its split."""
+    data = task.load()
+    assert isinstance(data, Dataset), f"{task.name}: load() returned {type(data).__name__}"
+    n_classes = data.y.nunique()
+    if task.problem_type == "binary":
+        assert n_classes == 2, f"{task.name}: binary task with {n_classes} classes"
+    elif task.problem_type == "multiclass":
+        assert n_classes >= 3, f"{task.name}: multiclass task with {n_classes} classes"
+    else:
+        assert np.issubdtype(data.y.dtype, np.number), f"{task.name}: non-numeric target"
+    prepared = prepare(task, data, folds=task.folds, seed=seed)
+    again = prepare(task, task.load(), folds=task.folds, seed=seed)
+    assert prepared.folds_fingerprint == again.folds_fingerprint, (
+        f"{task.name}: loading twice gave different folds; load() must be deterministic"
+    )
+    hold = set(map(int, prepared.holdout_ids))
+    assert len(hold) == len(prepared.holdout_y), f"{task.name}: duplicate holdout ids"
+    for train, valid in prepared.folds:
+        assert not set(train) & set(valid), f"{task.name}: a fold's rows overlap"
+    return prepared
+
+
+def probe_data(problem_type: str, *, rows: int = 240, seed: int = 0) -> Prepared:
+    """A real task of the problem type, cut to `rows` training rows, split with 2 folds."""
+    from harness import registry
+
+    task = registry.get_task(PROBE_TASKS[problem_type])
+    prepared = prepare(task, task.load(), folds=2, seed=seed)
+    keep = np.sort(np.random.default_rng(seed).permutation(len(prepared.y))[:rows])
+    X, y = prepared.X.iloc[keep].reset_index(drop=True), prepared.y[keep]
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    splitter = (StratifiedKFold if prepared.n_classes else KFold)(2, shuffle=True, random_state=0)
+    folds = tuple(splitter.split(np.zeros(len(y)), y))
+    return replace(prepared, X=X, y=y, folds=folds)
+
+
+def spec_for(data: Prepared, problem_type: str, n_jobs: int = 1) -> BuildSpec:
+    """The BuildSpec the runner would give a model for this data."""
+    return BuildSpec(
+        problem_type=problem_type, modality="tabular", feature_kinds=data.feature_kinds,
+        n_classes=data.n_classes, n_rows=len(data.y), n_jobs=n_jobs,
+    )
+
+
+def check_search_space(model: Model) -> None:
+    """Defaults lie in the search space, and a fixed trial reproduces them exactly."""
+    import optuna
+
+    params = model.search_space(optuna.trial.FixedTrial(dict(model.defaults)))
+    assert params == dict(model.defaults), (
+        f"{model.name}: search_space(FixedTrial(defaults)) gave {params}, not the defaults "
+        f"{dict(model.defaults)}; every default must be a parameter of the space"
+    )
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(3):
+        trial = study.ask()
+        sampled = model.search_space(trial)
+        assert set(sampled) == set(model.defaults), (
+            f"{model.name}: sampled keys {sorted(sampled)} differ from the defaults' keys"
+        )
+        study.tell(trial, 0.0)
+
+
+def _fit_predict(model: Model, params: dict, spec: BuildSpec, data: Prepared, seed: int) -> Any:
+    from harness.tuning import fit_and_predict
+
+    train, valid = data.folds[0]
+    prediction, _, _ = fit_and_predict(
+        model, params, spec, seed, data.X.iloc[train], data.y[train], data.X.iloc[valid],
+        data.n_classes,
+    )
+    return prediction, valid
+
+
+def check_model(model: Model, *, problem_types: tuple[str, ...] | None = None, atol: float = 0.0
+                ) -> None:
+    """The whole model contract on real data for each supported tabular problem type.
+
+    Args:
+        model: The model plugin.
+        problem_types: Restrict to these problem types (default: all the model supports).
+        atol: Tolerance for "same seed, same predictions" (0 for deterministic learners).
+    """
+    check_search_space(model)
+    if "tabular" not in model.modalities:
+        return
+    for problem_type in problem_types or model.problem_types:
+        data = probe_data(problem_type)
+        spec = spec_for(data, problem_type)
+        first = model.build(spec, dict(model.defaults), seed=0)
+        second = model.build(spec, dict(model.defaults), seed=0)
+        assert first is not second, f"{model.name}: build must return a fresh estimator"
+        for method in ("fit", "predict") + (("predict_proba",) if data.n_classes else ()):
+            assert callable(getattr(first, method, None)), f"{model.name}: no {method}()"
+        prediction, valid = _fit_predict(model, dict(model.defaults), spec, data, seed=0)
+        expected = (len(valid), data.n_classes) if data.n_classes else (len(valid),)
+        assert prediction.shape == expected, (
+            f"{model.name} on {problem_type}: predictions of shape {prediction.shape}, "
+            f"expected {expected}"
+        )
+        assert np.isfinite(prediction).all(), f"{model.name}: non-finite predictions"
+        if data.n_classes:
+            assert np.allclose(prediction.sum(axis=1), 1.0), f"{model.name}: rows of "
+            "probabilities must sum to 1"
+        again, _ = _fit_predict(model, dict(model.defaults), spec, data, seed=0)
+        assert np.allclose(prediction, again, atol=atol, rtol=0), (
+            f"{model.name} on {problem_type}: the same seed gave different predictions "
+            f"(largest difference {np.abs(prediction - again).max():.3g})"
+        )

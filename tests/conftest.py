@@ -1,0 +1,135 @@
+"""Shared fixtures: a temporary MLflow store and Optuna storage, and a CLI runner in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass
+class Store:
+    root: Path
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"sqlite:///{self.root / 'mlruns' / 'mlflow.db'}"
+
+    @property
+    def storage(self) -> str:
+        return f"sqlite:///{self.root / 'mlruns' / 'optuna.db'}"
+
+
+def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: int = 600) -> Result:
+    """Run `python -m harness ARGS` for real, in `cwd`, without inherited store settings."""
+    environ = {k: v for k, v in os.environ.items()
+               if k not in ("MLFLOW_TRACKING_URI", "HARNESS_STORAGE")}
+    environ.update({"HARNESS_DEVICE": "cpu", "COLUMNS": "200", **(env or {})})
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", *args], cwd=cwd, env=environ, capture_output=True,
+        text=True, timeout=timeout,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """An empty project folder; `harness run` there writes its default store under mlruns/."""
+    return Store(tmp_path)
+
+
+@pytest.fixture
+def cli(store: Store):
+    """Run the CLI in the temporary project folder."""
+
+    def call(*args: str, env: dict | None = None) -> Result:
+        return run_cli(*args, cwd=store.root, env=env)
+
+    return call
+
+
+PLUGINS = '''
+"""Third-party plugins used by the tests."""
+from harness.model import Model
+
+
+def _ridge(spec, params, *, seed):
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+
+    from harness.preprocess import make_preprocessor
+
+    return make_pipeline(make_preprocessor(spec.feature_kinds, "onehot"), Ridge())
+
+
+class _Exploding:
+    def fit(self, X, y):
+        raise RuntimeError("boom: the solver diverged")
+
+    def predict(self, X):
+        raise AssertionError("never fitted")
+
+    predict_proba = predict
+
+
+def _space(trial):
+    return {}
+
+
+REGRESSION_ONLY = Model(
+    name="ridge_only", description="Ridge regression only.", family="classical",
+    build=_ridge, search_space=_space, problem_types=("regression",),
+)
+EXPLODING = Model(
+    name="exploding", description="Raises inside fit.", family="classical",
+    build=lambda spec, params, *, seed: _Exploding(), search_space=_space,
+)
+DUPLICATE = Model(
+    name="linear", description="Clashes with the built-in.", family="classical",
+    build=_ridge, search_space=_space,
+)
+'''
+
+
+def write_plugin_site(folder: Path, entries: dict[str, str]) -> Path:
+    """Make `folder` an importable site with package `extra_plugins` and its entry points."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "extra_plugins.py").write_text(PLUGINS)
+    info = folder / "extra_plugins-0.1.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: extra-plugins\nVersion: 0.1\n")
+    lines = "\n".join(f"{name} = {target}" for name, target in entries.items())
+    (info / "entry_points.txt").write_text(f"[harness.models]\n{lines}\n")
+    return folder
+
+
+@pytest.fixture
+def plugin_site(tmp_path: Path):
+    """Write a third-party plugin distribution; returns env settings that make it importable."""
+
+    def make(entries: dict[str, str]) -> dict:
+        site = write_plugin_site(tmp_path / "site", entries)
+        return {"PYTHONPATH": str(site)}
+
+    return make
+
+
+@pytest.fixture
+def run_in():
+    """Run the CLI in a given folder: `run_in(folder, *args, env=...)`."""
+
+    def call(cwd: Path, *args: str, env: dict | None = None) -> Result:
+        return run_cli(*args, cwd=cwd, env=env)
+
+    return call

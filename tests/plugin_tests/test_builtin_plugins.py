@@ -1,0 +1,25 @@
+"""Every registered plugin passes the reusable contract checks of harness.testing on real data."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import registry
+from harness.testing import check_model, check_task
+
+
+@pytest.mark.parametrize("name", sorted(registry.tasks()))
+def test_task_keeps_the_contract(name):
+    prepared = check_task(registry.get_task(name))
+    assert len(prepared.y) > len(prepared.holdout_y) > 0
+
+
+# Keras on CPU is repeatable with a fixed seed up to float rounding across thread schedules.
+TOLERANCE = {"keras_mlp": 1e-4}
+
+
+@pytest.mark.parametrize("name", sorted(registry.models()))
+def test_model_keeps_the_contract(name):
+    problem_types = ("binary", "regression") if name == "keras_mlp" else None
+    check_model(registry.get_model(name), problem_types=problem_types,
+                atol=TOLERANCE.get(name, 1e-12))

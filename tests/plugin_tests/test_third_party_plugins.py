@@ -1,0 +1,49 @@
+"""Third-party plugins arrive through entry points; broken ones warn, duplicates raise."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+
+def test_entry_point_models_are_listed_and_a_broken_one_only_warns(cli, plugin_site):
+    env = plugin_site({
+        "ridge_only": "extra_plugins:REGRESSION_ONLY",
+        "broken": "extra_plugins_missing:NOPE",
+    })
+    result = cli("list", "models", "--json", env=env)
+    assert result.code == 0, result.err
+    assert '"name": "ridge_only"' in result.out
+    assert "Skipping broken model plugin entry point 'broken'" in result.err
+
+
+def test_asking_for_a_broken_plugin_by_name_raises_with_its_error(cli, plugin_site):
+    env = plugin_site({"broken": "extra_plugins_missing:NOPE"})
+    result = cli("run", "breast_cancer", "--model", "broken", env=env)
+    assert result.code == 1
+    assert "Error: The model plugin 'broken' is broken" in result.err
+    assert "No module named 'extra_plugins_missing'" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_a_plugin_reusing_a_built_in_name_is_refused(cli, plugin_site):
+    result = cli("list", "models", env=plugin_site({"linear": "extra_plugins:DUPLICATE"}))
+    assert result.code == 1
+    assert "Duplicate model name 'linear'" in result.err
+    assert "Rename one of them." in result.err
+
+
+def test_registry_refresh_sees_a_newly_installed_plugin(tmp_path, plugin_site):
+    from harness import registry
+
+    site = plugin_site({"ridge_only": "extra_plugins:REGRESSION_ONLY"})["PYTHONPATH"]
+    sys.path.insert(0, site)
+    importlib.invalidate_caches()
+    registry.refresh()
+    try:
+        assert registry.get_model("ridge_only").problem_types == ("regression",)
+    finally:
+        sys.path.remove(site)
+        importlib.invalidate_caches()
+        registry.refresh()
+    assert "ridge_only" not in registry.models()

@@ -1,0 +1,82 @@
+"""Task, Model and Dataset validate themselves on construction, with messages that say what to do."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from harness.errors import DataError, PluginError
+from harness.model import Model
+from harness.task import Dataset, Task
+
+
+def _task(**changes):
+    fields = dict(
+        name="demo", description="A demo.", modality="tabular", problem_type="binary",
+        metric="roc_auc", positive_class=1, load=lambda: None,
+    )
+    return Task(**{**fields, **changes})
+
+
+def _model(**changes):
+    fields = dict(
+        name="demo", description="A demo.", family="classical", build=lambda *a, **k: None,
+        search_space=lambda trial: {},
+    )
+    return Model(**{**fields, **changes})
+
+
+def test_a_valid_task_and_model_build():
+    assert _task().metrics == ("roc_auc",)
+    assert _model().unsupported_reason("tabular", "binary") is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"name": "Bad-Name"}, "lower-case identifier"),
+        ({"modality": "audio"}, "modality 'audio' is not one of"),
+        ({"problem_type": "ranking"}, "problem_type 'ranking' is not one of"),
+        ({"metric": "rmse"}, "metric 'rmse' does not fit a binary task"),
+        ({"metric": "roc_acu"}, "Did you mean 'roc_auc'?"),
+        ({"holdout": 1.5}, "holdout share must be in (0, 1)"),
+        ({"folds": 1}, "folds must be at least 2"),
+        ({"positive_class": None}, "must name its positive_class"),
+        ({"extra_metrics": ("roc_auc",)}, "also an extra"),
+    ],
+)
+def test_task_rejects_bad_fields_with_a_clear_message(changes, message):
+    with pytest.raises(PluginError, match=None) as info:
+        _task(**changes)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"family": "quantum"}, "family 'quantum' is not one of"),
+        ({"problem_types": ("binary", "ranking")}, "problem_types must be a non-empty tuple"),
+        ({"hardware": ()}, "hardware must be a non-empty tuple"),
+        ({"description": "  "}, "description must not be empty"),
+    ],
+)
+def test_model_rejects_bad_fields_with_a_clear_message(changes, message):
+    with pytest.raises(PluginError) as info:
+        _model(**changes)
+    assert message in str(info.value)
+
+
+def test_model_says_why_it_cannot_handle_a_task():
+    model = _model(problem_types=("regression",))
+    reason = model.unsupported_reason("tabular", "binary")
+    assert reason == "model 'demo' does not support binary tasks (supports regression)"
+
+
+def test_dataset_requires_a_kind_for_every_column_and_a_complete_target():
+    X = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    with pytest.raises(DataError, match=r"without a kind: \['b'\]"):
+        Dataset(X=X, y=pd.Series([0, 1]), feature_kinds={"a": "numeric"})
+    with pytest.raises(DataError, match="the target has 1 missing values"):
+        Dataset(X=X, y=pd.Series([0, None]), feature_kinds={"a": "numeric", "b": "categorical"})
+    with pytest.raises(DataError, match="unknown feature kinds"):
+        Dataset(X=X, y=pd.Series([0, 1]), feature_kinds={"a": "numeric", "b": "colour"})
