@@ -1,7 +1,8 @@
 """One error tree for everything a user can get wrong.
 
-The CLI prints a `HarnessError` as `Error: <message>` and exits with its `exit_code`: 1 for a problem
-with data, plugins or stores, 2 for bad usage (a flag value out of range, an unknown option value).
+The CLI prints a `HarnessError` as `Error: <message>` and exits with its `exit_code`: 1 for a
+problem with data, plugins or stores, 2 for bad usage (a flag value out of range, an unknown
+option value).
 """
 
 from __future__ import annotations

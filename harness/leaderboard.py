@@ -57,8 +57,12 @@ def row_of(run: object) -> Row:
         status = "failed"  # the process died before it could record an outcome
     trials = metrics.get("trials_done")
     return Row(
-        rank=None, model=tags.get(f"{TAG}model", "?"), family=tags.get(f"{TAG}family", ""),
-        status=status, metric=metric, cv_mean=_number(metrics, f"cv_{metric}_mean"),
+        rank=None,
+        model=tags.get(f"{TAG}model", "?"),
+        family=tags.get(f"{TAG}family", ""),
+        status=status,
+        metric=metric,
+        cv_mean=_number(metrics, f"cv_{metric}_mean"),
         cv_std=_number(metrics, f"cv_{metric}_std"),
         holdout=_number(metrics, f"holdout_{metric}"),
         fit_seconds=_number(metrics, "fit_seconds"),
@@ -119,16 +123,32 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 def display_rows(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
     """Header and text cells of a leaderboard for tables and Markdown."""
     metric = next((r.metric for r in rows if r.metric), "score")
-    header = ["rank", "model", "family", f"CV {metric}", f"holdout {metric}", "fit s", "trials",
-              "status"]
+    header = [
+        "rank",
+        "model",
+        "family",
+        f"CV {metric}",
+        f"holdout {metric}",
+        "fit s",
+        "trials",
+        "status",
+    ]
     cells = []
     for r in rows:
         cv = "" if r.cv_mean is None else f"{r.cv_mean:.4f} ± {r.cv_std or 0:.4f}"
         status = r.status if not r.reason else f"{r.status}: {r.reason}"
-        cells.append([
-            "" if r.rank is None else str(r.rank), r.model, r.family, cv, _fmt(r.holdout),
-            _fmt(r.fit_seconds, 2), "" if r.trials is None else str(r.trials), status,
-        ])
+        cells.append(
+            [
+                "" if r.rank is None else str(r.rank),
+                r.model,
+                r.family,
+                cv,
+                _fmt(r.holdout),
+                _fmt(r.fit_seconds, 2),
+                "" if r.trials is None else str(r.trials),
+                status,
+            ]
+        )
     return header, cells
 
 

@@ -1,7 +1,7 @@
 """Metric registry: name -> scoring function, direction, and what predictions it needs.
 
-Every score is stored raw (log loss as log loss, never negated); `Metric.direction` says which way is
-better. Classification predictions are always a probability matrix over the encoded classes
+Every score is stored raw (log loss as log loss, never negated); `Metric.direction` says which
+way is better. Classification predictions are always a probability matrix over the encoded classes
 0..k-1; metrics that need labels take its arg-max, so a model is asked to predict once per fold.
 scikit-learn is imported only when a metric is computed, so building a `Task` stays cheap.
 """

@@ -86,9 +86,7 @@ def make_preprocessor(
         num_steps = [SimpleImputer(strategy="median")] if impute_numeric else [to_float]
         cat_steps = [
             cat_imputer,
-            OrdinalEncoder(
-                handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float32
-            ),
+            OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float32),
         ]
     transformers = []
     if numeric:

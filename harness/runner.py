@@ -185,8 +185,16 @@ class _StudyRun:
     """One study's life within a run: tuning, trial logging, refit and holdout."""
 
     def __init__(
-        self, task: Task, model: Model, data: Prepared, config: RunConfig, stores: Stores,
-        tracker: Tracker, reporter: Reporter, device: str, n_jobs: int,
+        self,
+        task: Task,
+        model: Model,
+        data: Prepared,
+        config: RunConfig,
+        stores: Stores,
+        tracker: Tracker,
+        reporter: Reporter,
+        device: str,
+        n_jobs: int,
     ) -> None:
         self.task, self.model, self.data, self.config = task, model, data, config
         self.stores, self.tracker, self.reporter = stores, tracker, reporter
@@ -205,7 +213,8 @@ class _StudyRun:
 
     def skipped(self, reason: str) -> StudyResult:
         run_id = self.tracker.start_run(
-            self.task.name, self.model.name,
+            self.task.name,
+            self.model.name,
             {**self.tags, f"{TAG}status": "skipped", f"{TAG}reason": reason},
         )
         self.tracker.end_run(run_id)
@@ -213,8 +222,12 @@ class _StudyRun:
 
     def run(self) -> StudyResult:
         study = tuning.open_study(
-            self.stores.storage_url, self.name, self.metric.direction,
-            seed=self.config.seed, data=self.data, fresh=self.config.fresh,
+            self.stores.storage_url,
+            self.name,
+            self.metric.direction,
+            seed=self.config.seed,
+            data=self.data,
+            fresh=self.config.fresh,
         )
         self.tags[f"{TAG}study_uid"] = study.user_attrs["harness.uid"]
         run_id = self.tracker.start_run(
@@ -233,8 +246,8 @@ class _StudyRun:
             if reason == "interrupted":
                 self.tracker.log(run_id, tags={f"{TAG}status": "failed", f"{TAG}error": reason})
             self.tracker.end_run(
-                run_id, "FINISHED" if status == "ok" else "KILLED" if reason == "interrupted"
-                else "FAILED",
+                run_id,
+                "FINISHED" if status == "ok" else "KILLED" if reason == "interrupted" else "FAILED",
             )
 
     def _logged_trials(self) -> set[int]:
@@ -246,8 +259,10 @@ class _StudyRun:
         payload = _trial_payload(trial, self.task.metrics)
         start = trial.datetime_start or trial.datetime_complete
         child = self.tracker.start_run(
-            self.task.name, f"{self.model.name}-trial-{trial.number}",
-            {**self.tags, **payload["tags"]}, parent=run_id,
+            self.task.name,
+            f"{self.model.name}-trial-{trial.number}",
+            {**self.tags, **payload["tags"]},
+            parent=run_id,
             start_time=int(start.timestamp() * 1000) if start else None,
         )
         try:
@@ -257,7 +272,8 @@ class _StudyRun:
         finally:
             end = trial.datetime_complete
             self.tracker.end_run(
-                child, "FAILED" if payload["status"] == "failed" else "FINISHED",
+                child,
+                "FAILED" if payload["status"] == "failed" else "FINISHED",
                 int(end.timestamp() * 1000) if end else None,
             )
 
@@ -279,9 +295,7 @@ class _StudyRun:
             objective = tuning.make_objective(
                 self.model, self.data, self.spec, self.task.metrics, self.config.seed
             )
-            deadline = (
-                time.monotonic() + self.config.timeout if self.config.timeout else None
-            )
+            deadline = time.monotonic() + self.config.timeout if self.config.timeout else None
 
             def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
                 if tuning.is_done(trial):
@@ -301,8 +315,12 @@ class _StudyRun:
                 if left is not None and left <= 0:
                     break
                 study.optimize(
-                    objective, n_trials=target - finished, timeout=left, catch=(Exception,),
-                    callbacks=[after_trial], gc_after_trial=False,
+                    objective,
+                    n_trials=target - finished,
+                    timeout=left,
+                    catch=(Exception,),
+                    callbacks=[after_trial],
+                    gc_after_trial=False,
                 )
                 now_finished = len(tuning.done_trials(study))
                 if now_finished == finished:  # nothing counted: do not spin
@@ -312,9 +330,7 @@ class _StudyRun:
         trials_run = len(done) - before
         return self._refit_and_score(study, run_id, done, trials_run)
 
-    def _refit_and_score(
-        self, study: Any, run_id: str, done: list, trials_run: int
-    ) -> StudyResult:
+    def _refit_and_score(self, study: Any, run_id: str, done: list, trials_run: int) -> StudyResult:
         from optuna.trial import TrialState
 
         complete = [t for t in done if t.state == TrialState.COMPLETE]
@@ -329,18 +345,29 @@ class _StudyRun:
             errors = [t.user_attrs.get(tuning.ERROR_ATTR) for t in done]
             reason = next((e for e in reversed(errors) if e), "no trial completed")
             self.tracker.log(
-                run_id, metrics=counts,
+                run_id,
+                metrics=counts,
                 tags={f"{TAG}status": "failed", f"{TAG}error": reason},
             )
             return StudyResult(
-                self.model.name, "failed", reason, trials_done=len(done), trials_run=trials_run,
+                self.model.name,
+                "failed",
+                reason,
+                trials_done=len(done),
+                trials_run=trials_run,
                 run_id=run_id,
             )
         best = study.best_trial
         payload = _trial_payload(best, self.task.metrics)
         prediction, fit_s, predict_s = tuning.fit_and_predict(
-            self.model, best.params, self.spec, self.config.seed,
-            self.data.X, self.data.y, self.data.holdout_X, self.data.n_classes,
+            self.model,
+            best.params,
+            self.spec,
+            self.config.seed,
+            self.data.X,
+            self.data.y,
+            self.data.holdout_X,
+            self.data.n_classes,
         )
         holdout = {
             f"holdout_{name}": get_metric(name).score(self.data.holdout_y, prediction)
@@ -366,10 +393,15 @@ class _StudyRun:
         self._log_artifacts(run_id, best, payload, prediction)
         primary = self.task.metric
         return StudyResult(
-            self.model.name, "ok",
-            cv_mean=metrics[f"cv_{primary}_mean"], cv_std=metrics[f"cv_{primary}_std"],
-            holdout=holdout[f"holdout_{primary}"], trials_done=len(done), trials_run=trials_run,
-            best_params=dict(best.params), run_id=run_id,
+            self.model.name,
+            "ok",
+            cv_mean=metrics[f"cv_{primary}_mean"],
+            cv_std=metrics[f"cv_{primary}_std"],
+            holdout=holdout[f"holdout_{primary}"],
+            trials_done=len(done),
+            trials_run=trials_run,
+            best_params=dict(best.params),
+            run_id=run_id,
         )
 
     def _log_artifacts(self, run_id: str, best: Any, payload: dict, prediction: np.ndarray) -> None:

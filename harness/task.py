@@ -46,7 +46,8 @@ class Dataset:
     """What a task's `load()` returns: the labeled rows and, when the source has them, its parts.
 
     Attributes:
-        X: Features of the labeled rows (the holdout is split from these unless `holdout_X` is given).
+        X: Features of the labeled rows (the holdout is split from these
+            unless `holdout_X` is given).
         y: Target of the labeled rows, aligned with `X`.
         feature_kinds: Kind of every column of `X`: numeric, categorical, text or image.
         holdout_X: An official test part with labels, used as the holdout instead of a split.

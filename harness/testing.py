@@ -67,8 +67,12 @@ def probe_data(problem_type: str, *, rows: int = 240, seed: int = 0) -> Prepared
 def spec_for(data: Prepared, problem_type: str, n_jobs: int = 1) -> BuildSpec:
     """The BuildSpec the runner would give a model for this data."""
     return BuildSpec(
-        problem_type=problem_type, modality="tabular", feature_kinds=data.feature_kinds,
-        n_classes=data.n_classes, n_rows=len(data.y), n_jobs=n_jobs,
+        problem_type=problem_type,
+        modality="tabular",
+        feature_kinds=data.feature_kinds,
+        n_classes=data.n_classes,
+        n_rows=len(data.y),
+        n_jobs=n_jobs,
     )
 
 
@@ -96,14 +100,21 @@ def _fit_predict(model: Model, params: dict, spec: BuildSpec, data: Prepared, se
 
     train, valid = data.folds[0]
     prediction, _, _ = fit_and_predict(
-        model, params, spec, seed, data.X.iloc[train], data.y[train], data.X.iloc[valid],
+        model,
+        params,
+        spec,
+        seed,
+        data.X.iloc[train],
+        data.y[train],
+        data.X.iloc[valid],
         data.n_classes,
     )
     return prediction, valid
 
 
-def check_model(model: Model, *, problem_types: tuple[str, ...] | None = None, atol: float = 0.0
-                ) -> None:
+def check_model(
+    model: Model, *, problem_types: tuple[str, ...] | None = None, atol: float = 0.0
+) -> None:
     """The whole model contract on real data for each supported tabular problem type.
 
     Args:

@@ -197,7 +197,12 @@ class Tracker:
         return experiment_id
 
     def start_run(
-        self, task: str, run_name: str, tags: Mapping[str, Any], *, parent: str | None = None,
+        self,
+        task: str,
+        run_name: str,
+        tags: Mapping[str, Any],
+        *,
+        parent: str | None = None,
         start_time: int | None = None,
     ) -> str:
         """Create a run in the task's experiment and return its id."""
@@ -205,7 +210,9 @@ class Tracker:
         if parent:
             tags[PARENT_TAG] = parent
         run = self.client.create_run(
-            self.experiment_id(task), start_time=start_time or _now_ms(), tags=tags,
+            self.experiment_id(task),
+            start_time=start_time or _now_ms(),
+            tags=tags,
             run_name=run_name,
         )
         return run.info.run_id
@@ -257,8 +264,11 @@ class Tracker:
         runs, token = [], None
         while True:
             page = self.client.search_runs(
-                [experiment_id], filter_string=filter_string, max_results=1000,
-                order_by=["attributes.start_time DESC"], page_token=token,
+                [experiment_id],
+                filter_string=filter_string,
+                max_results=1000,
+                order_by=["attributes.start_time DESC"],
+                page_token=token,
             )
             runs.extend(page)
             token = page.token

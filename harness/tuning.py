@@ -93,7 +93,13 @@ def cross_validate(
     fit_s, predict_s = [], []
     for number, (train, valid) in enumerate(data.folds):
         prediction, fit_time, predict_time = fit_and_predict(
-            model, params, spec, seed, data.X.iloc[train], data.y[train], data.X.iloc[valid],
+            model,
+            params,
+            spec,
+            seed,
+            data.X.iloc[train],
+            data.y[train],
+            data.X.iloc[valid],
             data.n_classes,
         )
         for name in metrics:
@@ -119,9 +125,7 @@ def make_objective(
 
         try:
             params = model.search_space(trial)
-            result = cross_validate(
-                model, params, data, spec, metrics, seed=seed, on_fold=report
-            )
+            result = cross_validate(model, params, data, spec, metrics, seed=seed, on_fold=report)
             value = float(np.mean(result.scores[metrics[0]]))
             if not np.isfinite(value):
                 raise ValueError(f"the CV {metrics[0]} is {value}")
@@ -160,8 +164,11 @@ def open_study(
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
         storage = optuna.storages.RDBStorage(
-            storage_url, heartbeat_interval=60, grace_period=120,
-            engine_kwargs={"connect_args": {"timeout": 60}} if storage_url.startswith("sqlite")
+            storage_url,
+            heartbeat_interval=60,
+            grace_period=120,
+            engine_kwargs={"connect_args": {"timeout": 60}}
+            if storage_url.startswith("sqlite")
             else {},
         )
         if fresh:
@@ -170,7 +177,10 @@ def open_study(
             except KeyError:
                 pass
         study = optuna.create_study(
-            storage=storage, study_name=name, direction=direction, load_if_exists=True,
+            storage=storage,
+            study_name=name,
+            direction=direction,
+            load_if_exists=True,
         )
     except Exception as exc:
         raise StoreError(
@@ -234,7 +244,10 @@ def make_sampler(seed: int, n_done: int) -> Any:
     import optuna
 
     return optuna.samplers.TPESampler(
-        seed=seed + n_done, n_startup_trials=10, multivariate=True, constant_liar=False,
+        seed=seed + n_done,
+        n_startup_trials=10,
+        multivariate=True,
+        constant_liar=False,
     )
 
 

@@ -1,1 +1,1 @@
-"""Built-in model plugins; installed as `harness.models`. Each module defines `MODEL = Model(...)`."""
+"""Built-in model plugins, installed as `harness.models`; each defines `MODEL = Model(...)`."""

@@ -77,8 +77,11 @@ class KerasMLP:
         y = np.asarray(y)
         stratify = y if self.spec.is_classification and self._stratifiable(y) else None
         fit_idx, val_idx = train_test_split(
-            np.arange(len(y)), test_size=VALIDATION_SHARE, random_state=self.seed,
-            stratify=stratify, shuffle=self.spec.shuffle,
+            np.arange(len(y)),
+            test_size=VALIDATION_SHARE,
+            random_state=self.seed,
+            stratify=stratify,
+            shuffle=self.spec.shuffle,
         )
         X_fit = self.preprocessor.fit_transform(X.iloc[fit_idx]).astype(np.float32)
         X_val = self.preprocessor.transform(X.iloc[val_idx]).astype(np.float32)
@@ -102,7 +105,10 @@ class KerasMLP:
         history = network.fit(
             self._batches(X_fit, y_fit, batch, shuffle=self.spec.shuffle),
             validation_data=self._batches(X_val, y_val, PREDICT_BATCH, shuffle=False),
-            epochs=self.params["max_epochs"], callbacks=[stop], verbose=0, shuffle=False,
+            epochs=self.params["max_epochs"],
+            callbacks=[stop],
+            verbose=0,
+            shuffle=False,
         )
         self.epochs_used = len(history.history["loss"])
         self.network = network

@@ -9,8 +9,14 @@ from harness.task import Dataset, Reference, Task
 def load() -> Dataset:
     frame = r_dataset("modeldata", "wa_churn")
     # Yes/no flags arrive as 0/1 integers; they are categories, not magnitudes.
-    flags = ["female", "senior_citizen", "partner", "dependents", "phone_service",
-             "paperless_billing"]
+    flags = [
+        "female",
+        "senior_citizen",
+        "partner",
+        "dependents",
+        "phone_service",
+        "paperless_billing",
+    ]
     return frame_dataset(frame, "churn", categorical=flags)
 
 

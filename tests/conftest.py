@@ -1,4 +1,4 @@
-"""Shared fixtures: a temporary MLflow store and Optuna storage, and a CLI runner in a subprocess."""
+"""Shared fixtures: a temporary store, a CLI runner in a subprocess, third-party plugin sites."""
 
 from __future__ import annotations
 
@@ -33,12 +33,17 @@ class Store:
 
 def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: int = 600) -> Result:
     """Run `python -m harness ARGS` for real, in `cwd`, without inherited store settings."""
-    environ = {k: v for k, v in os.environ.items()
-               if k not in ("MLFLOW_TRACKING_URI", "HARNESS_STORAGE")}
+    environ = {
+        k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "HARNESS_STORAGE")
+    }
     environ.update({"HARNESS_DEVICE": "cpu", "COLUMNS": "200", **(env or {})})
     proc = subprocess.run(
-        [sys.executable, "-m", "harness", *args], cwd=cwd, env=environ, capture_output=True,
-        text=True, timeout=timeout,
+        [sys.executable, "-m", "harness", *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 

@@ -15,14 +15,23 @@ class _RichReporter:
     """Draws one progress line per study on stderr while trials finish."""
 
     def __init__(self, console: Any, metric: str) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-        from rich.progress import TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.console, self.metric = console, metric
         self.progress = Progress(
-            TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[best]}"), TimeElapsedColumn(),
-            console=console, transient=False,
+            TextColumn("{task.description:<16}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[best]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
         )
         self.bars: dict[str, Any] = {}
 
@@ -52,11 +61,14 @@ def run(
         None, "--model", "-m", help="Model to run (repeatable). Default: every model that fits."
     ),
     trials: int = typer.Option(
-        None, "--trials", "-n",
+        None,
+        "--trials",
+        "-n",
         help="Trials per study in total; a rerun adds only the missing ones. Default: 5.",
     ),
     timeout: float = typer.Option(
-        None, "--timeout",
+        None,
+        "--timeout",
         help="Seconds after which a study starts no new trial. Default: 20 when --trials is "
         "not given either, else no limit.",
     ),
@@ -79,9 +91,14 @@ def run(
     if trials is None and timeout is None:
         timeout = runner.DEFAULT_STUDY_TIMEOUT
     config = runner.RunConfig(
-        task=task, models=tuple(model or ()),
+        task=task,
+        models=tuple(model or ()),
         trials=runner.DEFAULT_TRIALS if trials is None else trials,
-        timeout=timeout, folds=folds, seed=seed, fresh=fresh, n_jobs=jobs,
+        timeout=timeout,
+        folds=folds,
+        seed=seed,
+        fresh=fresh,
+        n_jobs=jobs,
     )
     stores = resolve_stores(tracking_uri, storage)
     spec = registry.get_task(task)

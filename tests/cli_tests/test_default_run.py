@@ -12,8 +12,13 @@ def test_the_readme_run_command_ranks_every_default_model(cli):
     result = cli("run", "breast_cancer")
     assert result.code == 0, result.err
     rows = json.loads(cli("leaderboard", "breast_cancer", "--format", "json").out)
-    assert {r["model"] for r in rows} == {"dummy", "linear", "random_forest", "xgboost",
-                                          "keras_mlp"}
+    assert {r["model"] for r in rows} == {
+        "dummy",
+        "linear",
+        "random_forest",
+        "xgboost",
+        "keras_mlp",
+    }
     assert all(r["status"] == "ok" and r["trials"] >= 1 for r in rows)
     assert rows[-1]["model"] == "dummy"
     assert all(r["holdout"] > 0.95 for r in rows if r["model"] != "dummy")

@@ -11,7 +11,6 @@ from mlflow.tracking import MlflowClient
 MODELS = ("--model", "dummy", "--model", "linear", "--model", "xgboost")
 
 
-
 def _client(store):
     return MlflowClient(tracking_uri=store.tracking_uri)
 
@@ -42,7 +41,8 @@ def test_a_rerun_resumes_the_studies_and_adds_only_the_missing_trials(cli, store
     assert len(studies) == 6  # one parent run per model and invocation
     for model in ("dummy", "linear", "xgboost"):
         numbers = sorted(
-            int(t.data.tags["harness.trial"]) for t in trials
+            int(t.data.tags["harness.trial"])
+            for t in trials
             if t.data.tags["harness.model"] == model
         )
         assert numbers == [0, 1, 2, 3, 4], (model, numbers)
@@ -56,13 +56,26 @@ def test_a_rerun_resumes_the_studies_and_adds_only_the_missing_trials(cli, store
     for run in newest.values():
         tags, metrics = run.data.tags, run.data.metrics
         assert run.info.status == "FINISHED" and tags["harness.status"] == "ok"
-        for key in ("harness.task", "harness.family", "harness.folds_fingerprint",
-                    "harness.data_fingerprint", "harness.device", "harness.seed",
-                    "harness.version"):
+        for key in (
+            "harness.task",
+            "harness.family",
+            "harness.folds_fingerprint",
+            "harness.data_fingerprint",
+            "harness.device",
+            "harness.seed",
+            "harness.version",
+        ):
             assert tags[key], key
         assert metrics["trials_done"] == 5 and metrics["trials_run"] == 2
-        for key in ("cv_roc_auc_mean", "cv_roc_auc_std", "holdout_roc_auc", "holdout_accuracy",
-                    "holdout_log_loss", "fit_seconds", "predict_seconds"):
+        for key in (
+            "cv_roc_auc_mean",
+            "cv_roc_auc_std",
+            "holdout_roc_auc",
+            "holdout_accuracy",
+            "holdout_log_loss",
+            "fit_seconds",
+            "predict_seconds",
+        ):
             assert key in metrics, key
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert {"fold_scores.csv", "holdout_predictions.csv", "best_params.json"} <= artifacts
@@ -95,8 +108,18 @@ def _defaults(model):
 
 
 def test_each_problem_type_runs_and_keras_goes_through_the_same_contract(cli, store):
-    result = cli("run", "penguins", "--model", "keras_mlp", "--model", "random_forest",
-                 "--trials", "1", "--folds", "3")
+    result = cli(
+        "run",
+        "penguins",
+        "--model",
+        "keras_mlp",
+        "--model",
+        "random_forest",
+        "--trials",
+        "1",
+        "--folds",
+        "3",
+    )
     assert result.code == 0, result.err
     assert "keras_mlp" in result.out and "random_forest" in result.out
     regression = cli("run", "ames", "--model", "linear", "--trials", "2", "--folds", "3")

@@ -22,7 +22,9 @@ print("HEAVY=" + ",".join(m for m in {heavy!r} if m in sys.modules))
 
 def test_help_and_list_import_no_heavy_framework():
     out = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY)], capture_output=True, text=True,
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY)],
+        capture_output=True,
+        text=True,
         check=True,
     ).stdout
     assert out.strip().splitlines()[-1] == "HEAVY="
@@ -35,6 +37,7 @@ def test_list_shows_the_first_tasks_and_models(cli):
     assert set(models) >= {"dummy", "linear", "random_forest", "xgboost", "keras_mlp"}
     assert models["keras_mlp"]["family"] == "neural"
     assert cli("--version").out.startswith("harness ")
-    module = subprocess.run([sys.executable, "-m", "harness", "--help"], capture_output=True,
-                            text=True)
+    module = subprocess.run(
+        [sys.executable, "-m", "harness", "--help"], capture_output=True, text=True
+    )
     assert module.returncode == 0 and "run" in module.stdout

@@ -21,5 +21,6 @@ TOLERANCE = {"keras_mlp": 1e-4}
 @pytest.mark.parametrize("name", sorted(registry.models()))
 def test_model_keeps_the_contract(name):
     problem_types = ("binary", "regression") if name == "keras_mlp" else None
-    check_model(registry.get_model(name), problem_types=problem_types,
-                atol=TOLERANCE.get(name, 1e-12))
+    check_model(
+        registry.get_model(name), problem_types=problem_types, atol=TOLERANCE.get(name, 1e-12)
+    )

@@ -7,10 +7,12 @@ import sys
 
 
 def test_entry_point_models_are_listed_and_a_broken_one_only_warns(cli, plugin_site):
-    env = plugin_site({
-        "ridge_only": "extra_plugins:REGRESSION_ONLY",
-        "broken": "extra_plugins_missing:NOPE",
-    })
+    env = plugin_site(
+        {
+            "ridge_only": "extra_plugins:REGRESSION_ONLY",
+            "broken": "extra_plugins_missing:NOPE",
+        }
+    )
     result = cli("list", "models", "--json", env=env)
     assert result.code == 0, result.err
     assert '"name": "ridge_only"' in result.out

@@ -1,4 +1,4 @@
-"""Task, Model and Dataset validate themselves on construction, with messages that say what to do."""
+"""Task, Model and Dataset validate themselves on construction, with messages saying what to do."""
 
 from __future__ import annotations
 
@@ -12,15 +12,23 @@ from harness.task import Dataset, Task
 
 def _task(**changes):
     fields = dict(
-        name="demo", description="A demo.", modality="tabular", problem_type="binary",
-        metric="roc_auc", positive_class=1, load=lambda: None,
+        name="demo",
+        description="A demo.",
+        modality="tabular",
+        problem_type="binary",
+        metric="roc_auc",
+        positive_class=1,
+        load=lambda: None,
     )
     return Task(**{**fields, **changes})
 
 
 def _model(**changes):
     fields = dict(
-        name="demo", description="A demo.", family="classical", build=lambda *a, **k: None,
+        name="demo",
+        description="A demo.",
+        family="classical",
+        build=lambda *a, **k: None,
         search_space=lambda trial: {},
     )
     return Model(**{**fields, **changes})
