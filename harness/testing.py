@@ -96,20 +96,10 @@ def check_search_space(model: Model) -> None:
 
 
 def _fit_predict(model: Model, params: dict, spec: BuildSpec, data: Prepared, seed: int) -> Any:
-    from harness.tuning import fit_and_predict
+    from harness.tuning import fit_fold
 
-    train, valid = data.folds[0]
-    prediction, _, _ = fit_and_predict(
-        model,
-        params,
-        spec,
-        seed,
-        data.X.iloc[train],
-        data.y[train],
-        data.X.iloc[valid],
-        data.n_classes,
-    )
-    return prediction, valid
+    prediction, _, _ = fit_fold(model, params, data, spec, seed, 0)
+    return prediction, data.folds[0][1]
 
 
 def check_model(

@@ -161,8 +161,10 @@ class Tracker:
     """Writes harness runs to one MLflow store through `MlflowClient` (no global MLflow state)."""
 
     def __init__(self, stores: Stores) -> None:
-        quiet_libraries()
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
         from mlflow.tracking import MlflowClient
+
+        quiet_libraries()  # after the import: MLflow sets its logger's level when imported
 
         self.stores = stores
         try:

@@ -77,6 +77,23 @@ def fit_and_predict(
     return prediction, fitted - start, time.perf_counter() - fitted
 
 
+def fit_fold(
+    model: Model, params: dict, data: Prepared, spec: BuildSpec, seed: int, fold: int
+) -> tuple[np.ndarray, float, float]:
+    """Fit a fresh estimator on a fold's training rows and predict its validation rows."""
+    train, valid = data.folds[fold]
+    return fit_and_predict(
+        model,
+        params,
+        spec,
+        seed,
+        data.X.iloc[train],
+        data.y[train],
+        data.X.iloc[valid],
+        data.n_classes,
+    )
+
+
 def cross_validate(
     model: Model,
     params: dict,
@@ -91,17 +108,8 @@ def cross_validate(
     primary = metrics[0]
     scores: dict[str, list[float]] = {name: [] for name in metrics}
     fit_s, predict_s = [], []
-    for number, (train, valid) in enumerate(data.folds):
-        prediction, fit_time, predict_time = fit_and_predict(
-            model,
-            params,
-            spec,
-            seed,
-            data.X.iloc[train],
-            data.y[train],
-            data.X.iloc[valid],
-            data.n_classes,
-        )
+    for number, (_, valid) in enumerate(data.folds):
+        prediction, fit_time, predict_time = fit_fold(model, params, data, spec, seed, number)
         for name in metrics:
             scores[name].append(get_metric(name).score(data.y[valid], prediction))
         fit_s.append(fit_time)
