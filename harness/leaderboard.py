@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 from harness.errors import HarnessError
 from harness.metrics import get_metric
-from harness.tracking import TAG, Tracker
+from harness.tracking import TAG, Stores, Tracker, mask
 
 FORMATS = ("table", "md", "csv", "json")
 
@@ -74,6 +74,14 @@ def row_of(run: object) -> Row:
     )
 
 
+def no_runs(task: str, stores: Stores) -> HarnessError:
+    """The error for a task without runs in the store."""
+    return HarnessError(
+        f"No runs of task {task!r} in the MLflow store {mask(stores.tracking_uri)!r}. "
+        f"Run 'harness run {task}' first."
+    )
+
+
 def run_rows(tracker: Tracker, task: str, run_ids: list[str]) -> list[Row]:
     """Ranked rows of the given study runs (the ones a `harness run` just made)."""
     return rank(task, [row_of(tracker.client.get_run(run_id)) for run_id in run_ids])
@@ -83,10 +91,7 @@ def task_rows(tracker: Tracker, task: str) -> list[Row]:
     """The task's leaderboard rows, ranked; raises if there are no runs or the folds differ."""
     runs = tracker.search(task, f"tags.`{TAG}kind` = 'study'")
     if not runs:
-        raise HarnessError(
-            f"No runs of task {task!r} in the MLflow store {tracker.stores.tracking_uri!r}. "
-            f"Run 'harness run {task}' first."
-        )
+        raise no_runs(task, tracker.stores)
     newest: dict[str, object] = {}
     for run in runs:  # newest first
         newest.setdefault(run.data.tags.get(f"{TAG}model", "?"), run)

@@ -102,15 +102,22 @@ def _writable_folder(folder: Path, what: str, flag: str) -> None:
 
 
 def resolve_stores(
-    tracking_uri: str | None = None, storage: str | None = None, root: Path | None = None
+    tracking_uri: str | None = None,
+    storage: str | None = None,
+    root: Path | None = None,
+    *,
+    create: bool = True,
 ) -> Stores:
     """Resolve and check the stores from flags, environment, and the default under `root/mlruns`.
+
+    Both URLs are checked before any folder is made, so a refused command writes nothing.
 
     Args:
         tracking_uri: `--tracking-uri`; falls back to `MLFLOW_TRACKING_URI`, then the default.
         storage: `--storage`; falls back to `HARNESS_STORAGE`, then a sqlite file beside the
             MLflow database (or under `root/mlruns` when MLflow is remote).
         root: Folder holding `mlruns/` (default: the current directory).
+        create: Make the folders of local sqlite stores (False for read-only commands).
 
     Raises:
         UsageError: A malformed URL.
@@ -119,15 +126,15 @@ def resolve_stores(
     root = Path(root or Path.cwd()).resolve()
     tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None
     storage = storage or os.environ.get("HARNESS_STORAGE") or None
-    default_folder = root / "mlruns"
     if tracking_uri is None:
-        tracking_uri = f"sqlite:///{default_folder / 'mlflow.db'}"
+        tracking_uri = f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"
     _check_url(tracking_uri, TRACKING_SCHEMES, "tracking URI", "--tracking-uri")
+    folders: list[tuple[Path, str, str]] = []
     artifact_root = None
-    local_folder = default_folder
+    local_folder = root / "mlruns"
     if tracking_uri.startswith("sqlite"):
         db = _sqlite_path(tracking_uri, "tracking URI")
-        _writable_folder(db.parent, "MLflow store", "--tracking-uri")
+        folders.append((db.parent, "MLflow store", "--tracking-uri"))
         tracking_uri = f"sqlite:///{db}"
         local_folder = db.parent
         artifact_root = str(db.parent / "artifacts")
@@ -136,9 +143,18 @@ def resolve_stores(
     _check_url(storage, STORAGE_SCHEMES, "Optuna storage", "--storage")
     if storage.startswith("sqlite"):
         db = _sqlite_path(storage, "Optuna storage")
-        _writable_folder(db.parent, "Optuna storage", "--storage")
+        folders.append((db.parent, "Optuna storage", "--storage"))
         storage = f"sqlite:///{db}"
+    if create:
+        for folder, what, flag in folders:
+            _writable_folder(folder, what, flag)
     return Stores(tracking_uri=tracking_uri, storage_url=storage, artifact_root=artifact_root)
+
+
+def local_store_missing(stores: Stores) -> bool:
+    """Whether the MLflow store is a local sqlite file that does not exist yet."""
+    uri = stores.tracking_uri
+    return uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists()
 
 
 def quiet_libraries() -> None:

@@ -34,13 +34,16 @@ def leaderboard(
     """Rank the models of TASK by CV score, with holdout scores, timings, trials and status."""
     from harness import registry
     from harness.errors import UsageError
-    from harness.leaderboard import render, task_rows
-    from harness.tracking import Tracker, resolve_stores
+    from harness.leaderboard import no_runs, render, task_rows
+    from harness.tracking import Tracker, local_store_missing, resolve_stores
 
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}.")
     registry.get_task(task)
-    rows = task_rows(Tracker(resolve_stores(tracking_uri)), task)
+    stores = resolve_stores(tracking_uri, create=False)
+    if local_store_missing(stores):  # opening it would create an empty database
+        raise no_runs(task, stores)
+    rows = task_rows(Tracker(stores), task)
     if fmt == "table":
         print_table(rows, f"Leaderboard: {task}")
     else:

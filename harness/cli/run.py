@@ -100,8 +100,9 @@ def run(
         fresh=fresh,
         n_jobs=jobs,
     )
-    stores = resolve_stores(tracking_uri, storage)
     spec = registry.get_task(task)
+    runner.select_models(spec, config.models)  # name errors before any store is created
+    stores = resolve_stores(tracking_uri, storage)
     err = console(stderr=True)
     err.print(
         f"Task {spec.name}: {spec.problem_type}, metric {spec.metric}; "

@@ -52,12 +52,13 @@ import pytest
         (("leaderboard", "wa_churn"), 1, "No runs of task 'wa_churn'"),
     ],
 )
-def test_bad_input_is_refused_with_message_and_exit_code(cli, args, code, message):
+def test_bad_input_is_refused_with_message_and_exit_code(cli, store, args, code, message):
     result = cli(*args)
     assert result.code == code, (result.out, result.err)
     assert message in result.err
     assert "Traceback" not in result.err
     assert "hunter2" not in result.err + result.out
+    assert not (store.root / "mlruns").exists()  # nothing written for a refused command
 
 
 def test_an_unwritable_store_path_is_refused_before_any_work(cli, store):
