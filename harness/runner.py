@@ -22,7 +22,7 @@ import pandas as pd
 
 import harness
 from harness import devices, registry, tuning
-from harness.errors import NotSupportedError, UsageError
+from harness.errors import NotSupportedError, StoreError, UsageError
 from harness.metrics import get_metric
 from harness.model import BuildSpec, Model
 from harness.splits import Prepared, prepare
@@ -238,6 +238,8 @@ class _StudyRun:
             result = self._tune_and_score(study, run_id)
             status, reason = result.status, result.reason
             return result
+        except StoreError:
+            raise
         except Exception as exc:
             reason = tuning._error_text(exc)
             self.tracker.log(run_id, tags={f"{TAG}status": "failed", f"{TAG}error": reason})
@@ -298,11 +300,11 @@ class _StudyRun:
             deadline = time.monotonic() + self.config.timeout if self.config.timeout else None
 
             def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-                if tuning.is_done(trial):
-                    self._log_trial(run_id, trial)
-                best = _best_value(study)
+                if not tuning.is_done(trial):
+                    return
+                self._log_trial(run_id, trial)
                 self.reporter.trial_finished(
-                    self.model.name, trial.number, trial.state.name.lower(), best
+                    self.model.name, trial.number, trial.state.name.lower(), _best_value(study)
                 )
                 finished = len(tuning.done_trials(study))
                 if finished >= target or (deadline and time.monotonic() >= deadline):
@@ -344,6 +346,7 @@ class _StudyRun:
         if not complete:
             errors = [t.user_attrs.get(tuning.ERROR_ATTR) for t in done]
             reason = next((e for e in reversed(errors) if e), "no trial completed")
+            reason += "; failed trials count towards --trials: rerun with --fresh to retry"
             self.tracker.log(
                 run_id,
                 metrics=counts,

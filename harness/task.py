@@ -89,6 +89,19 @@ class Dataset:
             raise DataError("Dataset: give both holdout_X and holdout_y, or neither.")
         if self.holdout_X is not None and list(self.holdout_X.columns) != columns:
             raise DataError("Dataset: holdout_X must have the same columns as X, in order.")
+        if self.holdout_y is not None:
+            if len(self.holdout_y) != len(self.holdout_X):
+                raise DataError(
+                    f"Dataset: holdout_X has {len(self.holdout_X)} rows but holdout_y has "
+                    f"{len(self.holdout_y)}."
+                )
+            if self.holdout_y.isna().any():
+                raise DataError(
+                    f"Dataset: the holdout target has {int(self.holdout_y.isna().sum())} missing "
+                    "values; drop those rows in the loader."
+                )
+        if self.ids is not None and len(self.ids) != len(self.X):
+            raise DataError(f"Dataset: ids has {len(self.ids)} rows but X has {len(self.X)}.")
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,8 @@ def _sqlite_path(url: str, what: str) -> Path:
 
 
 def _check_url(url: str, schemes: tuple[str, ...], what: str, flag: str) -> None:
+    if url == "databricks" and "databricks" in schemes:  # MLflow's own short form
+        return
     scheme = urlsplit(url).scheme.split("+", 1)[0]
     if scheme == "file" or (not scheme and url):
         raise UsageError(
@@ -173,8 +175,30 @@ def _param_value(value: Any) -> str:
     return text[:6000]
 
 
+def _store_call(method):
+    """Turn a failure of the MLflow store inside a Tracker method into a `StoreError`."""
+    import functools
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            first = mask(str(exc)).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise StoreError(
+                f"The MLflow store {mask(self.stores.tracking_uri)!r} failed: {first}"
+            ) from None
+
+    return call
+
+
 class Tracker:
-    """Writes harness runs to one MLflow store through `MlflowClient` (no global MLflow state)."""
+    """Writes harness runs to one MLflow store through `MlflowClient` (no global MLflow state).
+
+    Every method turns a failure of the store into a `StoreError`, which stops the run.
+    """
 
     def __init__(self, stores: Stores) -> None:
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
@@ -204,8 +228,16 @@ class Tracker:
                 if self.stores.artifact_root:
                     location = Path(self.stores.artifact_root, task).as_uri()
                 experiment_id = self.client.create_experiment(task, artifact_location=location)
+            elif experiment.lifecycle_stage == "deleted":
+                raise StoreError(
+                    f"The MLflow experiment {task!r} was deleted (it is in the trash). Restore "
+                    f"it with 'mlflow experiments restore --experiment-id "
+                    f"{experiment.experiment_id}', or remove it for good with 'mlflow gc'."
+                )
             else:
                 experiment_id = experiment.experiment_id
+        except StoreError:
+            raise
         except Exception as exc:
             raise StoreError(
                 f"Cannot use the MLflow store {mask(self.stores.tracking_uri)!r}: "
@@ -214,6 +246,7 @@ class Tracker:
         self._experiments[task] = experiment_id
         return experiment_id
 
+    @_store_call
     def start_run(
         self,
         task: str,
@@ -235,6 +268,7 @@ class Tracker:
         )
         return run.info.run_id
 
+    @_store_call
     def log(
         self,
         run_id: str,
@@ -266,14 +300,17 @@ class Tracker:
                 tags=batch_tags[start : start + 100],
             )
 
+    @_store_call
     def log_artifact(self, run_id: str, path: Path, folder: str | None = None) -> None:
         """Upload one local file as an artifact of the run."""
         self.client.log_artifact(run_id, str(path), artifact_path=folder)
 
+    @_store_call
     def end_run(self, run_id: str, status: str = "FINISHED", end_time: int | None = None) -> None:
         """Mark the run ended: FINISHED, FAILED or KILLED."""
         self.client.set_terminated(run_id, status=status, end_time=end_time or _now_ms())
 
+    @_store_call
     def search(self, task: str, filter_string: str = "") -> list[Any]:
         """All runs of the task's experiment matching an MLflow filter, newest first."""
         experiment_id = self.experiment_id(task, create=False)

@@ -60,9 +60,6 @@ def main() -> None:
         app(standalone_mode=True)
     except HarnessError as error:
         fail(error)
-    except KeyboardInterrupt:
-        typer.echo("Interrupted; finished trials are kept and a rerun resumes.", err=True)
-        sys.exit(130)
 
 
 from harness.cli import leaderboard as _leaderboard  # noqa: E402,F401  (registers commands)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 import typer
@@ -9,6 +10,11 @@ import typer
 from harness.cli import app, console
 
 EXIT_STUDIES_FAILED = 3
+EXIT_INTERRUPTED = 130
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 class _RichReporter:
@@ -109,8 +115,14 @@ def run(
         f"store {mask(stores.tracking_uri)}"
     )
     reporter = _RichReporter(err, spec.metric)
-    with reporter.progress:
-        _, data, results = runner.run(config, stores, reporter)
+    # SIGTERM (a cancelled job, `timeout`) unwinds like Ctrl-C, so every open run is ended.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with reporter.progress:
+            _, data, results = runner.run(config, stores, reporter)
+    except KeyboardInterrupt:
+        err.print("Interrupted: finished trials are kept, and the same command resumes.")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     err.print(
         f"{len(data.y)} training rows in {len(data.folds)} folds "
         f"(fingerprint {data.folds_fingerprint}), {len(data.holdout_y)} holdout rows."

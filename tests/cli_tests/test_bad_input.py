@@ -49,6 +49,11 @@ import pytest
             "'postgresql://bob:***@/db': it names no host",
         ),
         (("leaderboard", "ames", "--format", "xml"), 2, "--format must be one of table, md"),
+        (
+            ("leaderboard", "ames", "--tracking-uri", "databricks"),
+            1,
+            "Error: Cannot use the MLflow store 'databricks'",
+        ),
         (("leaderboard", "wa_churn"), 1, "No runs of task 'wa_churn'"),
     ],
 )

@@ -88,3 +88,22 @@ def test_dataset_requires_a_kind_for_every_column_and_a_complete_target():
         Dataset(X=X, y=pd.Series([0, None]), feature_kinds={"a": "numeric", "b": "categorical"})
     with pytest.raises(DataError, match="unknown feature kinds"):
         Dataset(X=X, y=pd.Series([0, 1]), feature_kinds={"a": "numeric", "b": "colour"})
+
+
+def test_an_official_holdout_must_be_complete_and_aligned():
+    X = pd.DataFrame({"a": [1.0, 2.0]})
+    kinds = {"a": "numeric"}
+    with pytest.raises(DataError, match="the holdout target has 1 missing values"):
+        Dataset(
+            X=X,
+            y=pd.Series([0, 1]),
+            feature_kinds=kinds,
+            holdout_X=X,
+            holdout_y=pd.Series([1, None]),
+        )
+    with pytest.raises(DataError, match="holdout_X has 2 rows but holdout_y has 1"):
+        Dataset(
+            X=X, y=pd.Series([0, 1]), feature_kinds=kinds, holdout_X=X, holdout_y=pd.Series([1])
+        )
+    with pytest.raises(DataError, match="ids has 3 rows but X has 2"):
+        Dataset(X=X, y=pd.Series([0, 1]), feature_kinds=kinds, ids=pd.Series([1, 2, 3]))
