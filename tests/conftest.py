@@ -138,3 +138,27 @@ def run_in():
         return run_cli(*args, cwd=cwd, env=env)
 
     return call
+
+
+@pytest.fixture
+def installed_plugins(plugin_site):
+    """Make a third-party plugin site importable in this process for one test, then forget it."""
+    import importlib
+    import sys
+
+    from harness import registry
+
+    added = []
+
+    def install(entries: dict[str, str]) -> None:
+        site = plugin_site(entries)["PYTHONPATH"]
+        sys.path.insert(0, site)
+        added.append(site)
+        importlib.invalidate_caches()
+        registry.refresh()
+
+    yield install
+    for site in added:
+        sys.path.remove(site)
+    importlib.invalidate_caches()
+    registry.refresh()

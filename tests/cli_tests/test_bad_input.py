@@ -112,24 +112,12 @@ def test_the_default_model_set_skips_unfit_models_and_survives_a_failing_one(cli
     assert "boom: the solver diverged" in by_model["exploding"]["reason"]
 
 
-def test_models_that_do_not_fit_are_skipped_with_their_reason(tmp_path, plugin_site):
-    import importlib
-    import sys
-
-    from harness import registry, runner
+def test_models_that_do_not_fit_are_skipped_with_their_reason(installed_plugins):
+    from harness import runner
     from harness.registry import get_task
 
-    site = plugin_site({"ridge_only": "extra_plugins:REGRESSION_ONLY"})["PYTHONPATH"]
-    sys.path.insert(0, site)
-    importlib.invalidate_caches()
-    registry.refresh()
-    try:
-        chosen = dict(
-            (m.name, reason) for m, reason in runner.select_models(get_task("breast_cancer"), ())
-        )
-    finally:
-        sys.path.remove(site)
-        registry.refresh()
+    installed_plugins({"ridge_only": "extra_plugins:REGRESSION_ONLY"})
+    chosen = {m.name: reason for m, reason in runner.select_models(get_task("breast_cancer"), ())}
     assert chosen["ridge_only"] == (
         "model 'ridge_only' does not support binary tasks (supports regression)"
     )

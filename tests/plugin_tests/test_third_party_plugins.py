@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-
 
 def test_entry_point_models_are_listed_and_a_broken_one_only_warns(cli, plugin_site):
     env = plugin_site(
@@ -35,17 +32,9 @@ def test_a_plugin_reusing_a_built_in_name_is_refused(cli, plugin_site):
     assert "Rename one of them." in result.err
 
 
-def test_registry_refresh_sees_a_newly_installed_plugin(tmp_path, plugin_site):
+def test_registry_refresh_sees_a_newly_installed_plugin(installed_plugins):
     from harness import registry
 
-    site = plugin_site({"ridge_only": "extra_plugins:REGRESSION_ONLY"})["PYTHONPATH"]
-    sys.path.insert(0, site)
-    importlib.invalidate_caches()
-    registry.refresh()
-    try:
-        assert registry.get_model("ridge_only").problem_types == ("regression",)
-    finally:
-        sys.path.remove(site)
-        importlib.invalidate_caches()
-        registry.refresh()
     assert "ridge_only" not in registry.models()
+    installed_plugins({"ridge_only": "extra_plugins:REGRESSION_ONLY"})
+    assert registry.get_model("ridge_only").problem_types == ("regression",)
