@@ -238,14 +238,16 @@ class _StudyRun:
             result = self._tune_and_score(study, run_id)
             status, reason = result.status, result.reason
             return result
-        except StoreError:
+        except StoreError as exc:
+            reason = f"store failure: {exc}"
             raise
         except Exception as exc:
             reason = tuning._error_text(exc)
             self.tracker.log(run_id, tags={f"{TAG}status": "failed", f"{TAG}error": reason})
             return StudyResult(self.model.name, "failed", reason, run_id=run_id)
         finally:
-            if reason == "interrupted":
+            if reason == "interrupted" or reason.startswith("store failure"):
+                # best effort: a broken store may refuse this too, and then says so itself
                 self.tracker.log(run_id, tags={f"{TAG}status": "failed", f"{TAG}error": reason})
             self.tracker.end_run(
                 run_id,
