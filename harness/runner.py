@@ -24,7 +24,7 @@ import harness
 from harness import devices, registry, tuning
 from harness.errors import NotSupportedError, StoreError, UsageError
 from harness.metrics import get_metric
-from harness.model import BuildSpec, Model
+from harness.model import Model
 from harness.splits import Prepared, prepare
 from harness.task import Task
 from harness.tracking import TAG, Stores, Tracker
@@ -190,24 +190,17 @@ class _StudyRun:
         model: Model,
         data: Prepared,
         config: RunConfig,
-        stores: Stores,
         tracker: Tracker,
         reporter: Reporter,
         device: str,
         n_jobs: int,
     ) -> None:
         self.task, self.model, self.data, self.config = task, model, data, config
-        self.stores, self.tracker, self.reporter = stores, tracker, reporter
+        self.tracker, self.reporter = tracker, reporter
         self.metric = get_metric(task.metric)
         self.tags = _base_tags(task, model, data, config, device)
-        self.spec = BuildSpec(
-            problem_type=task.problem_type,
-            modality=task.modality,
-            feature_kinds=data.feature_kinds,
-            n_classes=data.n_classes,
-            n_rows=len(data.y),
-            n_jobs=n_jobs,
-            device=device,
+        self.spec = tuning.spec_for(
+            task.problem_type, task.modality, data, n_jobs=n_jobs, device=device
         )
         self.name = f"{task.name}.{model.name}"
 
@@ -222,7 +215,7 @@ class _StudyRun:
 
     def run(self) -> StudyResult:
         study = tuning.open_study(
-            self.stores.storage_url,
+            self.tracker.stores.storage_url,
             self.name,
             self.metric.direction,
             seed=self.config.seed,
@@ -233,26 +226,22 @@ class _StudyRun:
         run_id = self.tracker.start_run(
             self.task.name, self.model.name, {**self.tags, f"{TAG}status": "running"}
         )
-        status, reason = "failed", "interrupted"
+        # Until the study returns, its run counts as killed (Ctrl-C, SIGTERM).
+        end_status, error = "KILLED", "interrupted"
         try:
             result = self._tune_and_score(study, run_id)
-            status, reason = result.status, result.reason
+            end_status, error = ("FINISHED" if result.status == "ok" else "FAILED"), None
             return result
         except StoreError as exc:
-            reason = f"store failure: {exc}"
+            end_status, error = "FAILED", f"store failure: {exc}"
             raise
         except Exception as exc:
-            reason = tuning._error_text(exc)
-            self.tracker.log(run_id, tags={f"{TAG}status": "failed", f"{TAG}error": reason})
-            return StudyResult(self.model.name, "failed", reason, run_id=run_id)
+            end_status, error = "FAILED", tuning.error_text(exc)
+            return StudyResult(self.model.name, "failed", error, run_id=run_id)
         finally:
-            if reason == "interrupted" or reason.startswith("store failure"):
-                # best effort: a broken store may refuse this too, and then says so itself
-                self.tracker.log(run_id, tags={f"{TAG}status": "failed", f"{TAG}error": reason})
-            self.tracker.end_run(
-                run_id,
-                "FINISHED" if status == "ok" else "KILLED" if reason == "interrupted" else "FAILED",
-            )
+            if error:  # best effort on a broken store, which then reports its own error
+                self.tracker.log(run_id, tags={f"{TAG}status": "failed", f"{TAG}error": error})
+            self.tracker.end_run(run_id, end_status)
 
     def _logged_trials(self) -> set[int]:
         uid = self.tags[f"{TAG}study_uid"]
@@ -467,7 +456,7 @@ def run(
     n_jobs = config.n_jobs or devices.cpu_count()
     results = []
     for model, reason in selected:
-        study = _StudyRun(task, model, data, config, stores, tracker, reporter, device, n_jobs)
+        study = _StudyRun(task, model, data, config, tracker, reporter, device, n_jobs)
         result = study.skipped(reason) if reason else study.run()
         reporter.study_finished(result)
         results.append(result)

@@ -21,6 +21,7 @@ import numpy as np
 from harness.model import BuildSpec, Model
 from harness.splits import Prepared, prepare
 from harness.task import Dataset, Task
+from harness.tuning import fit_fold, spec_for
 
 # Small real tasks, one per problem type, on which models are exercised.
 PROBE_TASKS = {"binary": "breast_cancer", "multiclass": "penguins", "regression": "ames"}
@@ -64,18 +65,6 @@ def probe_data(problem_type: str, *, rows: int = 240, seed: int = 0) -> Prepared
     return replace(prepared, X=X, y=y, folds=folds)
 
 
-def spec_for(data: Prepared, problem_type: str, n_jobs: int = 1) -> BuildSpec:
-    """The BuildSpec the runner would give a model for this data."""
-    return BuildSpec(
-        problem_type=problem_type,
-        modality="tabular",
-        feature_kinds=data.feature_kinds,
-        n_classes=data.n_classes,
-        n_rows=len(data.y),
-        n_jobs=n_jobs,
-    )
-
-
 def check_search_space(model: Model) -> None:
     """Defaults lie in the search space, and a fixed trial reproduces them exactly."""
     import optuna
@@ -96,8 +85,6 @@ def check_search_space(model: Model) -> None:
 
 
 def _fit_predict(model: Model, params: dict, spec: BuildSpec, data: Prepared, seed: int) -> Any:
-    from harness.tuning import fit_fold
-
     prediction, _, _ = fit_fold(model, params, data, spec, seed, 0)
     return prediction, data.folds[0][1]
 
@@ -117,7 +104,7 @@ def check_model(
         return
     for problem_type in problem_types or model.problem_types:
         data = probe_data(problem_type)
-        spec = spec_for(data, problem_type)
+        spec = spec_for(problem_type, "tabular", data)
         first = model.build(spec, dict(model.defaults), seed=0)
         second = model.build(spec, dict(model.defaults), seed=0)
         assert first is not second, f"{model.name}: build must return a fresh estimator"

@@ -77,6 +77,21 @@ def fit_and_predict(
     return prediction, fitted - start, time.perf_counter() - fitted
 
 
+def spec_for(
+    problem_type: str, modality: str, data: Prepared, *, n_jobs: int = 1, device: str = "cpu"
+) -> BuildSpec:
+    """The BuildSpec a model gets for the training part of `data`."""
+    return BuildSpec(
+        problem_type=problem_type,
+        modality=modality,
+        feature_kinds=data.feature_kinds,
+        n_classes=data.n_classes,
+        n_rows=len(data.y),
+        n_jobs=n_jobs,
+        device=device,
+    )
+
+
 def fit_fold(
     model: Model, params: dict, data: Prepared, spec: BuildSpec, seed: int, fold: int
 ) -> tuple[np.ndarray, float, float]:
@@ -140,7 +155,7 @@ def make_objective(
         except optuna.TrialPruned:
             raise
         except Exception as exc:
-            trial.set_user_attr(ERROR_ATTR, _error_text(exc))
+            trial.set_user_attr(ERROR_ATTR, error_text(exc))
             raise
         for name, values in result.scores.items():
             trial.set_user_attr(f"fold_{name}", values)
@@ -151,7 +166,7 @@ def make_objective(
     return objective
 
 
-def _error_text(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
     last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
     return f"{type(exc).__name__}: {exc}{where}"[:2000]
