@@ -10,6 +10,8 @@ with the stores stop the run.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import tempfile
 import time
 from collections.abc import Sequence
@@ -28,6 +30,7 @@ from harness.model import Model
 from harness.splits import Prepared, prepare
 from harness.task import Task
 from harness.tracking import TAG, Stores, Tracker
+from harness.worker import JobFailed, Limits, Worker
 
 DEFAULT_TRIALS = 5
 DEFAULT_STUDY_TIMEOUT = 20.0
@@ -48,6 +51,10 @@ class RunConfig:
         seed: Seed for the splits, the sampler and the models.
         fresh: Delete existing studies of these models before tuning.
         n_jobs: Threads per model (None: all cores).
+        trial_timeout: Hard wall-clock limit per trial (and for the refit), in seconds; a trial
+            over it is killed and recorded as timeout (None: no limit).
+        memory_limit: Hard limit on a study worker's resident memory, in MiB; a trial over it is
+            killed and recorded as oom (None: no limit).
     """
 
     task: str
@@ -59,6 +66,8 @@ class RunConfig:
     seed: int = 0
     fresh: bool = False
     n_jobs: int | None = None
+    trial_timeout: float | None = None
+    memory_limit: float | None = None
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -71,6 +80,14 @@ class RunConfig:
             raise UsageError(f"--repeats must be at least 1, got {self.repeats}.")
         if self.n_jobs is not None and self.n_jobs < 1:
             raise UsageError(f"--jobs must be at least 1, got {self.n_jobs}.")
+        if self.trial_timeout is not None and self.trial_timeout <= 0:
+            raise UsageError(
+                f"--trial-timeout must be a positive number of seconds, got {self.trial_timeout}."
+            )
+        if self.memory_limit is not None and self.memory_limit < 64:
+            raise UsageError(
+                f"--memory-limit must be at least 64 MiB, got {self.memory_limit:g} MiB."
+            )
 
 
 @dataclass(frozen=True)
@@ -156,6 +173,8 @@ def _base_tags(task: Task, model: Model, data: Prepared, config: RunConfig, devi
         f"{TAG}device": device if "gpu" in model.hardware else "cpu",
         f"{TAG}seed": config.seed,
         f"{TAG}version": harness.__version__,
+        f"{TAG}host": socket.gethostname(),
+        f"{TAG}pid": os.getpid(),
     }
 
 
@@ -163,6 +182,7 @@ def _trial_payload(trial: Any, metrics: tuple[str, ...]) -> dict:
     """MLflow metrics, per-fold series and tags of one finished Optuna trial."""
     state = trial.state.name.lower()
     status = {"complete": "ok", "pruned": "pruned", "fail": "failed"}.get(state, state)
+    status = trial.user_attrs.get(tuning.STATUS_ATTR, status)  # timeout, oom
     series = {
         f"fold_{name}": trial.user_attrs[f"fold_{name}"]
         for name in metrics
@@ -209,6 +229,8 @@ class _StudyRun:
             task.problem_type, task.modality, data, n_jobs=n_jobs, device=device
         )
         self.name = f"{task.name}.{model.name}"
+        context = tuning.StudyContext(model, data, self.spec, task.metrics, config.seed)
+        self.worker = Worker(context, Limits(config.trial_timeout, config.memory_limit))
 
     def skipped(self, reason: str) -> StudyResult:
         run_id = self.tracker.start_run(
@@ -233,7 +255,7 @@ class _StudyRun:
             self.task.name, self.model.name, {**self.tags, f"{TAG}status": "running"}
         )
         # Until the study returns, its run counts as killed (Ctrl-C, SIGTERM).
-        end_status, error = "KILLED", "interrupted"
+        end_status, status, error = "KILLED", "failed", "interrupted"
         try:
             result = self._tune_and_score(study, run_id)
             end_status, error = ("FINISHED" if result.status == "ok" else "FAILED"), None
@@ -241,12 +263,16 @@ class _StudyRun:
         except StoreError as exc:
             end_status, error = "FAILED", f"store failure: {exc}"
             raise
+        except JobFailed as exc:  # the refit of the best configuration
+            end_status, status, error = "FAILED", exc.status, f"refit on the training part: {exc}"
+            return StudyResult(self.model.name, status, error, run_id=run_id)
         except Exception as exc:
             end_status, error = "FAILED", tuning.error_text(exc)
             return StudyResult(self.model.name, "failed", error, run_id=run_id)
         finally:
+            self.worker.close()
             if error:  # best effort on a broken store, which then reports its own error
-                self.tracker.log(run_id, tags={f"{TAG}status": "failed", f"{TAG}error": error})
+                self.tracker.log(run_id, tags={f"{TAG}status": status, f"{TAG}error": error})
             self.tracker.end_run(run_id, end_status)
 
     def _logged_trials(self) -> set[int]:
@@ -291,9 +317,7 @@ class _StudyRun:
             tuning.ensure_defaults_queued(study, self.model.defaults)
             study.sampler = tuning.make_sampler(self.config.seed, before)
             study.pruner = tuning.make_pruner()
-            objective = tuning.make_objective(
-                self.model, self.data, self.spec, self.task.metrics, self.config.seed
-            )
+            objective = tuning.make_objective(self.worker.context, self.worker)
             deadline = time.monotonic() + self.config.timeout if self.config.timeout else None
 
             def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -340,18 +364,23 @@ class _StudyRun:
             "trials_failed": sum(t.state == TrialState.FAIL for t in done),
             "trials_run": trials_run,
         }
+        limited = [t.user_attrs.get(tuning.STATUS_ATTR) for t in done]
+        counts["trials_timeout"] = limited.count("timeout")
+        counts["trials_oom"] = limited.count("oom")
         if not complete:
             errors = [t.user_attrs.get(tuning.ERROR_ATTR) for t in done]
             reason = next((e for e in reversed(errors) if e), "no trial completed")
             reason += "; failed trials count towards --trials: rerun with --fresh to retry"
+            # Every trial killed at the same limit: the study's status names it.
+            status = limited[0] if limited and len(set(limited)) == 1 and limited[0] else "failed"
             self.tracker.log(
                 run_id,
                 metrics=counts,
-                tags={f"{TAG}status": "failed", f"{TAG}error": reason},
+                tags={f"{TAG}status": status, f"{TAG}error": reason},
             )
             return StudyResult(
                 self.model.name,
-                "failed",
+                status,
                 reason,
                 trials_done=len(done),
                 trials_run=trials_run,
@@ -359,15 +388,8 @@ class _StudyRun:
             )
         best = study.best_trial
         payload = _trial_payload(best, self.task.metrics)
-        prediction, fit_s, predict_s = tuning.fit_and_predict(
-            self.model,
-            best.params,
-            self.spec,
-            self.config.seed,
-            self.data.X,
-            self.data.y,
-            self.data.holdout_X,
-            self.data.n_classes,
+        prediction, fit_s, predict_s = self.worker.call(
+            tuning.refit_job, best.params, self.data.holdout_X
         )
         holdout = {
             f"holdout_{name}": get_metric(name).score(self.data.holdout_y, prediction)
@@ -464,6 +486,7 @@ def run(
     )
     tracker = Tracker(stores)
     tracker.experiment_id(task.name)
+    tracker.close_orphans(task.name)
     device = devices.device()
     n_jobs = config.n_jobs or devices.cpu_count()
     results = []

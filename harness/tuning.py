@@ -28,9 +28,11 @@ from harness.metrics import get_metric
 from harness.model import BuildSpec, Model
 from harness.splits import Prepared
 from harness.tracking import mask
+from harness.worker import JobFailed, Worker
 
 DEFAULT_ATTR = "harness.default"
 ERROR_ATTR = "error"
+STATUS_ATTR = "harness.status"  # timeout / oom for trials killed at a limit
 
 
 @dataclass(frozen=True)
@@ -135,25 +137,73 @@ def cross_validate(
     return FoldScores(scores, fit_s, predict_s)
 
 
-def make_objective(
-    model: Model, data: Prepared, spec: BuildSpec, metrics: tuple[str, ...], seed: int
-) -> Callable[[Any], float]:
-    """The Optuna objective: CV score of the primary metric, with fold scores as user attrs."""
+@dataclass(frozen=True)
+class StudyContext:
+    """What a study's worker process needs to run its jobs (inherited through the fork)."""
+
+    model: Model
+    data: Prepared
+    spec: BuildSpec
+    metrics: tuple[str, ...]
+    seed: int
+
+
+def cv_job(context: StudyContext, send: Callable[[Any], None], params: dict) -> FoldScores:
+    """Worker job: cross-validate `params`, sending (fold, running mean) after each fold."""
+    return cross_validate(
+        context.model,
+        params,
+        context.data,
+        context.spec,
+        context.metrics,
+        seed=context.seed,
+        on_fold=lambda fold, running_mean: send((fold, running_mean)),
+    )
+
+
+def refit_job(
+    context: StudyContext, send: Callable[[Any], None], params: dict, X_pred: Any
+) -> tuple[np.ndarray, float, float]:
+    """Worker job: fit `params` on the whole training part and predict `X_pred`."""
+    data = context.data
+    return fit_and_predict(
+        context.model, params, context.spec, context.seed, data.X, data.y, X_pred, data.n_classes
+    )
+
+
+def make_objective(context: StudyContext, worker: Worker | None = None) -> Callable[[Any], float]:
+    """The Optuna objective: CV score of the primary metric, with fold scores as user attrs.
+
+    With a `worker`, each trial's folds run in that process under its limits (a trial killed at
+    a limit fails with the user attribute `harness.status` = timeout or oom); without one, they
+    run in this process.
+    """
     import optuna
 
+    metrics = context.metrics
+
     def objective(trial: optuna.Trial) -> float:
-        def report(fold: int, running_mean: float) -> None:
+        def report(message: tuple[int, float]) -> bool:
+            fold, running_mean = message
             trial.report(running_mean, fold)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after fold {fold + 1}")
+            return True
 
         try:
-            params = model.search_space(trial)
-            result = cross_validate(model, params, data, spec, metrics, seed=seed, on_fold=report)
+            params = context.model.search_space(trial)
+            if worker is not None:
+                result = worker.call(cv_job, params, on_message=report)
+            else:
+                result = cv_job(context, report, params)
             value = float(np.mean(result.scores[metrics[0]]))
             if not np.isfinite(value):
                 raise ValueError(f"the CV {metrics[0]} is {value}")
         except optuna.TrialPruned:
+            raise
+        except JobFailed as exc:
+            trial.set_user_attr(ERROR_ATTR, str(exc))
+            trial.set_user_attr(STATUS_ATTR, exc.status)
             raise
         except Exception as exc:
             trial.set_user_attr(ERROR_ATTR, error_text(exc))

@@ -84,6 +84,17 @@ def run(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for the holdout, folds, sampler and models."),
     jobs: int = typer.Option(None, "--jobs", "-j", help="Threads per model (default: all cores)."),
+    trial_timeout: float = typer.Option(
+        None,
+        "--trial-timeout",
+        help="Hard limit per trial in seconds: a longer trial is killed and recorded as timeout.",
+    ),
+    memory_limit: str = typer.Option(
+        None,
+        "--memory-limit",
+        help="Hard memory limit per study worker, e.g. 4G or 512M (default: 90%% of RAM); "
+        "a trial over it is killed and recorded as oom.",
+    ),
     fresh: bool = typer.Option(False, "--fresh", help="Start the studies over (delete them)."),
     tracking_uri: str = typer.Option(
         None, "--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI, else ./mlruns)."
@@ -93,7 +104,7 @@ def run(
     ),
 ) -> None:
     """Tune models on TASK with cross-validation, score the best on the holdout, rank them."""
-    from harness import registry, runner
+    from harness import devices, registry, runner
     from harness.cli.leaderboard import print_table
     from harness.tracking import mask, resolve_stores
 
@@ -109,6 +120,8 @@ def run(
         seed=seed,
         fresh=fresh,
         n_jobs=jobs,
+        trial_timeout=trial_timeout,
+        memory_limit=devices.parse_memory(memory_limit) if memory_limit else devices.memory_mb(0.9),
     )
     spec = registry.get_task(task)
     runner.select_models(spec, config.models)  # name errors before any store is created
@@ -136,10 +149,10 @@ def run(
 
     rows = run_rows(Tracker(stores), spec.name, [r.run_id for r in results if r.run_id])
     print_table(rows, f"Leaderboard: {spec.name} (CV ranks, holdout scored once)")
-    failed = [r for r in results if r.status == "failed"]
+    failed = [r for r in results if r.status not in ("ok", "skipped")]
     if failed:
         err.print(
             f"{len(failed)} of {len(results)} studies failed: "
-            + "; ".join(f"{r.model}: {r.reason}" for r in failed)
+            + "; ".join(f"{r.model} ({r.status}): {r.reason}" for r in failed)
         )
         raise typer.Exit(EXIT_STUDIES_FAILED)
