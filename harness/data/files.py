@@ -390,7 +390,7 @@ def _submission_columns(
 def _problem_type(b: _Builder, y: pd.Series) -> str:
     from harness.data.infer import infer_problem_type
     from harness.errors import UnknownNameError
-    from harness.metrics import METRICS, get_metric
+    from harness.metrics import get_metric
 
     given = b.get("problem_type")
     metric_name = b.get("metric")
@@ -399,7 +399,7 @@ def _problem_type(b: _Builder, y: pd.Series) -> str:
         try:
             metric = get_metric(metric_name)
         except UnknownNameError as exc:
-            raise UsageError(f"{exc} Known metrics: {', '.join(METRICS)}.") from None
+            raise UsageError(str(exc)) from None
     if given is not None:
         if given not in PROBLEM_TYPES:
             raise UsageError(
