@@ -236,14 +236,16 @@ def infer_columns(
             if values.nunique(dropna=False) == 1:
                 result.dropped[name] = f"constant ({values.iloc[0]!r})"
                 continue
+        number = is_bool_dtype(values) or is_numeric_dtype(values)
+        dates = None if number else parse_dates(values)
+        if name not in keep and dates is None:
             reason = _id_like(name, values)
             if reason:
                 result.dropped[name] = f"id-like: {reason}"
                 continue
-        if is_bool_dtype(values) or is_numeric_dtype(values):
+        if number:
             result.kinds[name] = "numeric"
             continue
-        dates = parse_dates(values)
         if dates is not None:
             with_hour = bool((dates.dropna().dt.hour != 0).any())
             result.dates[name] = with_hour
