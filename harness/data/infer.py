@@ -132,6 +132,11 @@ def _looks_like_dates(values: pd.Series) -> tuple[bool, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
+            # A sample of distinct values first: parsing mixed formats is slow on long columns.
+            probe = pd.Series(sample.unique()[:500])
+            hits = pd.to_datetime(probe, errors="coerce", format="mixed").notna().mean()
+            if hits < DATE_MIN_SHARE:
+                return False, None
             parsed = pd.to_datetime(values, errors="coerce", format="mixed")
         except (ValueError, TypeError, OverflowError):
             return False, None
