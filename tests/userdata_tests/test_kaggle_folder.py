@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 RUN = ("--model", "linear", "--trials", "1")
 
@@ -97,3 +98,18 @@ def test_a_single_csv_file_with_a_target_flag_runs_without_a_submission(cli, sto
     assert "Task birds: multiclass, metric accuracy" in result.err
     assert "CV accuracy" in result.out
     assert not (store.root / "submissions").exists()
+
+
+@pytest.mark.slow
+def test_the_default_run_on_a_folder_writes_one_submission_per_model_and_the_leaders(
+    cli, store, kaggle_folder, churn
+):
+    folder = kaggle_folder("telco_default", churn, "churn", "customer_id", 0.5)
+    result = cli("run", str(folder))
+    assert result.code == 0, result.err
+    written = store.root / "submissions" / "telco_default"
+    models = {path.stem for path in written.glob("*.csv")} - {"submission"}
+    assert {"linear", "random_forest", "xgboost"} <= models
+    sample = pd.read_csv(folder / "sample_submission.csv")
+    for path in written.glob("*.csv"):
+        assert_same_format(pd.read_csv(path), sample)
