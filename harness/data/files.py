@@ -718,7 +718,7 @@ def load_path(argument: str, options: Options, *, known_tasks: set[str] = frozen
             id_column=id_column or "id",
             ids=shown_ids.reset_index(drop=True),
             columns=columns,
-            probabilities=probabilities and problem != "regression",
+            probabilities=probabilities and problem == "binary",
             per_class=per_class,
         )
         if problem != "regression":
