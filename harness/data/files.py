@@ -561,6 +561,12 @@ def load_path(argument: str, options: Options, *, known_tasks: set[str] = frozen
                 f"Columns: {', '.join(map(str, list(train.columns)[:12]))}"
                 f"{', ...' if train.shape[1] > 12 else ''}."
             )
+    if target not in train.columns and sample_path is not None and not b.get("target"):
+        raise DataError(
+            f"The target column {target!r} of '{sample_path.name}' is not in '{train_path}'"
+            f"{_similar(target, train.columns)}; name the target with --target COLUMN (the "
+            "submission keeps the sample's column name)."
+        )
     b.column(train, target, "target", train_path)
     if id_column is not None:
         b.column(train, id_column, "id", train_path)

@@ -104,8 +104,9 @@ def leak_suspects(X: pd.DataFrame, y: Any, classification: bool) -> list[Finding
     """Single features that predict the target almost perfectly on their own.
 
     Classification: the majority class within each level (numbers in 20 quantile bins) is right
-    for at least 99% of rows, while always guessing the majority class is not; levels must be far
-    fewer than rows, so id-like columns do not count. Regression: |Spearman correlation| >= 0.99.
+    for at least 99% of rows, and removes at least 90% of the errors of always guessing the
+    majority class; string levels must be far fewer than rows, so id-like columns do not count.
+    Regression: |Spearman correlation| >= 0.99.
     """
     import numpy as np
     import pandas as pd
@@ -127,7 +128,8 @@ def leak_suspects(X: pd.DataFrame, y: Any, classification: bool) -> list[Finding
             if values.nunique() > max(20, len(values) // 20) and not is_numeric_dtype(values):
                 continue
             score = _purity(values, target)
-            if score >= LEAK_THRESHOLD and baseline < LEAK_THRESHOLD:
+            gain = (score - baseline) / (1.0 - baseline) if baseline < 1.0 else 0.0
+            if score >= LEAK_THRESHOLD and gain >= 0.9:  # not just the majority class again
                 findings.append(
                     Finding(
                         "leak",

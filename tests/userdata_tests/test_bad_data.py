@@ -220,3 +220,16 @@ def test_the_real_cli_refuses_bad_data_without_writing_anything(cli, store, peng
     assert result.code == 2
     assert "Unknown metric 'rmsee'. Did you mean 'rmse'?" in result.err
     assert not (store.root / "mlruns").exists()
+
+
+def test_a_sample_target_that_train_lacks_asks_for_the_target_flag(
+    harness_main, store, kaggle_folder, penguins
+):
+    folder = kaggle_folder("colony", penguins, "species", "Id", "Adelie")
+    sample = pd.read_csv(folder / "sample_submission.csv").rename(columns={"species": "Species"})
+    sample.to_csv(folder / "sample_submission.csv", index=False)
+    result = harness_main("run", str(folder))
+    assert_refused(
+        store, result, 1, "The target column 'Species' of 'sample_submission.csv' is not in"
+    )
+    assert "similar name: 'species'; name the target with --target COLUMN" in result[1]
