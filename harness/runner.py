@@ -375,12 +375,12 @@ class _StudyRun:
                 trials_run=trials_run,
                 run_id=run_id,
             )
-        best = study.best_trial
-        payload = _trial_payload(best, self.task.metrics)
         test_X = self.extras.test_X
         to_predict = self.data.holdout_X
         if test_X is not None:  # one refit predicts the holdout and the test part
             to_predict = pd.concat([self.data.holdout_X, test_X], ignore_index=True)
+        best = study.best_trial
+        payload = _trial_payload(best, self.task.metrics)
         prediction, fit_s, predict_s = tuning.fit_and_predict(
             self.model,
             best.params,
@@ -391,15 +391,15 @@ class _StudyRun:
             to_predict,
             self.data.n_classes,
         )
-        n_hold = len(self.data.holdout_y)
         submission = None
-        if test_X is not None:
-            prediction, test_prediction = prediction[:n_hold], prediction[n_hold:]
+        if test_X is not None:  # the test part's rows follow the holdout's
+            prediction, test_prediction = np.split(prediction, [len(self.data.holdout_y)])
             submission = self.extras.submission_frame(test_prediction, self.data, self.task)
         holdout = {
             f"holdout_{name}": get_metric(name).score(self.data.holdout_y, prediction)
             for name in self.task.metrics
         }
+        n_hold = len(self.data.holdout_y)
         metrics = {
             **{k: v for k, v in payload["metrics"].items() if k.startswith("cv_")},
             **holdout,
