@@ -376,6 +376,7 @@ class _StudyRun:
                 run_id=run_id,
             )
         test_X = self.extras.test_X
+        n_test = 0 if test_X is None else len(test_X)
         to_predict = self.data.holdout_X
         if test_X is not None:  # one refit predicts the holdout and the test part
             to_predict = pd.concat([self.data.holdout_X, test_X], ignore_index=True)
@@ -406,7 +407,7 @@ class _StudyRun:
             **counts,
             "fit_seconds": fit_s,
             "predict_seconds": predict_s,
-            "predict_seconds_per_1000_rows": predict_s / max(len(to_predict), 1) * 1000,
+            "predict_seconds_per_1000_rows": predict_s / max(n_hold + n_test, 1) * 1000,
             "cv_fit_seconds_per_fold": float(np.mean(best.user_attrs["fit_seconds"])),
         }
         self.tracker.log(
