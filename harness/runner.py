@@ -5,6 +5,12 @@ its Optuna study, run the missing trials (each logged as an MLflow child run as 
 best configuration on the whole training part, score it once on the holdout and store the holdout
 predictions. A model that fails is recorded as failed with its error and the run goes on; problems
 with the stores stop the run.
+
+Health checks (harness.data.health) run once on the split data; their warnings go to the
+reporter and to every study run (`health.json`, tag `harness.health_warnings`). When the data has
+an unlabeled test part, the refitted best model of each study also predicts it, and the
+submission (in the sample submission's format for a task built from the user's files) is stored
+as `submission.csv` and returned in the study's result.
 """
 
 from __future__ import annotations
@@ -24,11 +30,12 @@ import pandas as pd
 
 import harness
 from harness import devices, registry, tuning
+from harness.data.health import Finding, check_prepared
 from harness.errors import NotSupportedError, StoreError, UsageError
 from harness.metrics import get_metric
 from harness.model import Model
 from harness.splits import Prepared, prepare
-from harness.task import Task
+from harness.task import Dataset, Task
 from harness.tracking import TAG, Stores, Tracker
 from harness.worker import JobFailed, Limits, Worker
 
@@ -105,6 +112,8 @@ class StudyResult:
         trials_run: Trials this run added.
         best_params: The best configuration.
         run_id: The MLflow parent run.
+        submission: Predictions of the refitted best model on the unlabeled test part, in the
+            submission's format (None without a test part).
     """
 
     model: str
@@ -117,6 +126,7 @@ class StudyResult:
     trials_run: int = 0
     best_params: dict = field(default_factory=dict)
     run_id: str | None = None
+    submission: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
 
 class Reporter:
@@ -130,6 +140,9 @@ class Reporter:
 
     def study_finished(self, result: StudyResult) -> None:
         """A study ended (or was skipped)."""
+
+    def health(self, findings: Sequence[Finding]) -> None:
+        """The health warnings of the task's data, once, before the first study."""
 
 
 def select_models(task: Task, names: Sequence[str]) -> list[tuple[Model, str | None]]:
@@ -220,11 +233,16 @@ class _StudyRun:
         reporter: Reporter,
         device: str,
         n_jobs: int,
+        extras: _Extras | None = None,
     ) -> None:
         self.task, self.model, self.data, self.config = task, model, data, config
         self.tracker, self.reporter = tracker, reporter
+        self.extras = extras or _Extras()
         self.metric = get_metric(task.metric)
         self.tags = _base_tags(task, model, data, config, device)
+        self.tags[f"{TAG}health_warnings"] = len(self.extras.findings)
+        if self.extras.source:
+            self.tags[f"{TAG}source"] = self.extras.source
         self.spec = tuning.spec_for(
             task.problem_type, task.modality, data, n_jobs=n_jobs, device=device
         )
@@ -386,11 +404,20 @@ class _StudyRun:
                 trials_run=trials_run,
                 run_id=run_id,
             )
+        test_X = self.extras.test_X
+        n_test = 0 if test_X is None else len(test_X)
+        to_predict = self.data.holdout_X
+        if test_X is not None:  # one refit predicts the holdout and the test part
+            to_predict = pd.concat([self.data.holdout_X, test_X], ignore_index=True)
         best = study.best_trial
         payload = _trial_payload(best, self.task.metrics)
         prediction, fit_s, predict_s = self.worker.call(
-            tuning.refit_job, best.params, self.data.holdout_X
+            tuning.refit_job, best.params, to_predict
         )
+        submission = None
+        if test_X is not None:  # the test part's rows follow the holdout's
+            prediction, test_prediction = np.split(prediction, [len(self.data.holdout_y)])
+            submission = self.extras.submission_frame(test_prediction, self.data, self.task)
         holdout = {
             f"holdout_{name}": get_metric(name).score(self.data.holdout_y, prediction)
             for name in self.task.metrics
@@ -402,7 +429,7 @@ class _StudyRun:
             **counts,
             "fit_seconds": fit_s,
             "predict_seconds": predict_s,
-            "predict_seconds_per_1000_rows": predict_s / max(n_hold, 1) * 1000,
+            "predict_seconds_per_1000_rows": predict_s / max(n_hold + n_test, 1) * 1000,
             "cv_fit_seconds_per_fold": float(np.mean(best.user_attrs["fit_seconds"])),
         }
         self.tracker.log(
@@ -412,7 +439,7 @@ class _StudyRun:
             params=best.params,
             tags={f"{TAG}status": "ok", f"{TAG}best_trial": best.number},
         )
-        self._log_artifacts(run_id, best, payload, prediction)
+        self._log_artifacts(run_id, best, payload, prediction, submission)
         primary = self.task.metric
         return StudyResult(
             self.model.name,
@@ -424,9 +451,17 @@ class _StudyRun:
             trials_run=trials_run,
             best_params=dict(best.params),
             run_id=run_id,
+            submission=submission,
         )
 
-    def _log_artifacts(self, run_id: str, best: Any, payload: dict, prediction: np.ndarray) -> None:
+    def _log_artifacts(
+        self,
+        run_id: str,
+        best: Any,
+        payload: dict,
+        prediction: np.ndarray,
+        submission: pd.DataFrame | None = None,
+    ) -> None:
         folds = pd.DataFrame(payload["series"])
         folds.insert(0, "fold", range(len(folds)))
         folds["fit_seconds"] = best.user_attrs["fit_seconds"]
@@ -436,11 +471,38 @@ class _StudyRun:
                 "fold_scores.csv": folds,
                 "holdout_predictions.csv": predictions,
             }
+            if submission is not None:
+                paths["submission.csv"] = submission
             for name, frame in paths.items():
                 frame.to_csv(Path(tmp, name), index=False)
                 self.tracker.log_artifact(run_id, Path(tmp, name))
             Path(tmp, "best_params.json").write_text(json.dumps(best.params, indent=2))
             self.tracker.log_artifact(run_id, Path(tmp, "best_params.json"))
+            if self.extras.findings:
+                health = [finding.as_dict() for finding in self.extras.findings]
+                Path(tmp, "health.json").write_text(json.dumps(health, indent=2, default=str))
+                self.tracker.log_artifact(run_id, Path(tmp, "health.json"))
+
+
+@dataclass(frozen=True)
+class _Extras:
+    """What a study needs beyond the split data: health warnings and the test part."""
+
+    findings: tuple[Finding, ...] = ()
+    test_X: pd.DataFrame | None = None
+    submission: Any = None  # harness.data.files.SubmissionFormat, or None for the default
+    source: str = ""
+
+    def submission_frame(self, prediction: np.ndarray, data: Prepared, task: Task) -> pd.DataFrame:
+        """The test predictions in the submission's format (default: id, then the target)."""
+        if self.submission is not None:
+            return self.submission.frame(prediction, data.classes)
+        frame = pd.DataFrame({"id": np.arange(len(prediction))})
+        if data.n_classes:
+            frame[task.target] = np.asarray(data.classes, dtype=object)[prediction.argmax(axis=1)]
+        else:
+            frame[task.target] = prediction
+        return frame
 
 
 def holdout_frame(data: Prepared, prediction: np.ndarray, target: str) -> pd.DataFrame:
@@ -466,23 +528,44 @@ def _best_value(study: Any) -> float | None:
 
 
 def run(
-    config: RunConfig, stores: Stores, reporter: Reporter | None = None
+    config: RunConfig,
+    stores: Stores,
+    reporter: Reporter | None = None,
+    *,
+    local: Any = None,
 ) -> tuple[Task, Prepared, list[StudyResult]]:
     """Run every selected study of a task and return their results (in model order).
+
+    Args:
+        config: What to run.
+        stores: Where to record it.
+        reporter: Progress hooks.
+        local: A `harness.data.files.LocalTask` built from the user's files; it replaces the
+            registry lookup of `config.task`.
 
     Raises:
         HarnessError: Unknown task or model, a model asked for by name that cannot handle the
             task, data that cannot be split, or stores that cannot be used.
     """
     reporter = reporter or Reporter()
-    task = registry.get_task(config.task)
+    task = local.task if local is not None else registry.get_task(config.task)
     selected = select_models(task, config.models)
+    dataset: Dataset = local.dataset if local is not None else task.load()
     data = prepare(
         task,
-        task.load(),
+        dataset,
         folds=config.folds or task.folds,
         seed=config.seed,
         repeats=config.repeats,
+    )
+    findings = (*(local.findings if local is not None else ()), *check_prepared(task, data))
+    if hasattr(reporter, "health"):
+        reporter.health(findings)
+    extras = _Extras(
+        findings=findings,
+        test_X=dataset.test_X,
+        submission=local.submission if local is not None else None,
+        source=local.source if local is not None else "",
     )
     tracker = Tracker(stores)
     tracker.experiment_id(task.name)
@@ -491,7 +574,7 @@ def run(
     n_jobs = config.n_jobs or devices.cpu_count()
     results = []
     for model, reason in selected:
-        study = _StudyRun(task, model, data, config, tracker, reporter, device, n_jobs)
+        study = _StudyRun(task, model, data, config, tracker, reporter, device, n_jobs, extras)
         result = study.skipped(reason) if reason else study.run()
         reporter.study_finished(result)
         results.append(result)
