@@ -411,9 +411,7 @@ class _StudyRun:
             to_predict = pd.concat([self.data.holdout_X, test_X], ignore_index=True)
         best = study.best_trial
         payload = _trial_payload(best, self.task.metrics)
-        prediction, fit_s, predict_s = self.worker.call(
-            tuning.refit_job, best.params, to_predict
-        )
+        prediction, fit_s, predict_s = self.worker.call(tuning.refit_job, best.params, to_predict)
         submission = None
         if test_X is not None:  # the test part's rows follow the holdout's
             prediction, test_prediction = np.split(prediction, [len(self.data.holdout_y)])
