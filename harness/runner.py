@@ -170,6 +170,9 @@ def _trial_payload(trial: Any, metrics: tuple[str, ...]) -> dict:
     if "fit_seconds" in trial.user_attrs:
         summary["fit_seconds"] = float(np.sum(trial.user_attrs["fit_seconds"]))
         summary["predict_seconds"] = float(np.sum(trial.user_attrs["predict_seconds"]))
+    # What the fitted models reported (an early-stopped booster's rounds_used): the fold mean.
+    for key, values in trial.user_attrs.get(tuning.FIT_INFO_ATTR, {}).items():
+        summary[key] = float(np.mean(values))
     intermediate = trial.intermediate_values
     if status == "pruned" and intermediate:
         summary["pruned_after_folds"] = max(intermediate) + 1
@@ -353,6 +356,7 @@ class _StudyRun:
             )
         best = study.best_trial
         payload = _trial_payload(best, self.task.metrics)
+        refit_info: dict[str, float] = {}
         prediction, fit_s, predict_s = tuning.fit_and_predict(
             self.model,
             best.params,
@@ -362,14 +366,18 @@ class _StudyRun:
             self.data.y,
             self.data.holdout_X,
             self.data.n_classes,
+            info=refit_info,
         )
         holdout = {
             f"holdout_{name}": get_metric(name).score(self.data.holdout_y, prediction)
             for name in self.task.metrics
         }
         n_hold = len(self.data.holdout_y)
+        fit_info_keys = best.user_attrs.get(tuning.FIT_INFO_ATTR, {})
         metrics = {
             **{k: v for k, v in payload["metrics"].items() if k.startswith("cv_")},
+            **{k: v for k, v in payload["metrics"].items() if k in fit_info_keys},
+            **{f"refit_{k}": v for k, v in refit_info.items()},
             **holdout,
             **counts,
             "fit_seconds": fit_s,
