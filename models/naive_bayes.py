@@ -1,4 +1,4 @@
-"""Gaussian naive Bayes on standardized numerics and one-hot categoricals (classification)."""
+"""Gaussian naive Bayes, sigmoid-calibrated, on standardized numerics and one-hot categoricals."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ from harness.preprocess import make_preprocessor
 
 
 def build(spec: BuildSpec, params: dict, *, seed: int):
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.naive_bayes import GaussianNB
     from sklearn.pipeline import make_pipeline
 
     pre = make_preprocessor(
         spec.feature_kinds, "onehot", problem_type=spec.problem_type, random_state=seed
     )
-    return make_pipeline(pre, GaussianNB(var_smoothing=params["var_smoothing"]))
+    # Naive Bayes counts correlated features twice and its probabilities are pushed to 0 and 1
+    # (log loss of 5-8 on penguins uncalibrated); Zadrozny & Elkan (2002) calibrate it, here
+    # with Platt's sigmoid on 3 internal folds of the training fold, one model refitted on all.
+    learner = CalibratedClassifierCV(
+        GaussianNB(var_smoothing=params["var_smoothing"]), method="sigmoid", cv=3, ensemble=False
+    )
+    return make_pipeline(pre, learner)
 
 
 def search_space(trial) -> dict:
