@@ -26,6 +26,8 @@ VALIDATION_SHARE = 0.1
 MIN_VALIDATION_ROWS = 20
 PATIENCE = 50
 LIBRARIES = ("xgboost", "lightgbm", "catboost", "hist_gradient_boosting")
+# Libraries with a GPU mode. XGBoost falls back to the CPU by itself when CUDA is unusable.
+GPU_LIBRARIES = ("xgboost", "lightgbm", "catboost")
 
 
 def validation_split(
@@ -72,9 +74,14 @@ class BoostedTrees(BaseEstimator):
             return {"style": "native"}
         return {"style": "ordinal", "impute_numeric": False}  # both take NaN natively
 
-    def learner_options(self) -> dict:
-        """Constructor arguments of the library's estimator (device and threads included)."""
+    def learner_options(self, *, gpu: bool | None = None) -> dict:
+        """Constructor arguments of the library's estimator (device and threads included).
+
+        Args:
+            gpu: Use the library's GPU mode (default: when the spec's device is "cuda").
+        """
         spec, seed = self.spec, self.seed
+        gpu = spec.device == "cuda" if gpu is None else gpu
         params = {k: v for k, v in self.params.items() if k != "max_rounds"}
         rounds = int(self.params["max_rounds"])
         if self.library == "xgboost":
@@ -82,14 +89,15 @@ class BoostedTrees(BaseEstimator):
                 n_estimators=rounds,
                 early_stopping_rounds=PATIENCE,
                 tree_method="hist",
-                device=spec.device,
+                device="cuda" if gpu else "cpu",
                 n_jobs=spec.n_jobs,
                 random_state=seed,
                 verbosity=0,
                 **params,
             )
         if self.library == "lightgbm":
-            gpu = {"device_type": "gpu"} if spec.device == "cuda" else {}
+            # The PyPI wheel's GPU mode is OpenCL ("gpu"); it needs an OpenCL runtime.
+            device = {"device_type": "gpu"} if gpu else {}
             return dict(
                 n_estimators=rounds,
                 n_jobs=spec.n_jobs,
@@ -98,11 +106,11 @@ class BoostedTrees(BaseEstimator):
                 force_col_wise=True,
                 verbose=-1,
                 subsample_freq=1 if params.get("subsample", 1.0) < 1.0 else 0,
-                **gpu,
+                **device,
                 **params,
             )
         if self.library == "catboost":
-            if spec.device == "cuda":
+            if gpu:
                 device = {"task_type": "GPU", "devices": "0"}
                 params.pop("colsample_bylevel", None)  # rsm: CPU only for these losses
             else:
@@ -129,9 +137,9 @@ class BoostedTrees(BaseEstimator):
             )
         raise ValueError(f"unknown boosting library {self.library!r}; use one of {LIBRARIES}")
 
-    def _learner(self) -> Any:
+    def _learner(self, *, gpu: bool) -> Any:
         classify = self.spec.is_classification
-        options = self.learner_options()
+        options = self.learner_options(gpu=gpu)
         if self.library == "xgboost":
             from xgboost import XGBClassifier, XGBRegressor
 
@@ -175,8 +183,19 @@ class BoostedTrees(BaseEstimator):
         y_fit, y_val = y[fit_idx], y[val_idx]
         if spec.is_classification and len(np.unique(y_fit)) < len(self.classes_):
             y_fit, y_val = self._recode(y_fit, y_val)
-        self.learner_ = self._learner()
-        self._fit_learner(X_fit, y_fit, X_val, y_val)
+        gpu = spec.device == "cuda" and self.library in GPU_LIBRARIES
+        try:
+            self.learner_ = self._learner(gpu=gpu)
+            self._fit_learner(X_fit, y_fit, X_val, y_val)
+        except Exception:
+            if not gpu:
+                raise
+            # No usable GPU mode (no OpenCL runtime for LightGBM, a CatBoost option the GPU
+            # lacks): fall back to the CPU silently; fit_info_["gpu"] says which ran.
+            gpu = False
+            self.learner_ = self._learner(gpu=False)
+            self._fit_learner(X_fit, y_fit, X_val, y_val)
+        self.fit_info_["gpu"] = float(gpu)
         return self
 
     def _recode(self, y_fit: np.ndarray, y_val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
