@@ -33,9 +33,19 @@ def test_models_with_their_own_threads_take_the_runs_thread_budget(name):
     model = registry.get_model(name)
     data = probe_data("binary", rows=60)
     for n_jobs in (1, 3):
-        spec = spec_for("binary", "tabular", data, n_jobs=n_jobs)
+        # Boosters use one thread below 10,000 rows; the budget applies on larger data.
+        spec = replace(spec_for("binary", "tabular", data, n_jobs=n_jobs), n_rows=50_000)
         options = _options(model.build(spec, dict(model.defaults), seed=0))
         assert options[THREADED[name]] == n_jobs
+
+
+@pytest.mark.parametrize("name", ["xgboost", "lightgbm", "catboost"])
+def test_boosters_use_one_thread_on_small_data(name):
+    model = registry.get_model(name)
+    data = probe_data("binary", rows=60)
+    spec = spec_for("binary", "tabular", data, n_jobs=4)
+    options = _options(model.build(spec, dict(model.defaults), seed=0))
+    assert options[THREADED[name]] == 1
 
 
 def test_every_fit_runs_under_the_thread_budget_for_blas_and_openmp_pools():
