@@ -44,6 +44,7 @@ class RunConfig:
         trials: Trials each study should have in total (resume adds only the missing ones).
         timeout: Seconds after which a study starts no new trial (None: no limit).
         folds: CV folds (None: the task's default).
+        repeats: Repetitions of the K-fold (repeated CV); not for time-ordered tasks.
         seed: Seed for the splits, the sampler and the models.
         fresh: Delete existing studies of these models before tuning.
         n_jobs: Threads per model (None: all cores).
@@ -54,6 +55,7 @@ class RunConfig:
     trials: int = DEFAULT_TRIALS
     timeout: float | None = None
     folds: int | None = None
+    repeats: int = 1
     seed: int = 0
     fresh: bool = False
     n_jobs: int | None = None
@@ -65,6 +67,8 @@ class RunConfig:
             raise UsageError(f"--timeout must be a positive number of seconds, got {self.timeout}.")
         if self.folds is not None and self.folds < 2:
             raise UsageError(f"--folds must be at least 2, got {self.folds}.")
+        if self.repeats < 1:
+            raise UsageError(f"--repeats must be at least 1, got {self.repeats}.")
         if self.n_jobs is not None and self.n_jobs < 1:
             raise UsageError(f"--jobs must be at least 1, got {self.n_jobs}.")
 
@@ -147,6 +151,8 @@ def _base_tags(task: Task, model: Model, data: Prepared, config: RunConfig, devi
         f"{TAG}folds_fingerprint": data.folds_fingerprint,
         f"{TAG}data_fingerprint": data.data_fingerprint,
         f"{TAG}folds": len(data.folds),
+        f"{TAG}cv": data.scheme,
+        f"{TAG}repeats": data.repeats,
         f"{TAG}device": device if "gpu" in model.hardware else "cpu",
         f"{TAG}seed": config.seed,
         f"{TAG}version": harness.__version__,
@@ -457,7 +463,13 @@ def run(
     reporter = reporter or Reporter()
     task = registry.get_task(config.task)
     selected = select_models(task, config.models)
-    data = prepare(task, task.load(), folds=config.folds or task.folds, seed=config.seed)
+    data = prepare(
+        task,
+        task.load(),
+        folds=config.folds or task.folds,
+        seed=config.seed,
+        repeats=config.repeats,
+    )
     tracker = Tracker(stores)
     tracker.experiment_id(task.name)
     device = devices.device()

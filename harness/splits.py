@@ -32,6 +32,8 @@ class Prepared:
         feature_kinds: Column -> kind.
         data_fingerprint: Digest of all labeled data (features and target).
         folds_fingerprint: Digest of the holdout rows and the fold assignment.
+        scheme: The CV scheme: stratified, kfold, group, stratified_group or time.
+        repeats: How many times the K-fold was repeated (the folds hold K * repeats pairs).
     """
 
     X: pd.DataFrame
@@ -44,11 +46,18 @@ class Prepared:
     feature_kinds: dict[str, str]
     data_fingerprint: str
     folds_fingerprint: str
+    scheme: str = "stratified"
+    repeats: int = 1
 
     @property
     def n_classes(self) -> int:
         """Number of classes (0 for regression)."""
         return len(self.classes)
+
+    @property
+    def ordered(self) -> bool:
+        """Whether rows are in time order (models must not shuffle them)."""
+        return self.scheme == "time"
 
 
 def _digest(*parts: bytes) -> str:
@@ -99,69 +108,165 @@ def _classes(task: Task, y: pd.Series) -> tuple:
     return tuple(labels)
 
 
-def prepare(task: Task, data: Dataset, *, folds: int, seed: int) -> Prepared:
-    """Split `data` by the task's protocol: holdout first (seeded, stratified), then K folds.
+SCHEMES = ("stratified", "kfold", "group", "stratified_group", "time")
+
+
+def _holdout_split(
+    task: Task, data: Dataset, encoded: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Training and holdout row indices of the labeled rows, by the task's protocol."""
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, train_test_split
+
+    n = len(encoded)
+    if data.times is not None:
+        order = np.argsort(data.times.to_numpy(), kind="stable")
+        cut = n - max(1, int(round(task.holdout * n)))
+        return np.sort(order[:cut]), np.sort(order[cut:])
+    if data.groups is not None:
+        # One fold of a (stratified) group K-fold with K = 1 / share: whole groups held out.
+        k = max(2, int(round(1.0 / task.holdout)))
+        groups = data.groups.to_numpy()
+        if len(pd.unique(groups)) < k:
+            raise DataError(
+                f"Task {task.name!r}: {len(pd.unique(groups))} groups are too few to hold out "
+                f"{task.holdout:.0%} of them; the grouped protocol needs at least {k}."
+            )
+        splitter = (StratifiedGroupKFold if task.is_classification else GroupKFold)(
+            k, shuffle=True, random_state=seed
+        )
+        train, hold = next(splitter.split(np.zeros(n), encoded, groups))
+        return np.sort(train), np.sort(hold)
+    stratify = encoded if task.is_classification else None
+    try:
+        train, hold = train_test_split(
+            np.arange(n), test_size=task.holdout, random_state=seed, stratify=stratify
+        )
+    except ValueError as exc:
+        raise DataError(f"Task {task.name!r}: cannot split off the holdout: {exc}") from None
+    return np.sort(train), np.sort(hold)
+
+
+def _cv_folds(
+    task: Task,
+    y: np.ndarray,
+    groups: np.ndarray | None,
+    ordered: bool,
+    *,
+    folds: int,
+    repeats: int,
+    seed: int,
+) -> tuple[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """The CV scheme's name and its (train, validation) index pairs over the training part."""
+    from sklearn.model_selection import (
+        GroupKFold,
+        KFold,
+        StratifiedGroupKFold,
+        StratifiedKFold,
+        TimeSeriesSplit,
+    )
+
+    if ordered:
+        if repeats > 1:
+            raise UsageError(
+                f"Task {task.name!r} is time-ordered: its folds are forward-chaining and cannot "
+                f"be repeated; drop --repeats {repeats}."
+            )
+        if len(y) < 2 * (folds + 1):
+            raise DataError(
+                f"Task {task.name!r}: {len(y)} training rows are too few for {folds} "
+                "time-ordered folds."
+            )
+        return "time", list(TimeSeriesSplit(n_splits=folds).split(np.zeros(len(y))))
+    if groups is not None:
+        n_groups = len(pd.unique(groups))
+        if n_groups < folds:
+            raise DataError(
+                f"Task {task.name!r}: {n_groups} groups in the training part are too few for "
+                f"{folds} grouped folds; use fewer folds."
+            )
+        scheme = "stratified_group" if task.is_classification else "group"
+        splitter_class = StratifiedGroupKFold if task.is_classification else GroupKFold
+    elif task.is_classification:
+        smallest = int(np.bincount(y).min())
+        if smallest < folds:
+            raise DataError(
+                f"Task {task.name!r}: the rarest class has {smallest} training rows, fewer than "
+                f"--folds {folds}; use fewer folds."
+            )
+        scheme, splitter_class = "stratified", StratifiedKFold
+    else:
+        if len(y) < 2 * folds:
+            raise DataError(
+                f"Task {task.name!r}: {len(y)} training rows are too few for {folds} folds."
+            )
+        scheme, splitter_class = "kfold", KFold
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    for repeat in range(repeats):  # repeated CV: the same scheme reshuffled with seed + repeat
+        splitter = splitter_class(folds, shuffle=True, random_state=seed + repeat)
+        pairs.extend(splitter.split(np.zeros(len(y)), y, groups))
+    return scheme, pairs
+
+
+def prepare(task: Task, data: Dataset, *, folds: int, seed: int, repeats: int = 1) -> Prepared:
+    """Split `data` by the task's protocol: the holdout first, then K folds of the training part.
+
+    The holdout is a seeded stratified share of the rows by default, whole groups when the data
+    has groups, and the latest rows when it has times (or the dataset's official test part). The
+    folds are stratified K-fold for classification and K-fold for regression, grouped when the
+    data has groups, and forward-chaining when it has times. `repeats` > 1 repeats the (grouped)
+    K-fold with reshuffled seeds: `folds * repeats` fold pairs in all.
 
     Args:
         task: The task (problem type, holdout share).
         data: What the task loaded.
         folds: Number of CV folds of the training part (at least 2).
         seed: Seed for the holdout split and the folds.
+        repeats: Repetitions of the K-fold (at least 1).
 
     Raises:
-        UsageError: `folds` below 2.
-        DataError: Too few rows or too few members of a class for the requested folds.
+        UsageError: `folds` below 2, `repeats` below 1, or repeats of time-ordered folds.
+        DataError: Too few rows, groups or members of a class for the requested folds.
     """
-    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
-
     if folds < 2:
         raise UsageError(f"--folds must be at least 2, got {folds}.")
+    if repeats < 1:
+        raise UsageError(f"--repeats must be at least 1, got {repeats}.")
     X, y = data.X.reset_index(drop=True), data.y.reset_index(drop=True)
     ids = (data.ids if data.ids is not None else pd.Series(np.arange(len(X)))).to_numpy()
     classes = _classes(task, y if data.holdout_y is None else pd.concat([y, data.holdout_y]))
     encoded = _encode(task, y, classes)
     data_fp = fingerprint_frame(X, y)
+    ordered = data.times is not None
 
     if data.holdout_X is not None:
         train_idx = np.arange(len(X))
+        if ordered:  # the folds need the training part in time order
+            train_idx = np.argsort(data.times.to_numpy(), kind="stable")
         hold_X = data.holdout_X.reset_index(drop=True)
         hold_y = _encode(task, data.holdout_y.reset_index(drop=True), classes)
         hold_ids = np.arange(len(X), len(X) + len(hold_X))
         data_fp = _digest(data_fp.encode(), fingerprint_frame(hold_X, data.holdout_y).encode())
         holdout_marker = b"official"
     else:
-        stratify = encoded if task.is_classification else None
-        try:
-            train_idx, hold_idx = train_test_split(
-                np.arange(len(X)), test_size=task.holdout, random_state=seed, stratify=stratify
-            )
-        except ValueError as exc:
-            raise DataError(f"Task {task.name!r}: cannot split off the holdout: {exc}") from None
-        train_idx, hold_idx = np.sort(train_idx), np.sort(hold_idx)
+        train_idx, hold_idx = _holdout_split(task, data, encoded, seed)
+        if ordered:
+            train_idx = train_idx[np.argsort(data.times.to_numpy()[train_idx], kind="stable")]
         hold_X, hold_y, hold_ids = X.iloc[hold_idx], encoded[hold_idx], ids[hold_idx]
         holdout_marker = hold_idx.tobytes()
 
     train_X = X.iloc[train_idx].reset_index(drop=True)
     train_y = encoded[train_idx]
-    if task.is_classification:
-        smallest = int(np.bincount(train_y, minlength=len(classes)).min())
-        if smallest < folds:
-            raise DataError(
-                f"Task {task.name!r}: the rarest class has {smallest} training rows, fewer than "
-                f"--folds {folds}; use fewer folds."
-            )
-        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    else:
-        if len(train_y) < 2 * folds:
-            raise DataError(
-                f"Task {task.name!r}: {len(train_y)} training rows are too few for {folds} folds."
-            )
-        splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
-    fold_pairs = tuple(splitter.split(np.zeros(len(train_y)), train_y))
-    assignment = np.empty(len(train_y), dtype=np.int16)
+    groups = None if data.groups is None else data.groups.to_numpy()[train_idx]
+    scheme, fold_pairs = _cv_folds(
+        task, train_y, groups, ordered, folds=folds, repeats=repeats, seed=seed
+    )
+    # Row -> fold number for each repeat (-1: never validated, as the first block of time folds).
+    assignment = np.full((repeats, len(train_y)), -1, dtype=np.int16)
     for number, (_, valid) in enumerate(fold_pairs):
-        assignment[valid] = number
-    folds_fp = _digest(data_fp.encode(), holdout_marker, assignment.tobytes())
+        assignment[number // folds, valid] = number % folds
+    folds_fp = _digest(
+        data_fp.encode(), holdout_marker, train_idx.tobytes(), scheme.encode(), assignment.tobytes()
+    )
 
     return Prepared(
         X=train_X,
@@ -169,9 +274,11 @@ def prepare(task: Task, data: Dataset, *, folds: int, seed: int) -> Prepared:
         holdout_X=hold_X.reset_index(drop=True),
         holdout_y=hold_y,
         holdout_ids=np.asarray(hold_ids),
-        folds=fold_pairs,
+        folds=tuple(fold_pairs),
         classes=classes,
         feature_kinds=dict(data.feature_kinds),
         data_fingerprint=data_fp,
         folds_fingerprint=folds_fp,
+        scheme=scheme,
+        repeats=repeats,
     )

@@ -54,6 +54,11 @@ class Dataset:
         holdout_y: Labels of `holdout_X`.
         test_X: An unlabeled Kaggle-style test part (for submissions only).
         ids: Row identifiers of `X` for submissions and prediction files (default: the row number).
+        groups: Group label of every row of `X` (e.g. a patient or a store). Rows of one group are
+            never split between the holdout and training, nor between a fold's two sides.
+        times: Time stamp (or any order key) of every row of `X`. When given, the holdout is the
+            latest rows and the folds are forward-chaining (train on the past, score the future),
+            and models are told not to shuffle.
     """
 
     X: pd.DataFrame
@@ -63,6 +68,8 @@ class Dataset:
     holdout_y: pd.Series | None = None
     test_X: pd.DataFrame | None = None
     ids: pd.Series | None = None
+    groups: pd.Series | None = None
+    times: pd.Series | None = None
 
     def __post_init__(self) -> None:
         if len(self.X) != len(self.y):
@@ -100,8 +107,19 @@ class Dataset:
                     f"Dataset: the holdout target has {int(self.holdout_y.isna().sum())} missing "
                     "values; drop those rows in the loader."
                 )
-        if self.ids is not None and len(self.ids) != len(self.X):
-            raise DataError(f"Dataset: ids has {len(self.ids)} rows but X has {len(self.X)}.")
+        for name in ("ids", "groups", "times"):
+            values = getattr(self, name)
+            if values is None:
+                continue
+            if len(values) != len(self.X):
+                raise DataError(f"Dataset: {name} has {len(values)} rows but X has {len(self.X)}.")
+            if name != "ids" and values.isna().any():
+                raise DataError(
+                    f"Dataset: {name} has {int(values.isna().sum())} missing values; every row "
+                    f"needs one."
+                )
+        if self.groups is not None and self.times is not None:
+            raise DataError("Dataset: give groups or times, not both.")
 
 
 @dataclass(frozen=True)

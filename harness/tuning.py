@@ -132,6 +132,7 @@ def spec_for(
         n_rows=len(data.y),
         n_jobs=n_jobs,
         device=device,
+        shuffle=not data.ordered,
     )
 
 

@@ -79,6 +79,9 @@ def run(
         "not given either, else no limit.",
     ),
     folds: int = typer.Option(None, "--folds", "-k", help="CV folds (default: the task's, 5)."),
+    repeats: int = typer.Option(
+        1, "--repeats", help="Repeat the K-fold with reshuffled seeds (repeated CV)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed for the holdout, folds, sampler and models."),
     jobs: int = typer.Option(None, "--jobs", "-j", help="Threads per model (default: all cores)."),
     fresh: bool = typer.Option(False, "--fresh", help="Start the studies over (delete them)."),
@@ -102,6 +105,7 @@ def run(
         trials=runner.DEFAULT_TRIALS if trials is None else trials,
         timeout=timeout,
         folds=folds,
+        repeats=repeats,
         seed=seed,
         fresh=fresh,
         n_jobs=jobs,

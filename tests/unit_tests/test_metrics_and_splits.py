@@ -49,3 +49,85 @@ def test_folds_below_two_and_too_many_folds_are_refused():
         prepare(task, task.load(), folds=1, seed=0)
     with pytest.raises(DataError, match="the rarest class has .* fewer than --folds 100"):
         prepare(task, task.load(), folds=100, seed=0)
+
+
+def _regression_task(name: str = "probe"):
+    from harness.task import Task
+
+    return Task(
+        name=name,
+        description="a probe",
+        modality="tabular",
+        problem_type="regression",
+        metric="rmse",
+        load=lambda: None,
+    )
+
+
+def _dataset(n: int = 200, **parts):
+    import pandas as pd
+
+    from harness.task import Dataset
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=n)})
+    return Dataset(X=X, y=pd.Series(rng.normal(size=n)), feature_kinds={"x": "numeric"}, **parts)
+
+
+def test_time_ordered_data_holds_out_the_latest_rows_and_folds_only_look_back():
+    import pandas as pd
+
+    times = pd.Series(np.random.default_rng(1).permutation(200))  # shuffled time stamps
+    data = _dataset(times=times)
+    prepared = prepare(_regression_task(), data, folds=4, seed=0)
+    held = set(data.X["x"].iloc[np.flatnonzero(times >= 160)])
+    assert set(prepared.holdout_X["x"]) == held  # the latest 20 %
+    assert prepared.scheme == "time" and prepared.ordered
+    train_times = times.to_numpy()[np.argsort(times.to_numpy())][:160]
+    for train, valid in prepared.folds:
+        assert train_times[train].max() < train_times[valid].min()  # train on the past only
+
+
+def test_grouped_data_never_splits_a_group_between_holdout_folds_and_training():
+    import pandas as pd
+
+    groups = pd.Series(np.arange(200) // 5)  # 40 groups of 5 rows
+    data = _dataset(groups=groups)
+    prepared = prepare(_regression_task(), data, folds=4, seed=0)
+    assert prepared.scheme == "group"
+    hold_groups = set(groups[np.isin(data.X["x"], prepared.holdout_X["x"])])
+    train_rows = ~np.isin(data.X["x"], prepared.holdout_X["x"])
+    assert not hold_groups & set(groups[train_rows])
+    train_groups = groups[train_rows].to_numpy()
+    for train, valid in prepared.folds:
+        assert not set(train_groups[train]) & set(train_groups[valid])
+
+
+def test_repeated_cv_makes_k_times_r_folds_with_a_fingerprint_of_their_own():
+    task = registry.get_task("breast_cancer")
+    data = task.load()
+    once = prepare(task, data, folds=5, seed=0)
+    twice = prepare(task, data, folds=5, seed=0, repeats=2)
+    assert len(twice.folds) == 10 and twice.repeats == 2
+    assert twice.folds_fingerprint != once.folds_fingerprint
+    for repeat in range(2):
+        rows = np.concatenate([valid for _, valid in twice.folds[repeat * 5 : repeat * 5 + 5]])
+        assert sorted(rows) == list(range(len(twice.y)))
+
+
+def test_impossible_split_requests_are_refused_with_the_reason():
+    import pandas as pd
+
+    task = _regression_task()
+    with pytest.raises(UsageError, match="--repeats must be at least 1, got 0"):
+        prepare(task, _dataset(), folds=5, seed=0, repeats=0)
+    timed = _dataset(times=pd.Series(np.arange(200)))
+    with pytest.raises(UsageError, match="time-ordered: .* cannot be repeated; drop --repeats 3"):
+        prepare(task, timed, folds=5, seed=0, repeats=3)
+    few_groups = _dataset(groups=pd.Series(np.arange(200) % 3))
+    with pytest.raises(DataError, match="3 groups are too few to hold out 20% of them"):
+        prepare(task, few_groups, folds=2, seed=0)
+    from harness.errors import DataError as Err
+
+    with pytest.raises(Err, match="groups has 3 missing values"):
+        _dataset(groups=pd.Series([np.nan] * 3 + [1.0] * 197))
