@@ -14,6 +14,12 @@ def build(spec: BuildSpec, params: dict, *, seed: int):
     # takes C = 1 / (n * lambda) for the same objective, ElasticNet takes lambda as `alpha`.
     strength, mix = params["lambda"], params["l1_ratio"]
     if spec.is_classification:
+        import sklearn
+
+        # scikit-learn 1.8 made l1_ratio alone select the elastic net (and deprecated
+        # `penalty`); before it, l1_ratio is ignored unless penalty="elasticnet".
+        major, minor = (int(part) for part in sklearn.__version__.split(".")[:2])
+        penalty = {} if (major, minor) >= (1, 8) else {"penalty": "elasticnet"}
         learner = LogisticRegression(
             C=1.0 / (max(spec.n_rows, 1) * strength),
             l1_ratio=mix,
@@ -21,6 +27,7 @@ def build(spec: BuildSpec, params: dict, *, seed: int):
             max_iter=2000,
             tol=1e-3,
             random_state=seed,
+            **penalty,
         )
     else:
         learner = ElasticNet(
