@@ -143,3 +143,22 @@ def test_a_booster_fitted_on_a_fold_missing_a_class_pads_it_with_zero_probabilit
     estimator.fit(data.X.loc[keep].reset_index(drop=True), data.y[keep])
     proba = tuning.predict(estimator, data.X, 3)
     assert proba.shape == (len(data.y), 3) and np.all(proba[:, 2] == 0)
+
+
+@pytest.mark.parametrize("problem", ["binary", "regression"])
+def test_the_svm_switches_to_a_kernel_approximation_above_its_row_limit(monkeypatch, problem):
+    import harness.models._kernel as kernel
+
+    model = registry.get_model("svm")
+    data = probe_data(problem, rows=200)
+    spec = spec_for(problem, "tabular", data)
+    train, valid = data.folds[0]
+    exact = model.build(spec, dict(model.defaults), seed=0).fit(data.X.iloc[train], data.y[train])
+    monkeypatch.setattr(kernel, "MAX_EXACT_ROWS", 50)
+    monkeypatch.setattr(kernel, "NYSTROEM_COMPONENTS", 40)
+    approx = model.build(spec, dict(model.defaults), seed=0).fit(data.X.iloc[train], data.y[train])
+    assert exact.fit_info_ == {"kernel_approximation": 0.0}
+    assert approx.fit_info_ == {"kernel_approximation": 1.0}
+    n_classes = 2 if problem == "binary" else 0
+    prediction = tuning.predict(approx, data.X.iloc[valid], n_classes)
+    assert np.isfinite(prediction).all() and len(prediction) == len(valid)

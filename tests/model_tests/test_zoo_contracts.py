@@ -183,3 +183,32 @@ def test_predictions_of_a_fold_ignore_its_validation_labels(cheap, name):
     flipped = replace(data, y=y)
     second, _, _ = tuning.fit_fold(model, dict(model.defaults), flipped, spec, 0, 0)
     np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.parametrize("name", CLASSICAL)
+def test_every_model_learns_from_text_high_cardinality_and_missing_values(name):
+    import pandas as pd
+
+    from harness.model import BuildSpec
+
+    rng = np.random.default_rng(0)
+    n = 240
+    y = rng.integers(0, 2, n)
+    words = np.where(y == 1, "refund late broken", "great fast fine")
+    X = pd.DataFrame(
+        {
+            "amount": np.where(rng.random(n) < 0.1, np.nan, rng.normal(y, 1.0)),
+            "shop": np.array([f"shop{i}" for i in rng.integers(0, 80, n)], dtype=object),
+            "colour": rng.choice(["red", "blue", None], n).astype(object),
+            "review": np.where(rng.random(n) < 0.1, None, words).astype(object),
+        }
+    )
+    kinds = {"amount": "numeric", "shop": "categorical", "colour": "categorical", "review": "text"}
+    spec = BuildSpec("binary", "tabular", kinds, n_classes=2, n_rows=160)
+    model = registry.get_model(name)
+    params = {**model.defaults, **({"max_rounds": 30} if name in BOOSTERS else {})}
+    estimator = model.build(spec, params, seed=0).fit(X.iloc[:160], y[:160])
+    proba = tuning.predict(estimator, X.iloc[160:].reset_index(drop=True), 2)
+    assert proba.shape == (80, 2) and np.isfinite(proba).all()
+    if name != "dummy":  # the review text gives the label away
+        assert (proba.argmax(axis=1) == y[160:]).mean() > 0.9, name
