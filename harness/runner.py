@@ -209,6 +209,9 @@ def _trial_payload(trial: Any, metrics: tuple[str, ...]) -> dict:
     if "fit_seconds" in trial.user_attrs:
         summary["fit_seconds"] = float(np.sum(trial.user_attrs["fit_seconds"]))
         summary["predict_seconds"] = float(np.sum(trial.user_attrs["predict_seconds"]))
+    # What the fitted models reported (an early-stopped booster's rounds_used): the fold mean.
+    for key, values in trial.user_attrs.get(tuning.FIT_INFO_ATTR, {}).items():
+        summary[key] = float(np.mean(values))
     intermediate = trial.intermediate_values
     if status == "pruned" and intermediate:
         summary["pruned_after_folds"] = max(intermediate) + 1
@@ -411,7 +414,9 @@ class _StudyRun:
             to_predict = pd.concat([self.data.holdout_X, test_X], ignore_index=True)
         best = study.best_trial
         payload = _trial_payload(best, self.task.metrics)
-        prediction, fit_s, predict_s = self.worker.call(tuning.refit_job, best.params, to_predict)
+        prediction, fit_s, predict_s, refit_info = self.worker.call(
+            tuning.refit_job, best.params, to_predict
+        )
         submission = None
         if test_X is not None:  # the test part's rows follow the holdout's
             prediction, test_prediction = np.split(prediction, [len(self.data.holdout_y)])
@@ -421,8 +426,11 @@ class _StudyRun:
             for name in self.task.metrics
         }
         n_hold = len(self.data.holdout_y)
+        fit_info_keys = best.user_attrs.get(tuning.FIT_INFO_ATTR, {})
         metrics = {
             **{k: v for k, v in payload["metrics"].items() if k.startswith("cv_")},
+            **{k: v for k, v in payload["metrics"].items() if k in fit_info_keys},
+            **{f"refit_{k}": v for k, v in refit_info.items()},
             **holdout,
             **counts,
             "fit_seconds": fit_s,

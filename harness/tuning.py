@@ -18,7 +18,7 @@ import traceback
 import uuid
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from harness.worker import JobFailed, Worker
 DEFAULT_ATTR = "harness.default"
 ERROR_ATTR = "error"
 STATUS_ATTR = "harness.status"  # timeout / oom for trials killed at a limit
+FIT_INFO_ATTR = "fit_info"
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,14 @@ class FoldScores:
         scores: Metric name -> one score per fold.
         fit_seconds: Fit time per fold.
         predict_seconds: Prediction time per fold.
+        fit_info: Numbers a fitted estimator reports about its fit (e.g. `rounds_used` of an
+            early-stopped booster) -> one value per fold.
     """
 
     scores: dict[str, list[float]]
     fit_seconds: list[float]
     predict_seconds: list[float]
+    fit_info: dict[str, list[float]] = field(default_factory=dict)
 
 
 def predict(estimator: Any, X: Any, n_classes: int) -> np.ndarray:
@@ -67,16 +71,55 @@ def predict(estimator: Any, X: Any, n_classes: int) -> np.ndarray:
     return proba / proba.sum(axis=1, keepdims=True)
 
 
+def fit_info(estimator: Any) -> dict[str, float]:
+    """The numeric `fit_info_` of a fitted estimator, or of the last step of a pipeline.
+
+    Models report what their fit decided there (an early-stopped booster: `rounds_used`);
+    tuning keeps it per fold and the runner logs it to MLflow. Empty when there is none.
+    """
+    info = getattr(estimator, "fit_info_", None)
+    if info is None and hasattr(estimator, "steps"):
+        info = getattr(estimator.steps[-1][1], "fit_info_", None)
+    if not isinstance(info, dict):
+        return {}
+    return {
+        str(k): float(v)
+        for k, v in info.items()
+        if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+    }
+
+
 def fit_and_predict(
-    model: Model, params: dict, spec: BuildSpec, seed: int, X_fit, y_fit, X_pred, n_classes: int
+    model: Model,
+    params: dict,
+    spec: BuildSpec,
+    seed: int,
+    X_fit,
+    y_fit,
+    X_pred,
+    n_classes: int,
+    *,
+    info: dict | None = None,
 ) -> tuple[np.ndarray, float, float]:
-    """Build a fresh estimator, fit it, predict; return (predictions, fit s, predict s)."""
+    """Build a fresh estimator, fit it, predict; return (predictions, fit s, predict s).
+
+    BLAS and OpenMP pools (scikit-learn's histogram boosting, NumPy's linear algebra) are capped
+    at `spec.n_jobs` for the fit and the prediction, so parallel studies never oversubscribe the
+    cores; learners with their own thread setting get `spec.n_jobs` from their `build`. The
+    estimator's `fit_info` is copied into `info` when given.
+    """
+    from threadpoolctl import threadpool_limits
+
     estimator = model.build(replace(spec, n_rows=len(y_fit)), dict(params), seed=seed)
-    start = time.perf_counter()
-    estimator.fit(X_fit, y_fit)
-    fitted = time.perf_counter()
-    prediction = predict(estimator, X_pred, n_classes)
-    return prediction, fitted - start, time.perf_counter() - fitted
+    with threadpool_limits(limits=spec.n_jobs):
+        start = time.perf_counter()
+        estimator.fit(X_fit, y_fit)
+        fitted = time.perf_counter()
+        prediction = predict(estimator, X_pred, n_classes)
+        done = time.perf_counter()
+    if info is not None:
+        info.update(fit_info(estimator))
+    return prediction, fitted - start, done - fitted
 
 
 def spec_for(
@@ -96,7 +139,14 @@ def spec_for(
 
 
 def fit_fold(
-    model: Model, params: dict, data: Prepared, spec: BuildSpec, seed: int, fold: int
+    model: Model,
+    params: dict,
+    data: Prepared,
+    spec: BuildSpec,
+    seed: int,
+    fold: int,
+    *,
+    info: dict | None = None,
 ) -> tuple[np.ndarray, float, float]:
     """Fit a fresh estimator on a fold's training rows and predict its validation rows."""
     train, valid = data.folds[fold]
@@ -109,6 +159,7 @@ def fit_fold(
         data.y[train],
         data.X.iloc[valid],
         data.n_classes,
+        info=info,
     )
 
 
@@ -126,15 +177,21 @@ def cross_validate(
     primary = metrics[0]
     scores: dict[str, list[float]] = {name: [] for name in metrics}
     fit_s, predict_s = [], []
+    infos: dict[str, list[float]] = {}
     for number, (_, valid) in enumerate(data.folds):
-        prediction, fit_time, predict_time = fit_fold(model, params, data, spec, seed, number)
+        info: dict[str, float] = {}
+        prediction, fit_time, predict_time = fit_fold(
+            model, params, data, spec, seed, number, info=info
+        )
+        for key, value in info.items():
+            infos.setdefault(key, []).append(value)
         for name in metrics:
             scores[name].append(get_metric(name).score(data.y[valid], prediction))
         fit_s.append(fit_time)
         predict_s.append(predict_time)
         if on_fold is not None:
             on_fold(number, float(np.mean(scores[primary])))
-    return FoldScores(scores, fit_s, predict_s)
+    return FoldScores(scores, fit_s, predict_s, infos)
 
 
 @dataclass(frozen=True)
@@ -163,12 +220,26 @@ def cv_job(context: StudyContext, send: Callable[[Any], None], params: dict) -> 
 
 def refit_job(
     context: StudyContext, send: Callable[[Any], None], params: dict, X_pred: Any
-) -> tuple[np.ndarray, float, float]:
-    """Worker job: fit `params` on the whole training part and predict `X_pred`."""
+) -> tuple[np.ndarray, float, float, dict[str, float]]:
+    """Worker job: fit `params` on the whole training part and predict `X_pred`.
+
+    Returns:
+        Predictions, fit seconds, predict seconds, and the fitted estimator's `fit_info`.
+    """
     data = context.data
-    return fit_and_predict(
-        context.model, params, context.spec, context.seed, data.X, data.y, X_pred, data.n_classes
+    info: dict[str, float] = {}
+    prediction, fit_s, predict_s = fit_and_predict(
+        context.model,
+        params,
+        context.spec,
+        context.seed,
+        data.X,
+        data.y,
+        X_pred,
+        data.n_classes,
+        info=info,
     )
+    return prediction, fit_s, predict_s, info
 
 
 def make_objective(context: StudyContext, worker: Worker | None = None) -> Callable[[Any], float]:
@@ -212,6 +283,8 @@ def make_objective(context: StudyContext, worker: Worker | None = None) -> Calla
             trial.set_user_attr(f"fold_{name}", values)
         trial.set_user_attr("fit_seconds", result.fit_seconds)
         trial.set_user_attr("predict_seconds", result.predict_seconds)
+        if result.fit_info:
+            trial.set_user_attr(FIT_INFO_ATTR, result.fit_info)
         return value
 
     return objective

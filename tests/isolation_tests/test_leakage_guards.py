@@ -60,7 +60,7 @@ def test_cv_folds_and_the_holdout_refit_never_score_a_row_the_estimator_was_fitt
     context = tuning.StudyContext(_model(_Canary), prepared, spec, task.metrics, 0)
     with Worker(context) as worker:
         scores = worker.call(tuning.cv_job, {})
-        prediction, _, _ = worker.call(tuning.refit_job, {}, prepared.holdout_X)
+        prediction, _, _, _ = worker.call(tuning.refit_job, {}, prepared.holdout_X)
     assert len(scores.scores["roc_auc"]) == 5
     assert prediction.shape == (len(prepared.holdout_y), 2)
     assert not _row_keys(prepared.X) & _row_keys(prepared.holdout_X)
