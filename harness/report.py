@@ -205,8 +205,8 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
             task_figs.append(
                 Figure(
                     "cv_vs_holdout",
-                    "Mean CV score against holdout score; the dashed line is equality, distance from "
-                    "it is the shake-up.",
+                    "Mean CV score against holdout score; the dashed line is equality, the "
+                    "distance from it is the shake-up.",
                     plots.cv_vs_holdout(
                         [r.model for r in both],
                         [r.cv_mean for r in both],
@@ -220,8 +220,8 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
             task_figs.append(
                 Figure(
                     "anytime",
-                    "Best CV score so far against the number of trials and against the seconds spent "
-                    "in trials (anytime performance).",
+                    "Best CV score so far against the number of trials and against the "
+                    "seconds spent in trials (anytime performance).",
                     plots.anytime(curves, board.metric, board.maximize),
                 )
             )
@@ -302,18 +302,24 @@ def _data_uri(png: bytes) -> str:
 
 
 def write(
-    out: Path, sections: list[Section], meta: dict[str, str], legend: str
+    out: Path,
+    sections: list[Section],
+    meta: dict[str, str],
+    legend: str,
+    *,
+    name: str = "report",
+    title: str = "harness report",
 ) -> tuple[Path, Path]:
-    """Write report.html (images embedded) and report.md (images in img/) into `out`."""
+    """Write NAME.html (images embedded) and NAME.md (images in img/) into `out`."""
     out = check_out_dir(out)
     stamp = meta.get("generated", "")
     nav = " ".join(f'<a href="#{s.anchor}">{html.escape(s.title)}</a>' for s in sections)
     body = [
-        "<h1>harness report</h1>",
+        f"<h1>{html.escape(title)}</h1>",
         '<p class="meta">' + html.escape(" · ".join(f"{k}: {v}" for k, v in meta.items())) + "</p>",
         f"<nav>{nav}</nav>",
     ]
-    md = ["# harness report", "", " · ".join(f"{k}: {v}" for k, v in meta.items()), ""]
+    md = [f"# {title}", "", " · ".join(f"{k}: {v}" for k, v in meta.items()), ""]
     for section in sections:
         body.append(f'<section id="{section.anchor}"><h2>{html.escape(section.title)}</h2>')
         md += [f"## {section.title}", ""]
@@ -327,7 +333,7 @@ def write(
             md += [f"- {n}" for n in section.notes] + [""]
         figs = []
         for fig in section.figures:
-            file = f"img/{section.anchor}_{_slug(fig.name)}.png"
+            file = f"img/{name}_{section.anchor}_{_slug(fig.name)}.png"
             (out / file).write_bytes(fig.png)
             alt = html.escape(f"{section.title}: {fig.caption}")
             figs.append(
@@ -338,15 +344,16 @@ def write(
         if figs:
             body.append('<div class="figs">' + "".join(figs) + "</div>")
         body.append("</section>")
-    body.append(f'<p class="legend">{html.escape(legend)}</p>')
-    md += [legend, ""]
+    if legend:
+        body.append(f'<p class="legend">{html.escape(legend)}</p>')
+        md += [legend, ""]
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>harness report {html.escape(stamp)}</title><style>{CSS}</style></head>"
+        f"<title>{html.escape(title)} {html.escape(stamp)}</title><style>{CSS}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"
     )
-    html_path, md_path = out / "report.html", out / "report.md"
+    html_path, md_path = out / f"{name}.html", out / f"{name}.md"
     try:
         html_path.write_text(page, encoding="utf-8")
         md_path.write_text("\n".join(md), encoding="utf-8")

@@ -8,6 +8,14 @@ from harness.cli import app, console
 from harness.leaderboard import BASES, FORMATS
 
 
+def _wide():
+    """The stdout console, at least 180 columns wide when writing to a pipe or a file."""
+    out = console()
+    if not out.is_terminal:
+        out.width = max(out.width, 180)
+    return out
+
+
 def print_table(rows: list, title: str) -> None:
     """Draw leaderboard rows as a rich table on stdout."""
     from rich.table import Table
@@ -20,7 +28,7 @@ def print_table(rows: list, title: str) -> None:
         table.add_column(name, overflow="fold")
     for row in cells:
         table.add_row(*row)
-    console().print(table)
+    _wide().print(table)
 
 
 def print_summary(summary) -> None:
@@ -35,7 +43,7 @@ def print_summary(summary) -> None:
         table.add_column(name, overflow="fold")
     for row in cells:
         table.add_row(*row)
-    out = console()
+    out = _wide()
     out.print(table)
     for note in summary_notes(summary):
         out.print(note, markup=False, highlight=False)
