@@ -147,7 +147,7 @@ def row_of(run: Any) -> Row:
     )
 
 
-def test_train_ratio(tags: dict) -> float:
+def fold_size_ratio(tags: dict) -> float:
     """n_test / n_train of one fold, from the study run's tags (`harness.folds`, `.repeats`, `.cv`).
 
     K-fold (any flavour, repeated or not): 1 / (K - 1). Forward-chaining time folds train on
@@ -199,7 +199,7 @@ def build_board(tracker: Tracker, task: str, runs: list[Any], alpha: float = sta
             "so they cannot be compared fold by fold. Rerun them with the same --folds, "
             "--repeats and --seed."
         )
-    ratio = test_train_ratio(tags_of[scored[0].run_id]) if scored else None
+    ratio = fold_size_ratio(tags_of[scored[0].run_id]) if scored else None
     ranked = []
     for i, r in enumerate(scored):
         p_value, not_worse = None, None

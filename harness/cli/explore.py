@@ -34,4 +34,8 @@ def explore(
         name="explore",
         title=f"harness explore: {task}",
     )
-    console().print(f"Explore: {html_path}\nMarkdown: {md_path}", markup=False, highlight=False)
+    console().print(
+        f"Explore: {html_path.resolve()}\nMarkdown: {md_path.resolve()}",
+        markup=False,
+        highlight=False,
+    )

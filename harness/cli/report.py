@@ -38,4 +38,8 @@ def report(
     check_out_dir(out)  # an unwritable folder fails before any work
     boards, summary, tracker = load_boards(list(tasks or ()), tracking_uri, basis, log=False)
     html_path, md_path = build(tracker, boards, summary, out, log=log)
-    console().print(f"Report: {html_path}\nMarkdown: {md_path}", markup=False, highlight=False)
+    console().print(
+        f"Report: {html_path.resolve()}\nMarkdown: {md_path.resolve()}",
+        markup=False,
+        highlight=False,
+    )
