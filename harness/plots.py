@@ -239,7 +239,8 @@ def critical_difference(mean_ranks: Mapping[str, float], cd: float, n_tasks: int
     plt = _pyplot()
     items = sorted(mean_ranks.items(), key=lambda kv: kv[1])
     k = len(items)
-    fig, ax = plt.subplots(figsize=(7.2, 1.6 + 0.32 * k))
+    half = (k + 1) // 2
+    fig, ax = plt.subplots(figsize=(7.2, 1.4 + 0.3 * half))
     ax.grid(False)
     for side in ("left", "bottom"):
         ax.spines[side].set_visible(False)
@@ -247,7 +248,7 @@ def critical_difference(mean_ranks: Mapping[str, float], cd: float, n_tasks: int
     ax.set_xticks([])
     low, high = 1, max(k, 2)
     ax.set_xlim(low - 0.3, high + 0.3)
-    ax.set_ylim(-(k + 1) * 0.5 - 0.5, 1.6)
+    ax.set_ylim(-(half + 1) * 0.5, 1.6)
     ax.hlines(0, low, high, color="black", lw=1)
     for tick in range(low, high + 1):
         ax.vlines(tick, 0, 0.12, color="black", lw=1)
@@ -256,7 +257,6 @@ def critical_difference(mean_ranks: Mapping[str, float], cd: float, n_tasks: int
     ax.text(
         low + cd / 2, 1.3, f"CD = {cd:.2f} ({n_tasks} tasks)", ha="center", va="bottom", fontsize=8
     )
-    half = (k + 1) // 2
     for i, (model, rank) in enumerate(items):
         left_side = i < half
         depth = -(i + 1) * 0.5 if left_side else -(k - i) * 0.5

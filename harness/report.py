@@ -35,9 +35,9 @@ table{border-collapse:collapse;margin:12px 0;font-size:0.86em}
 th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f6f8fa}tr.tie td{background:#eaf3fb}tr.notok td{color:#8c959f;font-style:italic}
 .figs{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
-figure{margin:0;border:1px solid #eaeef2;padding:8px;border-radius:6px;background:#fff}
-figure img{max-width:100%;height:auto;display:block}figcaption{font-size:0.82em;color:#57606a;
-max-width:640px}nav a{margin-right:12px}
+figure{margin:0;border:1px solid #eaeef2;padding:8px;border-radius:6px;background:#fff;
+flex:0 1 540px}figure.wide{flex:1 1 100%}figure img{max-width:100%;height:auto;display:block}
+figcaption{font-size:0.82em;color:#57606a;max-width:760px}nav a{margin-right:12px}
 """
 
 
@@ -297,6 +297,11 @@ def check_out_dir(out: Path) -> Path:
     return out
 
 
+def _png_width(png: bytes) -> int:
+    """The pixel width from a PNG's IHDR chunk."""
+    return int.from_bytes(png[16:20], "big") if png[:8] == b"\x89PNG\r\n\x1a\n" else 0
+
+
 def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
@@ -336,8 +341,9 @@ def write(
             file = f"img/{name}_{section.anchor}_{_slug(fig.name)}.png"
             (out / file).write_bytes(fig.png)
             alt = html.escape(f"{section.title}: {fig.caption}")
+            wide = ' class="wide"' if _png_width(fig.png) > 700 else ""
             figs.append(
-                f'<figure><img src="{_data_uri(fig.png)}" alt="{alt}">'
+                f'<figure{wide}><img src="{_data_uri(fig.png)}" alt="{alt}">'
                 f"<figcaption>{html.escape(fig.caption)}</figcaption></figure>"
             )
             md += [f"![{fig.caption}]({file})", "", f"*{fig.caption}*", ""]
