@@ -246,8 +246,8 @@ def sections(task_name: str, *, seed: int = 0) -> tuple[list[Section], dict[str,
         ["missing cells", f"{int(X.isna().sum().sum())} ({X.isna().to_numpy().mean():.1%})"],
         ["source", task.source],
     ]
-    overview.html_tables.append(html_table(["", ""], rows, css="facts"))
-    overview.md_tables.append(markdown_table(["", ""], rows))
+    overview.html_tables.append(html_table(["fact", "value"], rows, css="facts"))
+    overview.md_tables.append(markdown_table(["fact", "value"], rows))
     overview.figures.append(
         Figure(
             "target",
