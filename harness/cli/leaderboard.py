@@ -56,13 +56,20 @@ def load_boards(tasks: list[str], tracking_uri: str | None, basis: str, log: boo
         HarnessError: An unknown task, a task without runs, an empty store, mixed folds.
     """
     from harness import registry
+    from harness.errors import UnknownNameError
     from harness.leaderboard import no_runs, summarize, task_board, tasks_with_runs
     from harness.tracking import Tracker, local_store_missing, mask, resolve_stores
 
+    unknown: dict[str, UnknownNameError] = {}
     for task in tasks:
-        registry.get_task(task)
+        try:
+            registry.get_task(task)
+        except UnknownNameError as error:  # maybe the user's own data, named at 'harness run'
+            unknown[task] = error
     stores = resolve_stores(tracking_uri, create=False)
     if local_store_missing(stores):  # opening it would create an empty database
+        if unknown:
+            raise next(iter(unknown.values()))
         if tasks:
             raise no_runs(tasks[0], stores)
         from harness.errors import HarnessError
@@ -72,6 +79,11 @@ def load_boards(tasks: list[str], tracking_uri: str | None, basis: str, log: boo
             "or pass --tracking-uri."
         )
     tracker = Tracker(stores)
+    if unknown:
+        stored = set(tasks_with_runs(tracker))
+        for task, error in unknown.items():
+            if task not in stored:
+                raise error
     names = list(dict.fromkeys(tasks)) or tasks_with_runs(tracker)
     if not names:
         from harness.errors import HarnessError

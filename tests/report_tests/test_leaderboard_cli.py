@@ -146,3 +146,19 @@ def test_a_report_into_an_unwritable_folder_is_refused_before_any_work(board_cli
     assert result.code == 1
     assert f"Cannot write the report to '{blocker / 'report'}'" in result.err
     assert "Pass a writable folder with --out." in result.err
+
+
+def test_a_task_made_from_the_users_own_csv_has_a_leaderboard_and_a_report(cli, store):
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame
+    frame.to_csv(store.root / "flowers.csv", index=False)
+    run = cli("run", "flowers.csv", "--target", "target", "-m", "dummy", "-m", "linear",
+              "--trials", "1")  # fmt: skip
+    assert run.code == 0, run.err
+    rows = json.loads(cli("leaderboard", "flowers", "-f", "json").out)
+    assert [r["model"] for r in rows] == ["linear", "dummy"] and rows[1]["not_worse"] is False
+    assert "Unknown task 'flowrs'" in cli("leaderboard", "flowrs").err
+    report = cli("report", "flowers", "--out", "rep", "--no-log")
+    assert report.code == 0, report.err
+    assert "Task: flowers" in (store.root / "rep" / "report.html").read_text()
