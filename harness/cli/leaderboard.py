@@ -95,14 +95,19 @@ def load_boards(tasks: list[str], tracking_uri: str | None, basis: str, log: boo
     boards = [task_board(tracker, name) for name in names]
     summary = summarize(boards, basis=basis) if len(boards) > 1 else None
     if log:
-        from harness.leaderboard import log_board
-        from harness.tables import render
-
-        for board in boards:
-            files = {f"leaderboard.{f}": render([board], None, f) for f in ("csv", "json", "md")}
-            files["leaderboard.html"] = render([board], None, "html")
-            log_board(tracker, board, files)
+        log_boards(tracker, boards)
     return boards, summary, tracker
+
+
+def log_boards(tracker, boards: list) -> None:
+    """Log each task's table (csv, json, md, html) to the task's MLflow `leaderboard` run."""
+    from harness.leaderboard import log_board
+    from harness.tables import render
+
+    for board in boards:
+        files = {f"leaderboard.{f}": render([board], None, f) for f in ("csv", "json", "md")}
+        files["leaderboard.html"] = render([board], None, "html")
+        log_board(tracker, board, files)
 
 
 @app.command("leaderboard")

@@ -211,8 +211,10 @@ def run(
     from harness.leaderboard import run_rows
     from harness.tracking import Tracker
 
-    rows = run_rows(Tracker(stores), spec.name, [r.run_id for r in results if r.run_id])
+    tracker = Tracker(stores)
+    rows = run_rows(tracker, spec.name, [r.run_id for r in results if r.run_id])
     print_table(rows, f"Leaderboard: {spec.name} (CV ranks, holdout scored once)")
+    _log_leaderboard(err, tracker, spec.name)
     _write_submissions(err, spec.name, results, rows)
     failed = [r for r in results if r.status not in ("ok", "skipped")]
     if failed:
@@ -221,6 +223,18 @@ def run(
             + "; ".join(f"{r.model} ({r.status}): {r.reason}" for r in failed)
         )
         raise typer.Exit(EXIT_STUDIES_FAILED)
+
+
+def _log_leaderboard(err: Any, tracker: Any, task: str) -> None:
+    """Log the task's whole leaderboard (every model's newest study) as its `leaderboard` run."""
+    from harness.cli.leaderboard import log_boards
+    from harness.errors import HarnessError
+    from harness.leaderboard import task_board
+
+    try:
+        log_boards(tracker, [task_board(tracker, task)])
+    except HarnessError as error:  # e.g. older studies of other models on other folds
+        err.print(f"The leaderboard run was not updated: {error}", markup=False, highlight=False)
 
 
 def _data_flags(options: Any) -> list[tuple[str, Any]]:

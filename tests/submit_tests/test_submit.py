@@ -52,3 +52,17 @@ def test_submitting_without_runs_says_to_run_first(cli):
     result = cli("submit", "penguins")
     assert result.code == 1
     assert "No runs of task 'penguins'" in result.err and "Run 'harness run penguins'" in result.err
+
+
+def test_harness_run_logs_the_tasks_leaderboard_run_with_its_table(penguins_store):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{penguins_store / 'mlruns' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("penguins")
+    (board,) = client.search_runs(
+        [experiment.experiment_id], filter_string="tags.`harness.kind` = 'leaderboard'"
+    )
+    assert board.data.tags["harness.leader"] == "linear"
+    assert board.info.status == "FINISHED"
+    names = {a.path for a in client.list_artifacts(board.info.run_id)}
+    assert {"leaderboard.csv", "leaderboard.json", "leaderboard.md", "leaderboard.html"} <= names
