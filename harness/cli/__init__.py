@@ -65,3 +65,4 @@ def main() -> None:
 from harness.cli import leaderboard as _leaderboard  # noqa: E402,F401  (registers commands)
 from harness.cli import listing as _listing  # noqa: E402,F401
 from harness.cli import run as _run  # noqa: E402,F401
+from harness.cli import show as _show  # noqa: E402,F401
