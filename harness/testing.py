@@ -68,7 +68,7 @@ def check_task(task: Task, *, seed: int = 0) -> Prepared:
     hold = set(map(int, prepared.holdout_ids))
     assert len(hold) == len(prepared.holdout_y), f"{task.name}: duplicate holdout ids"
     for train, valid in prepared.folds:
-        assert not set(train) & set(valid), f"{task.name}: a fold's rows overlap"
+        assert not np.intersect1d(train, valid).size, f"{task.name}: a fold's rows overlap"
     return prepared
 
 

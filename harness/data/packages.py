@@ -109,6 +109,8 @@ def frame_dataset(
         order = frame[times]
         if not pd.api.types.is_numeric_dtype(order):
             order = pd.to_datetime(order)
+            if order.dt.tz is not None:  # naive UTC: numpy sorts datetime64, not Timestamp objects
+                order = order.dt.tz_convert(None)
     group_labels = None if groups is None else frame[groups]
     X = frame.drop(columns=[target, *drop, *(c for c in (times, groups) if c is not None)])
     kinds = infer_feature_kinds(X)
