@@ -46,6 +46,7 @@ TASK = Task(
     notes=(
         "Time-ordered: the holdout is the latest 20% of arrival dates and the folds are "
         "forward-chaining. historical_adr (the hotel's past average rate) is modeldata's own "
-        "feature."
+        "feature. assigned_room_type, booking_changes and days_in_waiting_list are kept as "
+        "modeldata ships them, though they are final values recorded at arrival."
     ),
 )
