@@ -89,9 +89,13 @@ def _target(task: Task, y: pd.Series) -> dict[str, Any]:
 
 
 def _split(task: Task, data: Dataset) -> dict[str, Any]:
+    from harness.errors import HarnessError
     from harness.splits import prepare
 
-    prepared = prepare(task, data, folds=task.folds, seed=0)
+    try:
+        prepared = prepare(task, data, folds=task.folds, seed=0)
+    except HarnessError as exc:  # the card still shows the data; the split problem is reported
+        return {"error": str(exc), "folds": task.folds}
     share = f"{task.holdout:.0%}"
     if data.holdout_X is not None:
         holdout = "the dataset's official labeled test part"

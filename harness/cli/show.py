@@ -85,11 +85,14 @@ def render(card: dict[str, Any]) -> list[str]:
     lines.append("Class balance:" if card["problem_type"] != "regression" else "Target values:")
     lines += _target_lines(card)
     lines.append("")
-    lines += _field(
-        "Holdout:",
-        f"{split['holdout']}: {split['holdout_rows']:,} rows (seed 0), scored once per study",
-    )
-    lines += _field("CV:", f"{split['cv']}; {split['training_rows']:,} training rows")
+    if "error" in split:
+        lines += _field("Split:", f"cannot be made: {split['error']}")
+    else:
+        lines += _field(
+            "Holdout:",
+            f"{split['holdout']}: {split['holdout_rows']:,} rows (seed 0), scored once per study",
+        )
+        lines += _field("CV:", f"{split['cv']}; {split['training_rows']:,} training rows")
     lines.append("")
     if card["references"]:
         lines.append("Published references:")

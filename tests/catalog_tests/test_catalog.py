@@ -160,3 +160,16 @@ def test_show_refuses_an_unknown_task_with_the_closest_name(cli, name, message):
     assert result.code == 1
     assert message in result.err
     assert "Traceback" not in result.err
+
+
+def test_a_card_reports_a_split_that_cannot_be_made_instead_of_failing():
+    from dataclasses import replace
+
+    from harness.cards import task_card
+    from harness.cli.show import render
+
+    card = task_card(replace(registry.get_task("penguins"), folds=200))
+    assert "fewer than --folds 200" in card["split"]["error"]
+    text = "\n".join(render(card))
+    assert "Split:         cannot be made: Task 'penguins': the rarest class has" in text
+    assert "Class balance:" in text and "Adelie: 152 (44.2%)" in text
