@@ -46,3 +46,38 @@ def cpu_count() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def memory_mb(share: float = 1.0) -> float | None:
+    """`share` of the machine's memory in MiB, from /proc/meminfo (None when unknown)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) / 1024 * share
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def parse_memory(text: str) -> float:
+    """A memory size such as '4G', '512M', '1.5g' or '2048' (MiB) in MiB.
+
+    Raises:
+        UsageError: The text is not a size.
+    """
+    from harness.errors import UsageError
+
+    units = {"k": 1 / 1024, "m": 1.0, "g": 1024.0, "t": 1024.0 * 1024}
+    value = text.strip().lower().removesuffix("ib").removesuffix("b")
+    scale = units.get(value[-1:], None)
+    number = value[:-1] if scale is not None else value
+    try:
+        size = float(number) * (scale or 1.0)
+    except ValueError:
+        raise UsageError(
+            f"--memory-limit must be a size such as 4G, 512M or 2048 (MiB); got {text!r}."
+        ) from None
+    if size <= 0:
+        raise UsageError(f"--memory-limit must be positive; got {text!r}.")
+    return size

@@ -5,11 +5,19 @@ its Optuna study, run the missing trials (each logged as an MLflow child run as 
 best configuration on the whole training part, score it once on the holdout and store the holdout
 predictions. A model that fails is recorded as failed with its error and the run goes on; problems
 with the stores stop the run.
+
+Health checks (harness.data.health) run once on the split data; their warnings go to the
+reporter and to every study run (`health.json`, tag `harness.health_warnings`). When the data has
+an unlabeled test part, the refitted best model of each study also predicts it, and the
+submission (in the sample submission's format for a task built from the user's files) is stored
+as `submission.csv` and returned in the study's result.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import tempfile
 import time
 from collections.abc import Sequence
@@ -22,12 +30,14 @@ import pandas as pd
 
 import harness
 from harness import devices, registry, tuning
+from harness.data.health import Finding, check_prepared
 from harness.errors import NotSupportedError, StoreError, UsageError
 from harness.metrics import get_metric
 from harness.model import Model
 from harness.splits import Prepared, prepare
-from harness.task import Task
+from harness.task import Dataset, Task
 from harness.tracking import TAG, Stores, Tracker
+from harness.worker import JobFailed, Limits, Worker
 
 DEFAULT_TRIALS = 5
 DEFAULT_STUDY_TIMEOUT = 20.0
@@ -48,6 +58,10 @@ class RunConfig:
         seed: Seed for the splits, the sampler and the models.
         fresh: Delete existing studies of these models before tuning.
         n_jobs: Threads per model (None: all cores).
+        trial_timeout: Hard wall-clock limit per trial (and for the refit), in seconds; a trial
+            over it is killed and recorded as timeout (None: no limit).
+        memory_limit: Hard limit on a study worker's resident memory, in MiB; a trial over it is
+            killed and recorded as oom (None: no limit).
     """
 
     task: str
@@ -59,6 +73,8 @@ class RunConfig:
     seed: int = 0
     fresh: bool = False
     n_jobs: int | None = None
+    trial_timeout: float | None = None
+    memory_limit: float | None = None
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -71,6 +87,14 @@ class RunConfig:
             raise UsageError(f"--repeats must be at least 1, got {self.repeats}.")
         if self.n_jobs is not None and self.n_jobs < 1:
             raise UsageError(f"--jobs must be at least 1, got {self.n_jobs}.")
+        if self.trial_timeout is not None and self.trial_timeout <= 0:
+            raise UsageError(
+                f"--trial-timeout must be a positive number of seconds, got {self.trial_timeout}."
+            )
+        if self.memory_limit is not None and self.memory_limit < 64:
+            raise UsageError(
+                f"--memory-limit must be at least 64 MiB, got {self.memory_limit:g} MiB."
+            )
 
 
 @dataclass(frozen=True)
@@ -88,6 +112,8 @@ class StudyResult:
         trials_run: Trials this run added.
         best_params: The best configuration.
         run_id: The MLflow parent run.
+        submission: Predictions of the refitted best model on the unlabeled test part, in the
+            submission's format (None without a test part).
     """
 
     model: str
@@ -100,6 +126,7 @@ class StudyResult:
     trials_run: int = 0
     best_params: dict = field(default_factory=dict)
     run_id: str | None = None
+    submission: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
 
 class Reporter:
@@ -113,6 +140,9 @@ class Reporter:
 
     def study_finished(self, result: StudyResult) -> None:
         """A study ended (or was skipped)."""
+
+    def health(self, findings: Sequence[Finding]) -> None:
+        """The health warnings of the task's data, once, before the first study."""
 
 
 def select_models(task: Task, names: Sequence[str]) -> list[tuple[Model, str | None]]:
@@ -156,6 +186,8 @@ def _base_tags(task: Task, model: Model, data: Prepared, config: RunConfig, devi
         f"{TAG}device": device if "gpu" in model.hardware else "cpu",
         f"{TAG}seed": config.seed,
         f"{TAG}version": harness.__version__,
+        f"{TAG}host": socket.gethostname(),
+        f"{TAG}pid": os.getpid(),
     }
 
 
@@ -163,6 +195,7 @@ def _trial_payload(trial: Any, metrics: tuple[str, ...]) -> dict:
     """MLflow metrics, per-fold series and tags of one finished Optuna trial."""
     state = trial.state.name.lower()
     status = {"complete": "ok", "pruned": "pruned", "fail": "failed"}.get(state, state)
+    status = trial.user_attrs.get(tuning.STATUS_ATTR, status)  # timeout, oom
     series = {
         f"fold_{name}": trial.user_attrs[f"fold_{name}"]
         for name in metrics
@@ -176,6 +209,9 @@ def _trial_payload(trial: Any, metrics: tuple[str, ...]) -> dict:
     if "fit_seconds" in trial.user_attrs:
         summary["fit_seconds"] = float(np.sum(trial.user_attrs["fit_seconds"]))
         summary["predict_seconds"] = float(np.sum(trial.user_attrs["predict_seconds"]))
+    # What the fitted models reported (an early-stopped booster's rounds_used): the fold mean.
+    for key, values in trial.user_attrs.get(tuning.FIT_INFO_ATTR, {}).items():
+        summary[key] = float(np.mean(values))
     intermediate = trial.intermediate_values
     if status == "pruned" and intermediate:
         summary["pruned_after_folds"] = max(intermediate) + 1
@@ -200,15 +236,22 @@ class _StudyRun:
         reporter: Reporter,
         device: str,
         n_jobs: int,
+        extras: _Extras | None = None,
     ) -> None:
         self.task, self.model, self.data, self.config = task, model, data, config
         self.tracker, self.reporter = tracker, reporter
+        self.extras = extras or _Extras()
         self.metric = get_metric(task.metric)
         self.tags = _base_tags(task, model, data, config, device)
+        self.tags[f"{TAG}health_warnings"] = len(self.extras.findings)
+        if self.extras.source:
+            self.tags[f"{TAG}source"] = self.extras.source
         self.spec = tuning.spec_for(
             task.problem_type, task.modality, data, n_jobs=n_jobs, device=device
         )
         self.name = f"{task.name}.{model.name}"
+        context = tuning.StudyContext(model, data, self.spec, task.metrics, config.seed)
+        self.worker = Worker(context, Limits(config.trial_timeout, config.memory_limit))
 
     def skipped(self, reason: str) -> StudyResult:
         run_id = self.tracker.start_run(
@@ -233,7 +276,7 @@ class _StudyRun:
             self.task.name, self.model.name, {**self.tags, f"{TAG}status": "running"}
         )
         # Until the study returns, its run counts as killed (Ctrl-C, SIGTERM).
-        end_status, error = "KILLED", "interrupted"
+        end_status, status, error = "KILLED", "failed", "interrupted"
         try:
             result = self._tune_and_score(study, run_id)
             end_status, error = ("FINISHED" if result.status == "ok" else "FAILED"), None
@@ -241,12 +284,16 @@ class _StudyRun:
         except StoreError as exc:
             end_status, error = "FAILED", f"store failure: {exc}"
             raise
+        except JobFailed as exc:  # the refit of the best configuration
+            end_status, status, error = "FAILED", exc.status, f"refit on the training part: {exc}"
+            return StudyResult(self.model.name, status, error, run_id=run_id)
         except Exception as exc:
             end_status, error = "FAILED", tuning.error_text(exc)
             return StudyResult(self.model.name, "failed", error, run_id=run_id)
         finally:
+            self.worker.close()
             if error:  # best effort on a broken store, which then reports its own error
-                self.tracker.log(run_id, tags={f"{TAG}status": "failed", f"{TAG}error": error})
+                self.tracker.log(run_id, tags={f"{TAG}status": status, f"{TAG}error": error})
             self.tracker.end_run(run_id, end_status)
 
     def _logged_trials(self) -> set[int]:
@@ -291,9 +338,7 @@ class _StudyRun:
             tuning.ensure_defaults_queued(study, self.model.defaults)
             study.sampler = tuning.make_sampler(self.config.seed, before)
             study.pruner = tuning.make_pruner()
-            objective = tuning.make_objective(
-                self.model, self.data, self.spec, self.task.metrics, self.config.seed
-            )
+            objective = tuning.make_objective(self.worker.context, self.worker)
             deadline = time.monotonic() + self.config.timeout if self.config.timeout else None
 
             def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -340,47 +385,57 @@ class _StudyRun:
             "trials_failed": sum(t.state == TrialState.FAIL for t in done),
             "trials_run": trials_run,
         }
+        limited = [t.user_attrs.get(tuning.STATUS_ATTR) for t in done]
+        counts["trials_timeout"] = limited.count("timeout")
+        counts["trials_oom"] = limited.count("oom")
         if not complete:
             errors = [t.user_attrs.get(tuning.ERROR_ATTR) for t in done]
             reason = next((e for e in reversed(errors) if e), "no trial completed")
             reason += "; failed trials count towards --trials: rerun with --fresh to retry"
+            # Every trial killed at the same limit: the study's status names it.
+            status = limited[0] if limited and len(set(limited)) == 1 and limited[0] else "failed"
             self.tracker.log(
                 run_id,
                 metrics=counts,
-                tags={f"{TAG}status": "failed", f"{TAG}error": reason},
+                tags={f"{TAG}status": status, f"{TAG}error": reason},
             )
             return StudyResult(
                 self.model.name,
-                "failed",
+                status,
                 reason,
                 trials_done=len(done),
                 trials_run=trials_run,
                 run_id=run_id,
             )
+        test_X = self.extras.test_X
+        n_test = 0 if test_X is None else len(test_X)
+        to_predict = self.data.holdout_X
+        if test_X is not None:  # one refit predicts the holdout and the test part
+            to_predict = pd.concat([self.data.holdout_X, test_X], ignore_index=True)
         best = study.best_trial
         payload = _trial_payload(best, self.task.metrics)
-        prediction, fit_s, predict_s = tuning.fit_and_predict(
-            self.model,
-            best.params,
-            self.spec,
-            self.config.seed,
-            self.data.X,
-            self.data.y,
-            self.data.holdout_X,
-            self.data.n_classes,
+        prediction, fit_s, predict_s, refit_info = self.worker.call(
+            tuning.refit_job, best.params, to_predict
         )
+        submission = None
+        if test_X is not None:  # the test part's rows follow the holdout's
+            prediction, test_prediction = np.split(prediction, [len(self.data.holdout_y)])
+            submission = self.extras.submission_frame(test_prediction, self.data, self.task)
         holdout = {
             f"holdout_{name}": get_metric(name).score(self.data.holdout_y, prediction)
             for name in self.task.metrics
         }
         n_hold = len(self.data.holdout_y)
+        fit_info_keys = best.user_attrs.get(tuning.FIT_INFO_ATTR, {})
         metrics = {
             **{k: v for k, v in payload["metrics"].items() if k.startswith("cv_")},
+            **{k: v for k, v in payload["metrics"].items() if k in fit_info_keys},
+            **{f"refit_{k}": v for k, v in refit_info.items()},
             **holdout,
             **counts,
             "fit_seconds": fit_s,
             "predict_seconds": predict_s,
-            "predict_seconds_per_1000_rows": predict_s / max(n_hold, 1) * 1000,
+            "predict_seconds_per_1000_rows": predict_s / max(n_hold + n_test, 1) * 1000,
             "cv_fit_seconds_per_fold": float(np.mean(best.user_attrs["fit_seconds"])),
         }
         self.tracker.log(
@@ -390,7 +445,7 @@ class _StudyRun:
             params=best.params,
             tags={f"{TAG}status": "ok", f"{TAG}best_trial": best.number},
         )
-        self._log_artifacts(run_id, best, payload, prediction)
+        self._log_artifacts(run_id, best, payload, prediction, submission)
         primary = self.task.metric
         return StudyResult(
             self.model.name,
@@ -402,9 +457,17 @@ class _StudyRun:
             trials_run=trials_run,
             best_params=dict(best.params),
             run_id=run_id,
+            submission=submission,
         )
 
-    def _log_artifacts(self, run_id: str, best: Any, payload: dict, prediction: np.ndarray) -> None:
+    def _log_artifacts(
+        self,
+        run_id: str,
+        best: Any,
+        payload: dict,
+        prediction: np.ndarray,
+        submission: pd.DataFrame | None = None,
+    ) -> None:
         folds = pd.DataFrame(payload["series"])
         folds.insert(0, "fold", range(len(folds)))
         folds["fit_seconds"] = best.user_attrs["fit_seconds"]
@@ -414,11 +477,38 @@ class _StudyRun:
                 "fold_scores.csv": folds,
                 "holdout_predictions.csv": predictions,
             }
+            if submission is not None:
+                paths["submission.csv"] = submission
             for name, frame in paths.items():
                 frame.to_csv(Path(tmp, name), index=False)
                 self.tracker.log_artifact(run_id, Path(tmp, name))
             Path(tmp, "best_params.json").write_text(json.dumps(best.params, indent=2))
             self.tracker.log_artifact(run_id, Path(tmp, "best_params.json"))
+            if self.extras.findings:
+                health = [finding.as_dict() for finding in self.extras.findings]
+                Path(tmp, "health.json").write_text(json.dumps(health, indent=2, default=str))
+                self.tracker.log_artifact(run_id, Path(tmp, "health.json"))
+
+
+@dataclass(frozen=True)
+class _Extras:
+    """What a study needs beyond the split data: health warnings and the test part."""
+
+    findings: tuple[Finding, ...] = ()
+    test_X: pd.DataFrame | None = None
+    submission: Any = None  # harness.data.files.SubmissionFormat, or None for the default
+    source: str = ""
+
+    def submission_frame(self, prediction: np.ndarray, data: Prepared, task: Task) -> pd.DataFrame:
+        """The test predictions in the submission's format (default: id, then the target)."""
+        if self.submission is not None:
+            return self.submission.frame(prediction, data.classes)
+        frame = pd.DataFrame({"id": np.arange(len(prediction))})
+        if data.n_classes:
+            frame[task.target] = np.asarray(data.classes, dtype=object)[prediction.argmax(axis=1)]
+        else:
+            frame[task.target] = prediction
+        return frame
 
 
 def holdout_frame(data: Prepared, prediction: np.ndarray, target: str) -> pd.DataFrame:
@@ -444,31 +534,53 @@ def _best_value(study: Any) -> float | None:
 
 
 def run(
-    config: RunConfig, stores: Stores, reporter: Reporter | None = None
+    config: RunConfig,
+    stores: Stores,
+    reporter: Reporter | None = None,
+    *,
+    local: Any = None,
 ) -> tuple[Task, Prepared, list[StudyResult]]:
     """Run every selected study of a task and return their results (in model order).
+
+    Args:
+        config: What to run.
+        stores: Where to record it.
+        reporter: Progress hooks.
+        local: A `harness.data.files.LocalTask` built from the user's files; it replaces the
+            registry lookup of `config.task`.
 
     Raises:
         HarnessError: Unknown task or model, a model asked for by name that cannot handle the
             task, data that cannot be split, or stores that cannot be used.
     """
     reporter = reporter or Reporter()
-    task = registry.get_task(config.task)
+    task = local.task if local is not None else registry.get_task(config.task)
     selected = select_models(task, config.models)
+    dataset: Dataset = local.dataset if local is not None else task.load()
     data = prepare(
         task,
-        task.load(),
+        dataset,
         folds=config.folds or task.folds,
         seed=config.seed,
         repeats=config.repeats,
     )
+    findings = (*(local.findings if local is not None else ()), *check_prepared(task, data))
+    if hasattr(reporter, "health"):
+        reporter.health(findings)
+    extras = _Extras(
+        findings=findings,
+        test_X=dataset.test_X,
+        submission=local.submission if local is not None else None,
+        source=local.source if local is not None else "",
+    )
     tracker = Tracker(stores)
     tracker.experiment_id(task.name)
+    tracker.close_orphans(task.name)
     device = devices.device()
     n_jobs = config.n_jobs or devices.cpu_count()
     results = []
     for model, reason in selected:
-        study = _StudyRun(task, model, data, config, tracker, reporter, device, n_jobs)
+        study = _StudyRun(task, model, data, config, tracker, reporter, device, n_jobs, extras)
         result = study.skipped(reason) if reason else study.run()
         reporter.study_finished(result)
         results.append(result)

@@ -112,7 +112,11 @@ def _fit_predict(model: Model, params: dict, spec: BuildSpec, data: Prepared, se
 
 
 def check_model(
-    model: Model, *, problem_types: tuple[str, ...] | None = None, atol: float = 0.0
+    model: Model,
+    *,
+    problem_types: tuple[str, ...] | None = None,
+    atol: float = 0.0,
+    overrides: dict | None = None,
 ) -> None:
     """The whole model contract on real data for each supported tabular problem type.
 
@@ -120,19 +124,23 @@ def check_model(
         model: The model plugin.
         problem_types: Restrict to these problem types (default: all the model supports).
         atol: Tolerance for "same seed, same predictions" (0 for deterministic learners).
+        overrides: Hyperparameters replacing some defaults for the fits, to keep the check cheap
+            (e.g. `{"max_rounds": 100}` for an early-stopped booster). The search-space checks
+            always use the real defaults.
     """
     check_search_space(model)
     if "tabular" not in model.modalities:
         return
+    params = {**model.defaults, **(overrides or {})}
     for problem_type in problem_types or model.problem_types:
         data = probe_data(problem_type)
         spec = spec_for(problem_type, "tabular", data)
-        first = model.build(spec, dict(model.defaults), seed=0)
-        second = model.build(spec, dict(model.defaults), seed=0)
+        first = model.build(spec, dict(params), seed=0)
+        second = model.build(spec, dict(params), seed=0)
         assert first is not second, f"{model.name}: build must return a fresh estimator"
         for method in ("fit", "predict") + (("predict_proba",) if data.n_classes else ()):
             assert callable(getattr(first, method, None)), f"{model.name}: no {method}()"
-        prediction, valid = _fit_predict(model, dict(model.defaults), spec, data, seed=0)
+        prediction, valid = _fit_predict(model, dict(params), spec, data, seed=0)
         expected = (len(valid), data.n_classes) if data.n_classes else (len(valid),)
         assert prediction.shape == expected, (
             f"{model.name} on {problem_type}: predictions of shape {prediction.shape}, "
@@ -142,8 +150,44 @@ def check_model(
         if data.n_classes:
             assert np.allclose(prediction.sum(axis=1), 1.0), f"{model.name}: rows of "
             "probabilities must sum to 1"
-        again, _ = _fit_predict(model, dict(model.defaults), spec, data, seed=0)
+        again, _ = _fit_predict(model, dict(params), spec, data, seed=0)
         assert np.allclose(prediction, again, atol=atol, rtol=0), (
             f"{model.name} on {problem_type}: the same seed gave different predictions "
             f"(largest difference {np.abs(prediction - again).max():.3g})"
         )
+
+
+def check_estimator_protocol(
+    model: Model, *, problem_type: str = "binary", overrides: dict | None = None
+) -> None:
+    """scikit-learn's estimator protocol, where it applies to what `build` returns.
+
+    The unfitted estimator clones (`sklearn.base.clone`, for estimators with `get_params`), refuses
+    to predict before `fit`, and a fitted one survives pickling with identical predictions
+    (study artifacts and worker processes rely on that).
+    """
+    import pickle
+
+    from sklearn.base import clone
+
+    data = probe_data(problem_type)
+    spec = spec_for(problem_type, "tabular", data)
+    params = {**model.defaults, **(overrides or {})}
+    estimator = model.build(spec, dict(params), seed=0)
+    train, valid = data.folds[0]
+    if hasattr(estimator, "get_params"):
+        twin = clone(estimator)
+        assert twin is not estimator and type(twin) is type(estimator), (
+            f"{model.name}: sklearn.base.clone did not return a new estimator of the same type"
+        )
+    try:
+        estimator.predict(data.X.iloc[valid])
+    except Exception:
+        pass
+    else:
+        raise AssertionError(f"{model.name}: predict() before fit() must raise")
+    estimator.fit(data.X.iloc[train], data.y[train])
+    method = "predict_proba" if data.n_classes else "predict"
+    before = np.asarray(getattr(estimator, method)(data.X.iloc[valid]))
+    after = np.asarray(getattr(pickle.loads(pickle.dumps(estimator)), method)(data.X.iloc[valid]))
+    assert np.array_equal(before, after), f"{model.name}: predictions changed after pickling"

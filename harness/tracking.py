@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -311,6 +312,37 @@ class Tracker:
         self.client.set_terminated(run_id, status=status, end_time=end_time or _now_ms())
 
     @_store_call
+    def close_orphans(self, task: str) -> int:
+        """End the runs that a killed harness process on this machine left RUNNING.
+
+        A `kill -9` (or a power cut) leaves no chance to end runs. Study runs of a dead process
+        are ended as KILLED with status failed; its trial runs are deleted, since the trial may
+        be logged only in part, and the study's next run logs the finished trial again from the
+        Optuna storage. Runs of live processes and of other machines are left alone.
+
+        Returns:
+            How many runs were closed or deleted.
+        """
+        host = socket.gethostname()
+        orphans = [
+            run
+            for run in self.search(task, "attributes.status = 'RUNNING'")
+            if _orphaned(run, host)
+        ]
+        for run in orphans:
+            run_id = run.info.run_id
+            if run.data.tags.get(f"{TAG}kind") == "trial":
+                self.client.delete_run(run_id)
+                continue
+            pid = run.data.tags.get(f"{TAG}pid")
+            self.client.set_tag(run_id, f"{TAG}status", "failed")
+            self.client.set_tag(
+                run_id, f"{TAG}error", f"the harness process (pid {pid}) was killed mid-study"
+            )
+            self.client.set_terminated(run_id, status="KILLED")
+        return len(orphans)
+
+    @_store_call
     def search(self, task: str, filter_string: str = "") -> list[Any]:
         """All runs of the task's experiment matching an MLflow filter, newest first."""
         experiment_id = self.experiment_id(task, create=False)
@@ -329,3 +361,25 @@ class Tracker:
             token = page.token
             if not token:
                 return runs
+
+
+def process_alive(pid: int) -> bool:
+    """Whether `pid` is a live harness process on this machine (a reused pid running something
+    else does not count)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"harness" in cmdline.read()
+    except OSError:
+        return True  # no /proc (macOS): trust the signal check
+
+
+def _orphaned(run: Any, host: str) -> bool:
+    tags = run.data.tags
+    pid = tags.get(f"{TAG}pid", "")
+    return tags.get(f"{TAG}host") == host and pid.isdigit() and not process_alive(int(pid))

@@ -18,7 +18,7 @@ import traceback
 import uuid
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,9 +28,12 @@ from harness.metrics import get_metric
 from harness.model import BuildSpec, Model
 from harness.splits import Prepared
 from harness.tracking import mask
+from harness.worker import JobFailed, Worker
 
 DEFAULT_ATTR = "harness.default"
 ERROR_ATTR = "error"
+STATUS_ATTR = "harness.status"  # timeout / oom for trials killed at a limit
+FIT_INFO_ATTR = "fit_info"
 
 
 @dataclass(frozen=True)
@@ -41,11 +44,14 @@ class FoldScores:
         scores: Metric name -> one score per fold.
         fit_seconds: Fit time per fold.
         predict_seconds: Prediction time per fold.
+        fit_info: Numbers a fitted estimator reports about its fit (e.g. `rounds_used` of an
+            early-stopped booster) -> one value per fold.
     """
 
     scores: dict[str, list[float]]
     fit_seconds: list[float]
     predict_seconds: list[float]
+    fit_info: dict[str, list[float]] = field(default_factory=dict)
 
 
 def predict(estimator: Any, X: Any, n_classes: int) -> np.ndarray:
@@ -65,16 +71,55 @@ def predict(estimator: Any, X: Any, n_classes: int) -> np.ndarray:
     return proba / proba.sum(axis=1, keepdims=True)
 
 
+def fit_info(estimator: Any) -> dict[str, float]:
+    """The numeric `fit_info_` of a fitted estimator, or of the last step of a pipeline.
+
+    Models report what their fit decided there (an early-stopped booster: `rounds_used`);
+    tuning keeps it per fold and the runner logs it to MLflow. Empty when there is none.
+    """
+    info = getattr(estimator, "fit_info_", None)
+    if info is None and hasattr(estimator, "steps"):
+        info = getattr(estimator.steps[-1][1], "fit_info_", None)
+    if not isinstance(info, dict):
+        return {}
+    return {
+        str(k): float(v)
+        for k, v in info.items()
+        if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+    }
+
+
 def fit_and_predict(
-    model: Model, params: dict, spec: BuildSpec, seed: int, X_fit, y_fit, X_pred, n_classes: int
+    model: Model,
+    params: dict,
+    spec: BuildSpec,
+    seed: int,
+    X_fit,
+    y_fit,
+    X_pred,
+    n_classes: int,
+    *,
+    info: dict | None = None,
 ) -> tuple[np.ndarray, float, float]:
-    """Build a fresh estimator, fit it, predict; return (predictions, fit s, predict s)."""
+    """Build a fresh estimator, fit it, predict; return (predictions, fit s, predict s).
+
+    BLAS and OpenMP pools (scikit-learn's histogram boosting, NumPy's linear algebra) are capped
+    at `spec.n_jobs` for the fit and the prediction, so parallel studies never oversubscribe the
+    cores; learners with their own thread setting get `spec.n_jobs` from their `build`. The
+    estimator's `fit_info` is copied into `info` when given.
+    """
+    from threadpoolctl import threadpool_limits
+
     estimator = model.build(replace(spec, n_rows=len(y_fit)), dict(params), seed=seed)
-    start = time.perf_counter()
-    estimator.fit(X_fit, y_fit)
-    fitted = time.perf_counter()
-    prediction = predict(estimator, X_pred, n_classes)
-    return prediction, fitted - start, time.perf_counter() - fitted
+    with threadpool_limits(limits=spec.n_jobs):
+        start = time.perf_counter()
+        estimator.fit(X_fit, y_fit)
+        fitted = time.perf_counter()
+        prediction = predict(estimator, X_pred, n_classes)
+        done = time.perf_counter()
+    if info is not None:
+        info.update(fit_info(estimator))
+    return prediction, fitted - start, done - fitted
 
 
 def spec_for(
@@ -94,7 +139,14 @@ def spec_for(
 
 
 def fit_fold(
-    model: Model, params: dict, data: Prepared, spec: BuildSpec, seed: int, fold: int
+    model: Model,
+    params: dict,
+    data: Prepared,
+    spec: BuildSpec,
+    seed: int,
+    fold: int,
+    *,
+    info: dict | None = None,
 ) -> tuple[np.ndarray, float, float]:
     """Fit a fresh estimator on a fold's training rows and predict its validation rows."""
     train, valid = data.folds[fold]
@@ -107,6 +159,7 @@ def fit_fold(
         data.y[train],
         data.X.iloc[valid],
         data.n_classes,
+        info=info,
     )
 
 
@@ -124,36 +177,104 @@ def cross_validate(
     primary = metrics[0]
     scores: dict[str, list[float]] = {name: [] for name in metrics}
     fit_s, predict_s = [], []
+    infos: dict[str, list[float]] = {}
     for number, (_, valid) in enumerate(data.folds):
-        prediction, fit_time, predict_time = fit_fold(model, params, data, spec, seed, number)
+        info: dict[str, float] = {}
+        prediction, fit_time, predict_time = fit_fold(
+            model, params, data, spec, seed, number, info=info
+        )
+        for key, value in info.items():
+            infos.setdefault(key, []).append(value)
         for name in metrics:
             scores[name].append(get_metric(name).score(data.y[valid], prediction))
         fit_s.append(fit_time)
         predict_s.append(predict_time)
         if on_fold is not None:
             on_fold(number, float(np.mean(scores[primary])))
-    return FoldScores(scores, fit_s, predict_s)
+    return FoldScores(scores, fit_s, predict_s, infos)
 
 
-def make_objective(
-    model: Model, data: Prepared, spec: BuildSpec, metrics: tuple[str, ...], seed: int
-) -> Callable[[Any], float]:
-    """The Optuna objective: CV score of the primary metric, with fold scores as user attrs."""
+@dataclass(frozen=True)
+class StudyContext:
+    """What a study's worker process needs to run its jobs (inherited through the fork)."""
+
+    model: Model
+    data: Prepared
+    spec: BuildSpec
+    metrics: tuple[str, ...]
+    seed: int
+
+
+def cv_job(context: StudyContext, send: Callable[[Any], None], params: dict) -> FoldScores:
+    """Worker job: cross-validate `params`, sending (fold, running mean) after each fold."""
+    return cross_validate(
+        context.model,
+        params,
+        context.data,
+        context.spec,
+        context.metrics,
+        seed=context.seed,
+        on_fold=lambda fold, running_mean: send((fold, running_mean)),
+    )
+
+
+def refit_job(
+    context: StudyContext, send: Callable[[Any], None], params: dict, X_pred: Any
+) -> tuple[np.ndarray, float, float, dict[str, float]]:
+    """Worker job: fit `params` on the whole training part and predict `X_pred`.
+
+    Returns:
+        Predictions, fit seconds, predict seconds, and the fitted estimator's `fit_info`.
+    """
+    data = context.data
+    info: dict[str, float] = {}
+    prediction, fit_s, predict_s = fit_and_predict(
+        context.model,
+        params,
+        context.spec,
+        context.seed,
+        data.X,
+        data.y,
+        X_pred,
+        data.n_classes,
+        info=info,
+    )
+    return prediction, fit_s, predict_s, info
+
+
+def make_objective(context: StudyContext, worker: Worker | None = None) -> Callable[[Any], float]:
+    """The Optuna objective: CV score of the primary metric, with fold scores as user attrs.
+
+    With a `worker`, each trial's folds run in that process under its limits (a trial killed at
+    a limit fails with the user attribute `harness.status` = timeout or oom); without one, they
+    run in this process.
+    """
     import optuna
 
+    metrics = context.metrics
+
     def objective(trial: optuna.Trial) -> float:
-        def report(fold: int, running_mean: float) -> None:
+        def report(message: tuple[int, float]) -> bool:
+            fold, running_mean = message
             trial.report(running_mean, fold)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after fold {fold + 1}")
+            return True
 
         try:
-            params = model.search_space(trial)
-            result = cross_validate(model, params, data, spec, metrics, seed=seed, on_fold=report)
+            params = context.model.search_space(trial)
+            if worker is not None:
+                result = worker.call(cv_job, params, on_message=report)
+            else:
+                result = cv_job(context, report, params)
             value = float(np.mean(result.scores[metrics[0]]))
             if not np.isfinite(value):
                 raise ValueError(f"the CV {metrics[0]} is {value}")
         except optuna.TrialPruned:
+            raise
+        except JobFailed as exc:
+            trial.set_user_attr(ERROR_ATTR, str(exc))
+            trial.set_user_attr(STATUS_ATTR, exc.status)
             raise
         except Exception as exc:
             trial.set_user_attr(ERROR_ATTR, error_text(exc))
@@ -162,6 +283,8 @@ def make_objective(
             trial.set_user_attr(f"fold_{name}", values)
         trial.set_user_attr("fit_seconds", result.fit_seconds)
         trial.set_user_attr("predict_seconds", result.predict_seconds)
+        if result.fit_info:
+            trial.set_user_attr(FIT_INFO_ATTR, result.fit_info)
         return value
 
     return objective

@@ -47,7 +47,9 @@ class KerasMLP:
 
     def __init__(self, spec: BuildSpec, params: dict, seed: int) -> None:
         self.spec, self.params, self.seed = spec, dict(params), seed
-        self.preprocessor = make_preprocessor(spec.feature_kinds, "onehot")
+        self.preprocessor = make_preprocessor(
+            spec.feature_kinds, "onehot", problem_type=spec.problem_type, random_state=seed
+        )
         self.network = None
         self.epochs_used = 0
 
@@ -83,7 +85,7 @@ class KerasMLP:
             stratify=stratify,
             shuffle=self.spec.shuffle,
         )
-        X_fit = self.preprocessor.fit_transform(X.iloc[fit_idx]).astype(np.float32)
+        X_fit = self.preprocessor.fit_transform(X.iloc[fit_idx], y[fit_idx]).astype(np.float32)
         X_val = self.preprocessor.transform(X.iloc[val_idx]).astype(np.float32)
         y_fit, y_val = self._target(y[fit_idx], fit=True), self._target(y[val_idx])
         network, loss = self._network(keras, X_fit.shape[1])

@@ -15,7 +15,15 @@ def build(spec: BuildSpec, params: dict, *, seed: int):
     else:
         # Ridge's alpha plays the role of 1/C: the same search space serves both.
         learner = Ridge(alpha=1.0 / params["C"], random_state=seed)
-    return make_pipeline(make_preprocessor(spec.feature_kinds, "onehot"), learner)
+    # Sparse output keeps TF-IDF text columns sparse (linear models take them as they are).
+    pre = make_preprocessor(
+        spec.feature_kinds,
+        "onehot",
+        problem_type=spec.problem_type,
+        sparse=True,
+        random_state=seed,
+    )
+    return make_pipeline(pre, learner)
 
 
 def search_space(trial) -> dict:

@@ -92,6 +92,39 @@ def _space(trial):
     return {}
 
 
+class _Misbehaving:
+    """Fits a prior, after doing what $MISBEHAVE says: sleep, hog memory, or crash."""
+
+    def fit(self, X, y):
+        import os
+        import signal
+        import time
+
+        import numpy as np
+
+        mode = os.environ.get("MISBEHAVE", "")
+        if mode == "sleep":
+            time.sleep(120)
+        elif mode == "hog":
+            hoard = []
+            for _ in range(40):  # up to 4 GB, 100 MB at a time
+                hoard.append(np.ones(100 * 2**20, dtype=np.uint8))
+                time.sleep(0.05)
+        elif mode == "segfault":
+            os.kill(os.getpid(), signal.SIGSEGV)
+        self.classes_ = np.unique(y)
+        self.prior_ = np.bincount(y) / len(y)
+        return self
+
+    def predict_proba(self, X):
+        import numpy as np
+
+        return np.tile(self.prior_, (len(X), 1))
+
+    def predict(self, X):
+        return self.predict_proba(X).argmax(axis=1)
+
+
 REGRESSION_ONLY = Model(
     name="ridge_only", description="Ridge regression only.", family="classical",
     build=_ridge, search_space=_space, problem_types=("regression",),
@@ -99,6 +132,11 @@ REGRESSION_ONLY = Model(
 EXPLODING = Model(
     name="exploding", description="Raises inside fit.", family="classical",
     build=lambda spec, params, *, seed: _Exploding(), search_space=_space,
+)
+MISBEHAVING = Model(
+    name="misbehaving", description="Sleeps, hogs memory or crashes in fit.", family="baseline",
+    build=lambda spec, params, *, seed: _Misbehaving(), search_space=_space,
+    problem_types=("binary", "multiclass"),
 )
 DUPLICATE = Model(
     name="linear", description="Clashes with the built-in.", family="classical",

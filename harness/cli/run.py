@@ -1,8 +1,16 @@
-"""`harness run TASK`: tune every (or each named) model on the task and print the leaderboard."""
+"""`harness run TASK`: tune every (or each named) model on the task and print the leaderboard.
+
+TASK is a registered task name or the user's own data: a Kaggle-layout folder (train.csv,
+test.csv, sample_submission.csv) or one CSV/Parquet file with `--target`. With a test part, the
+refitted best model of each study writes `submissions/<task>/<model>.csv`, and the leader (first
+by CV) `submissions/<task>/submission.csv`, in exactly the sample submission's format.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import signal
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -50,6 +58,10 @@ class _RichReporter:
         text = "" if best is None else f"best CV {self.metric} {best:.4f}"
         self.progress.update(self.bars[model], advance=1, best=text)
 
+    def health(self, findings: Any) -> None:
+        for finding in findings:
+            self.console.print(f"Health warning ({finding.check}): {finding.message}", markup=False)
+
     def study_finished(self, result: Any) -> None:
         if result.model not in self.bars:
             self.bars[result.model] = self.progress.add_task(result.model, total=0, best="")
@@ -62,7 +74,11 @@ class _RichReporter:
 
 @app.command("run")
 def run(
-    task: str = typer.Argument(..., help="Task name (see 'harness list tasks')."),
+    task: str = typer.Argument(
+        ...,
+        help="Task name (see 'harness list tasks'), or your data: a Kaggle-layout folder or a "
+        "CSV/Parquet file.",
+    ),
     model: list[str] = typer.Option(
         None, "--model", "-m", help="Model to run (repeatable). Default: every model that fits."
     ),
@@ -84,6 +100,17 @@ def run(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for the holdout, folds, sampler and models."),
     jobs: int = typer.Option(None, "--jobs", "-j", help="Threads per model (default: all cores)."),
+    trial_timeout: float = typer.Option(
+        None,
+        "--trial-timeout",
+        help="Hard limit per trial in seconds: a longer trial is killed and recorded as timeout.",
+    ),
+    memory_limit: str = typer.Option(
+        None,
+        "--memory-limit",
+        help="Hard memory limit per study worker, e.g. 4G or 512M (default: 90%% of RAM); "
+        "a trial over it is killed and recorded as oom.",
+    ),
     fresh: bool = typer.Option(False, "--fresh", help="Start the studies over (delete them)."),
     tracking_uri: str = typer.Option(
         None, "--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI, else ./mlruns)."
@@ -91,10 +118,31 @@ def run(
     storage: str = typer.Option(
         None, "--storage", help="Optuna storage URL (default: HARNESS_STORAGE, else ./mlruns)."
     ),
+    target: str = typer.Option(None, "--target", help="Your data: the target column."),
+    metric: str = typer.Option(None, "--metric", help="Your data: the primary metric."),
+    problem_type: str = typer.Option(
+        None, "--problem-type", help="Your data: binary, multiclass or regression (else inferred)."
+    ),
+    id_column: str = typer.Option(None, "--id", help="Your data: the id column."),
+    positive_class: str = typer.Option(
+        None, "--positive-class", help="Your data: the positive label of a binary target."
+    ),
+    group: str = typer.Option(None, "--group", help="Your data: group column (grouped K-fold)."),
+    time_column: str = typer.Option(
+        None, "--time", help="Your data: time column (latest rows held out, forward folds)."
+    ),
+    drop: list[str] = typer.Option(
+        None, "--drop", help="Your data: a column that must not be a feature (repeatable)."
+    ),
+    name: str = typer.Option(
+        None, "--name", help="Your data: the task name (MLflow experiment); default from the path."
+    ),
 ) -> None:
     """Tune models on TASK with cross-validation, score the best on the holdout, rank them."""
-    from harness import registry, runner
+    from harness import devices, registry, runner
     from harness.cli.leaderboard import print_table
+    from harness.data import files
+    from harness.errors import UsageError
     from harness.tracking import mask, resolve_stores
 
     if trials is None and timeout is None:
@@ -109,11 +157,40 @@ def run(
         seed=seed,
         fresh=fresh,
         n_jobs=jobs,
+        trial_timeout=trial_timeout,
+        memory_limit=devices.parse_memory(memory_limit) if memory_limit else devices.memory_mb(0.9),
     )
-    spec = registry.get_task(task)
+    options = files.Options(
+        target=target,
+        id=id_column,
+        metric=metric,
+        problem_type=problem_type,
+        positive_class=positive_class,
+        group=group,
+        time=time_column,
+        drop=tuple(drop or ()),
+        name=name,
+    )
+    err = console(stderr=True)
+    known = set(registry.tasks())
+    local = None
+    if files.looks_like_path(task, known):
+        # Files are read and checked before any store is created: a refused command writes nothing.
+        local = files.load_path(task, options, known_tasks=known)
+        spec = local.task
+        config = dataclasses.replace(config, task=spec.name)
+        for note in local.notes:
+            err.print(f"Inferred: {note}", markup=False, highlight=False)
+    else:
+        given = [flag for flag, value in _data_flags(options) if value]
+        if given:
+            raise UsageError(
+                f"{', '.join(given)} only apply to your own data (a folder or a CSV/Parquet "
+                f"file); {task!r} is a registered task."
+            )
+        spec = registry.get_task(task)
     runner.select_models(spec, config.models)  # name errors before any store is created
     stores = resolve_stores(tracking_uri, storage)
-    err = console(stderr=True)
     err.print(
         f"Task {spec.name}: {spec.problem_type}, metric {spec.metric}; "
         f"store {mask(stores.tracking_uri)}"
@@ -123,7 +200,7 @@ def run(
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         with reporter.progress:
-            _, data, results = runner.run(config, stores, reporter)
+            _, data, results = runner.run(config, stores, reporter, local=local)
     except KeyboardInterrupt:
         err.print("Interrupted: finished trials are kept, and the same command resumes.")
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -136,10 +213,47 @@ def run(
 
     rows = run_rows(Tracker(stores), spec.name, [r.run_id for r in results if r.run_id])
     print_table(rows, f"Leaderboard: {spec.name} (CV ranks, holdout scored once)")
-    failed = [r for r in results if r.status == "failed"]
+    _write_submissions(err, spec.name, results, rows)
+    failed = [r for r in results if r.status not in ("ok", "skipped")]
     if failed:
         err.print(
             f"{len(failed)} of {len(results)} studies failed: "
-            + "; ".join(f"{r.model}: {r.reason}" for r in failed)
+            + "; ".join(f"{r.model} ({r.status}): {r.reason}" for r in failed)
         )
         raise typer.Exit(EXIT_STUDIES_FAILED)
+
+
+def _data_flags(options: Any) -> list[tuple[str, Any]]:
+    """(flag, value) of the options that only apply to the user's own data."""
+    return [
+        ("--target", options.target),
+        ("--id", options.id),
+        ("--metric", options.metric),
+        ("--problem-type", options.problem_type),
+        ("--positive-class", options.positive_class),
+        ("--group", options.group),
+        ("--time", options.time),
+        ("--drop", options.drop),
+        ("--name", options.name),
+    ]
+
+
+def _write_submissions(err: Any, task: str, results: list, rows: list) -> None:
+    """Write each study's submission and the leader's under ./submissions/<task>/."""
+    made = {r.model: r.submission for r in results if r.submission is not None}
+    if not made:
+        return
+    folder = Path.cwd() / "submissions" / task
+    folder.mkdir(parents=True, exist_ok=True)
+    for model, frame in made.items():
+        frame.to_csv(folder / f"{model}.csv", index=False)
+    leader = next((row.model for row in rows if row.status == "ok" and row.model in made), None)
+    if leader is None:
+        leader = next(iter(made))
+    made[leader].to_csv(folder / "submission.csv", index=False)
+    err.print(
+        f"Submission of the leader ({leader}): {folder / 'submission.csv'}; every model's in "
+        f"{folder}/",
+        markup=False,
+        highlight=False,
+    )

@@ -1,0 +1,45 @@
+"""k-nearest neighbours on standardized numerics and one-hot categoricals."""
+
+from __future__ import annotations
+
+from harness.model import BuildSpec, Model
+from harness.preprocess import make_preprocessor
+
+
+def build(spec: BuildSpec, params: dict, *, seed: int):
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+    from sklearn.pipeline import make_pipeline
+
+    neighbours = KNeighborsClassifier if spec.is_classification else KNeighborsRegressor
+    learner = neighbours(
+        # Never more neighbours than training rows (tiny folds).
+        n_neighbors=max(1, min(params["n_neighbors"], spec.n_rows - 1)),
+        weights=params["weights"],
+        p=params["p"],
+        n_jobs=spec.n_jobs,
+    )
+    pre = make_preprocessor(
+        spec.feature_kinds, "onehot", problem_type=spec.problem_type, random_state=seed
+    )
+    return make_pipeline(pre, learner)
+
+
+def search_space(trial) -> dict:
+    # Probst, Boulesteix & Bischl (2019), "Tunability", JMLR 20(53), Table 1 (kknn): k in 1..30;
+    # plus the distance weighting and Minkowski power (Manhattan or Euclidean) of scikit-learn.
+    return {
+        "n_neighbors": trial.suggest_int("n_neighbors", 1, 30, log=True),
+        "weights": trial.suggest_categorical("weights", ["uniform", "distance"]),
+        "p": trial.suggest_categorical("p", [1, 2]),
+    }
+
+
+MODEL = Model(
+    name="knn",
+    description=__doc__.strip().splitlines()[0],
+    family="classical",
+    build=build,
+    search_space=search_space,
+    # A common first choice: 15 neighbours weighted by distance, Euclidean.
+    defaults={"n_neighbors": 15, "weights": "distance", "p": 2},
+)

@@ -1,0 +1,124 @@
+"""Hard limits and kills from the outside: a bad trial costs one trial, a killed run resumes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+
+def _trial_runs(store, task: str) -> list:
+    client = MlflowClient(tracking_uri=store.tracking_uri)
+    experiment = client.get_experiment_by_name(task)
+    return [
+        r
+        for r in client.search_runs([experiment.experiment_id])
+        if r.data.tags.get("harness.kind") == "trial"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mode", "limits", "status", "message"),
+    [
+        ("sleep", ["--trial-timeout", "3"], "timeout", "over the limit of 3 s per trial"),
+        ("hog", ["--memory-limit", "600M"], "oom", "over the limit of 600 MiB per worker"),
+        ("segfault", [], "failed", "the worker process died (SIGSEGV)"),
+    ],
+)
+def test_a_trial_over_a_limit_or_crashing_is_recorded_and_the_run_goes_on(
+    cli, store, plugin_site, mode, limits, status, message
+):
+    env = {**plugin_site({"misbehaving": "extra_plugins:MISBEHAVING"}), "MISBEHAVE": mode}
+    started = time.monotonic()
+    result = cli(
+        "run",
+        "breast_cancer",
+        "-m",
+        "misbehaving",
+        "-m",
+        "dummy",
+        "--trials",
+        "1",
+        *limits,
+        env=env,
+    )
+    assert time.monotonic() - started < 120
+    assert result.code == 3, result.err
+    err = " ".join(result.err.split())  # rich wraps long lines
+    assert f"misbehaving ({status}): " in err and message in err
+    assert "Traceback" not in err
+    assert "│ 1    │ dummy" in result.out  # the other study still ran and ranks
+    (trial,) = [r for r in _trial_runs(store, "breast_cancer") if "misbehaving" in r.info.run_name]
+    assert trial.data.tags["harness.status"] == status
+    assert message in trial.data.tags["harness.error"]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+def test_kill_9_mid_study_then_the_same_command_completes_every_trial_exactly_once(store):
+    args = [sys.executable, "-m", "harness", "run", "breast_cancer", "-m", "random_forest"]
+    args += ["--trials", "5"]
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["HARNESS_DEVICE"] = "cpu"
+    proc = subprocess.Popen(
+        args, cwd=store.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 180
+    workers: list[int] = []
+    while time.monotonic() < deadline:  # wait for a finished trial, with the next one running
+        time.sleep(0.3)
+        workers = _children(proc.pid) or workers
+        try:
+            study = optuna.load_study(
+                study_name="breast_cancer.random_forest", storage=store.storage
+            )
+        except Exception:
+            continue
+        states = [t.state.name for t in study.trials]
+        if "COMPLETE" in states and "RUNNING" in states:
+            break
+    assert proc.poll() is None, "the run ended before it could be killed"
+    assert workers, "no worker process was seen"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    for _ in range(50):  # the worker dies with its study process
+        if not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]:
+            break
+        time.sleep(0.1)
+    assert not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
+
+    rerun = subprocess.run(args, cwd=store.root, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    study = optuna.load_study(study_name="breast_cancer.random_forest", storage=store.storage)
+    complete = sorted(t.number for t in study.trials if t.state.name == "COMPLETE")
+    assert len(complete) == 5
+    logged = sorted(int(r.data.tags["harness.trial"]) for r in _trial_runs(store, "breast_cancer"))
+    assert logged == complete  # every finished trial in MLflow exactly once
+
+    client = MlflowClient(tracking_uri=store.tracking_uri)
+    experiment = client.get_experiment_by_name("breast_cancer")
+    runs = client.search_runs([experiment.experiment_id])
+    assert all(r.info.status != "RUNNING" for r in runs)
+    studies = sorted(
+        (r for r in runs if r.data.tags.get("harness.kind") == "study"),
+        key=lambda r: r.info.start_time,
+    )
+    assert [r.info.status for r in studies] == ["KILLED", "FINISHED"]
+    assert "was killed mid-study" in studies[0].data.tags["harness.error"]

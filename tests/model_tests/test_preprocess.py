@@ -1,0 +1,133 @@
+"""Shared preprocessing: fitted on the training fold only, robust to unseen and missing values."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse
+from sklearn.base import clone
+
+from harness.preprocess import MISSING, make_preprocessor
+
+KINDS = {"size": "numeric", "colour": "categorical", "city": "categorical", "note": "text"}
+WORDS = ["good price", "bad service", "great value", "slow delivery", "good value", "bad price"]
+
+
+def _frame(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(10, 3, n),
+            "colour": rng.choice(["red", "green", "blue"], n).astype(object),
+            "city": np.array([f"city{i}" for i in rng.integers(0, 60, n)], dtype=object),
+            "note": rng.choice(WORDS, n).astype(object),
+        }
+    )
+    frame.loc[::7, "size"] = np.nan
+    frame.loc[::5, "colour"] = np.nan
+    frame.loc[::9, "note"] = np.nan
+    y = (frame["size"].fillna(10) > 10).to_numpy(dtype=int)
+    return frame, y
+
+
+def _unseen(frame: pd.DataFrame) -> pd.DataFrame:
+    odd = frame.head(4).copy()
+    odd["colour"] = ["purple", None, "red", "orange"]
+    odd["city"] = ["atlantis", "city1", None, "eldorado"]
+    odd["note"] = ["never seen words", None, "good", ""]
+    odd["size"] = [np.nan, 1e6, -5.0, 10.0]
+    return odd
+
+
+@pytest.mark.parametrize("style", ["onehot", "ordinal"])
+def test_array_styles_fit_on_the_fold_and_map_unseen_and_missing_values_to_finite_numbers(style):
+    X, y = _frame(300)
+    pre = make_preprocessor(KINDS, style, problem_type="binary")
+    fitted = pre.fit_transform(X.iloc[:200], y[:200])
+    assert np.isfinite(fitted).all()
+    out = pre.transform(_unseen(X))
+    assert out.shape == (4, fitted.shape[1]) and np.isfinite(out).all()
+
+
+def test_onehot_target_encodes_high_cardinality_columns_and_one_hot_encodes_the_rest():
+    X, y = _frame(300)
+    pre = make_preprocessor(KINDS, "onehot", problem_type="binary").fit(X, y)
+    groups = {name: columns for name, _, columns in pre.columns_.transformers_}
+    assert groups["high_cardinality"] == ["city"]  # 60 levels > 30
+    assert groups["categorical"] == ["colour"]
+    assert "text_note" in groups
+
+
+def test_onehot_without_a_target_one_hot_encodes_every_categorical():
+    X, _ = _frame(300)
+    pre = make_preprocessor(KINDS, "onehot").fit(X)
+    groups = {name: columns for name, _, columns in pre.columns_.transformers_}
+    assert groups["categorical"] == ["colour", "city"] and "high_cardinality" not in groups
+
+
+def test_what_the_preprocessor_learns_comes_from_the_fit_rows_only():
+    X, y = _frame(400)
+    train, valid = np.arange(200), np.arange(200, 400)
+    pre = make_preprocessor(KINDS, "onehot", problem_type="binary")
+    pre.fit(X.iloc[train], y[train])
+    expected = pre.transform(X.iloc[valid])
+    # Other values in the scored rows change nothing the preprocessor learned.
+    other = X.copy()
+    other.loc[valid, "size"] = 1e9
+    other.loc[valid, "city"] = "elsewhere"
+    again = make_preprocessor(KINDS, "onehot", problem_type="binary")
+    again.fit(other.iloc[train], y[train])
+    np.testing.assert_array_equal(again.transform(X.iloc[valid]), expected)
+    scaler = pre.columns_.named_transformers_["numeric"][-1]
+    size = X["size"].iloc[train]
+    assert scaler.mean_[0] == pytest.approx(size.fillna(size.median()).mean())
+
+
+def test_text_columns_are_sparse_tf_idf_for_linear_models_and_capped_dense_otherwise():
+    X, y = _frame(300)
+    sparse = make_preprocessor(KINDS, "onehot", problem_type="binary", sparse=True)
+    assert scipy.sparse.issparse(sparse.fit_transform(X, y))
+    dense = make_preprocessor(KINDS, "ordinal", text_max_features=3).fit(X, y)
+    assert isinstance(dense.transform(X), np.ndarray)
+    assert len(dense.columns_.named_transformers_["text_note"][-1].vocabulary_) == 3
+
+
+def test_native_style_keeps_categories_as_pandas_categories_with_unseen_as_missing():
+    X, y = _frame(300)
+    pre = make_preprocessor(KINDS, "native", text_max_features=4)
+    fitted = pre.fit_transform(X.iloc[:200], y[:200])
+    assert isinstance(fitted, pd.DataFrame)
+    assert fitted["colour"].dtype == "category" and fitted["size"].dtype == np.float64
+    assert fitted["size"].isna().any()  # NaN kept for learners that split on it
+    assert [c for c in fitted.columns if c.startswith("note__tfidf_")] == [
+        f"note__tfidf_{i}" for i in range(4)
+    ]
+    out = pre.transform(_unseen(X))
+    assert list(out["colour"]) == [MISSING, MISSING, "red", MISSING]
+    assert list(out["colour"].cat.categories) == list(fitted["colour"].cat.categories)
+    assert out.shape[1] == fitted.shape[1]
+
+
+@pytest.mark.parametrize("style", ["onehot", "ordinal", "native"])
+def test_the_preprocessor_clones_and_pickles_like_a_scikit_learn_step(style):
+    X, y = _frame(200)
+    pre = make_preprocessor(KINDS, style, problem_type="binary")
+    twin = clone(pre)
+    assert twin.get_params() == pre.get_params()
+    pre.fit(X, y)
+    restored = pickle.loads(pickle.dumps(pre))
+    left, right = pre.transform(X), restored.transform(X)
+    if style == "native":
+        pd.testing.assert_frame_equal(left, right)
+    else:
+        np.testing.assert_array_equal(left, right)
+
+
+def test_unknown_styles_and_kinds_are_refused_with_the_choices():
+    with pytest.raises(ValueError, match="use one of"):
+        make_preprocessor(KINDS, "fancy")
+    with pytest.raises(ValueError, match="cannot handle \\['image'\\]"):
+        make_preprocessor({"pixels": "image"}, "onehot")
