@@ -7,7 +7,7 @@ Run `python benchmarks/reference_protocols.py`; it prints the rows that docs/REF
 - flights (tidymodels "Preprocess your data with recipes"): late by 30+ minutes from day of week,
   month, origin, destination, carrier, distance, the actual departure time `dep_time` and
   `air_time`; flights inner-joined with weather hours; random 75/25 split; logistic regression.
-  Then the same split with our leak-free scheduling features instead.
+  Then the same split and columns with the scheduled departure time in place of the leaks.
 - ames (Tidy Modeling with R, ch. 10): log10 sale price from 6 predictors, random 80/20 split,
   random forest, seeds 0, 1, 2.
 
