@@ -1,31 +1,61 @@
-"""Leaderboards read back from MLflow: the newest study run of each model of a task, ranked.
+"""Leaderboards read back from MLflow: per task, with significance marks, and across tasks.
 
-Models are ranked by their mean CV score (the "public leaderboard": K folds, identical for every
-model) in the metric's direction; the holdout score (the "private leaderboard", one split scored
-once) is shown beside it as the honest estimate. Ranking by CV, not holdout, keeps the holdout
-out of every choice. Runs that did not finish ok are listed after the ranked ones with their
-status and reason, never dropped. Runs made on different folds are refused: their scores are not
-comparable.
+Per task: the newest study run of each model, ranked by mean CV score (the "public leaderboard":
+K folds, identical for every model) in the metric's direction. The holdout score (the "private
+leaderboard", one split scored once) is shown beside it with the gap holdout - CV (Kaggle's
+"shake-up"). Ranking by CV, not holdout, keeps the holdout out of every choice. Each ranked model
+is compared with the leader by the Nadeau-Bengio corrected resampled t-test on the per-fold scores
+(one-sided, alpha 0.05): models not significantly worse are marked. Runs that did not finish ok are
+listed after the ranked ones with their status and reason, never dropped. Runs made on different
+folds (fingerprint or fold count) are refused: their scores are not comparable.
+
+Across tasks (`summarize`): mean rank, normalized score (dummy = 0, best = 1), wins, and a
+Bradley-Terry rating on the Elo scale with bootstrap intervals over tasks; see `harness.stats`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
+from harness import stats
 from harness.errors import HarnessError
 from harness.metrics import get_metric
 from harness.tracking import TAG, Stores, Tracker, mask
 
-FORMATS = ("table", "md", "csv", "json")
+FORMATS = ("table", "md", "csv", "json", "html")
+BASES = ("cv", "holdout")
+BASELINE_MODEL = "dummy"
+KIND = "leaderboard"
 
 
 @dataclass(frozen=True)
 class Row:
-    """One model's line on a task's leaderboard."""
+    """One model's line on a task's leaderboard.
+
+    Attributes:
+        rank: 1 = best CV score; None for models that did not finish ok.
+        model: Model name.
+        family: Model family (classical, neural, baseline).
+        status: ok, failed, timeout, oom, pruned or skipped.
+        metric: The task's primary metric.
+        cv_mean: Mean CV score of the best configuration.
+        cv_std: Its standard deviation over folds.
+        holdout: Holdout score of the refitted best configuration.
+        gap: holdout - cv_mean, raw (for a loss a positive gap means the holdout was worse).
+        fit_seconds: Seconds to refit the best configuration on the whole training part.
+        predict_ms_per_1000: Seconds to predict 1,000 holdout rows.
+        trials: Trials the study finished.
+        device: cpu or cuda.
+        reason: Why it failed or was skipped.
+        folds: Number of per-fold scores (K, or K * R with repeated CV).
+        p_value: One-sided Nadeau-Bengio p-value of "the leader is better" (None: not tested).
+        not_worse: Whether the model is not significantly worse than the leader (the leader: True).
+        folds_fingerprint: Digest of the holdout and folds the model was scored on.
+        run_id: The MLflow study run.
+        task: The task.
+    """
 
     rank: int | None
     model: str
@@ -35,12 +65,46 @@ class Row:
     cv_mean: float | None
     cv_std: float | None
     holdout: float | None
+    gap: float | None
     fit_seconds: float | None
+    predict_seconds_per_1000: float | None
     trials: int | None
     device: str
     reason: str
+    folds: int | None
+    p_value: float | None
+    not_worse: bool | None
     folds_fingerprint: str
     run_id: str
+    task: str = ""
+
+
+@dataclass(frozen=True)
+class Board:
+    """One task's leaderboard with what its statistics were computed from.
+
+    Attributes:
+        task: Task name.
+        metric: Primary metric.
+        maximize: Whether higher is better.
+        rows: Ranked rows, then the others.
+        fold_scores: Model -> per-fold CV scores of its best configuration (ok models).
+        test_train_ratio: n_test / n_train of a fold, used by the corrected t-test.
+        alpha: Significance level.
+    """
+
+    task: str
+    metric: str
+    maximize: bool
+    rows: list[Row]
+    fold_scores: dict[str, list[float]] = field(default_factory=dict)
+    test_train_ratio: float | None = None
+    alpha: float = stats.ALPHA
+
+    @property
+    def ranked(self) -> list[Row]:
+        """The rows with a rank (status ok), best first."""
+        return [r for r in self.rows if r.rank is not None]
 
 
 def _number(metrics: dict, key: str) -> float | None:
@@ -48,30 +112,53 @@ def _number(metrics: dict, key: str) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
-def row_of(run: object) -> Row:
-    """The (unranked) leaderboard row of one MLflow study run."""
+def row_of(run: Any) -> Row:
+    """The (unranked, untested) leaderboard row of one MLflow study run."""
     tags, metrics = run.data.tags, run.data.metrics
     metric = tags.get(f"{TAG}metric", "")
     status = tags.get(f"{TAG}status", "unknown")
     if status == "running" and run.info.status != "RUNNING":
         status = "failed"  # the process died before it could record an outcome
     trials = metrics.get("trials_done")
+    cv_mean = _number(metrics, f"cv_{metric}_mean")
+    holdout = _number(metrics, f"holdout_{metric}")
+    folds = tags.get(f"{TAG}folds")
     return Row(
         rank=None,
         model=tags.get(f"{TAG}model", "?"),
         family=tags.get(f"{TAG}family", ""),
         status=status,
         metric=metric,
-        cv_mean=_number(metrics, f"cv_{metric}_mean"),
+        cv_mean=cv_mean,
         cv_std=_number(metrics, f"cv_{metric}_std"),
-        holdout=_number(metrics, f"holdout_{metric}"),
+        holdout=holdout,
+        gap=None if cv_mean is None or holdout is None else holdout - cv_mean,
         fit_seconds=_number(metrics, "fit_seconds"),
+        predict_seconds_per_1000=_number(metrics, "predict_seconds_per_1000_rows"),
         trials=None if trials is None else int(trials),
         device=tags.get(f"{TAG}device", ""),
         reason=tags.get(f"{TAG}error") or tags.get(f"{TAG}reason") or "",
+        folds=int(folds) if folds and folds.isdigit() else None,
+        p_value=None,
+        not_worse=None,
         folds_fingerprint=tags.get(f"{TAG}folds_fingerprint", ""),
         run_id=run.info.run_id,
+        task=tags.get(f"{TAG}task", ""),
     )
+
+
+def fold_size_ratio(tags: dict) -> float:
+    """n_test / n_train of one fold, from the study run's tags (`harness.folds`, `.repeats`, `.cv`).
+
+    K-fold (any flavour, repeated or not): 1 / (K - 1). Forward-chaining time folds train on
+    1..K blocks and score the next one, so the ratio is the mean of 1/i over the folds.
+    """
+    total = int(tags.get(f"{TAG}folds", "5") or 5)
+    repeats = max(int(tags.get(f"{TAG}repeats", "1") or 1), 1)
+    k = max(total // repeats, 2)
+    if tags.get(f"{TAG}cv") == "time":
+        return sum(1 / i for i in range(1, k + 1)) / k
+    return 1 / (k - 1)
 
 
 def no_runs(task: str, stores: Stores) -> HarnessError:
@@ -82,26 +169,55 @@ def no_runs(task: str, stores: Stores) -> HarnessError:
     )
 
 
-def run_rows(tracker: Tracker, task: str, run_ids: list[str]) -> list[Row]:
-    """Ranked rows of the given study runs (the ones a `harness run` just made)."""
-    return rank(task, [row_of(tracker.client.get_run(run_id)) for run_id in run_ids])
+def fold_series(tracker: Tracker, run_id: str, metric: str) -> list[float]:
+    """Per-fold scores of a study run's best configuration (`fold_<metric>`, step = fold)."""
+    history = tracker.client.get_metric_history(run_id, f"fold_{metric}")
+    by_step = {m.step: m.value for m in sorted(history, key=lambda m: m.timestamp)}
+    return [by_step[s] for s in sorted(by_step)]
 
 
-def task_rows(tracker: Tracker, task: str) -> list[Row]:
-    """The task's leaderboard rows, ranked; raises if there are no runs or the folds differ."""
-    runs = tracker.search(task, f"tags.`{TAG}kind` = 'study'")
-    if not runs:
-        raise no_runs(task, tracker.stores)
-    newest: dict[str, object] = {}
-    for run in runs:  # newest first
-        newest.setdefault(run.data.tags.get(f"{TAG}model", "?"), run)
-    rows = [row_of(run) for run in newest.values()]
-    return rank(task, rows)
+def build_board(tracker: Tracker, task: str, runs: list[Any], alpha: float = stats.ALPHA) -> Board:
+    """Rank study runs of one task and test each ranked model against the leader.
 
-
-def rank(task: str, rows: list[Row]) -> list[Row]:
-    """Rank ok rows by CV score in the metric's direction; others follow, unranked."""
+    Raises:
+        HarnessError: Ranked runs made on different folds (fingerprints or fold counts).
+    """
+    rows = [replace(row_of(run), task=task) for run in runs]
+    tags_of = {run.info.run_id: run.data.tags for run in runs}
     scored = [r for r in rows if r.status == "ok" and r.cv_mean is not None]
+    _refuse_mixed_folds(task, scored)
+    metric = next((r.metric for r in rows if r.metric), "")
+    maximize = bool(metric) and get_metric(metric).direction == "maximize"
+    sign = -1.0 if maximize else 1.0
+    scored.sort(key=lambda r: (sign * r.cv_mean, r.model))
+    series = {r.model: fold_series(tracker, r.run_id, metric) for r in scored}
+    counts = {m: len(s) for m, s in series.items()}
+    if len(set(counts.values())) > 1:
+        detail = ", ".join(f"{m}: {n}" for m, n in sorted(counts.items()))
+        raise HarnessError(
+            f"Task {task!r}: the newest runs have different numbers of fold scores ({detail}), "
+            "so they cannot be compared fold by fold. Rerun them with the same --folds, "
+            "--repeats and --seed."
+        )
+    ratio = fold_size_ratio(tags_of[scored[0].run_id]) if scored else None
+    ranked = []
+    for i, r in enumerate(scored):
+        p_value, not_worse = None, None
+        leader = series[scored[0].model]
+        mine = series[r.model]
+        if i == 0:
+            p_value, not_worse = 1.0, True
+        elif len(mine) >= 2 and len(leader) == len(mine):
+            test = stats.nadeau_bengio(
+                leader, mine, test_train_ratio=ratio, maximize=maximize, alpha=alpha
+            )
+            p_value, not_worse = test.p_value, not test.significant
+        ranked.append(replace(r, rank=i + 1, p_value=p_value, not_worse=not_worse))
+    rest = sorted((r for r in rows if r not in scored), key=lambda r: (r.status, r.model))
+    return Board(task, metric, maximize, ranked + rest, series, ratio, alpha)
+
+
+def _refuse_mixed_folds(task: str, scored: list[Row]) -> None:
     prints = {r.folds_fingerprint for r in scored}
     if len(prints) > 1:
         groups = {
@@ -113,63 +229,244 @@ def rank(task: str, rows: list[Row]) -> list[Row]:
             "scores cannot be ranked together. Rerun the older models with the same --seed and "
             "--folds as the newer ones."
         )
-    if scored:
-        sign = -1.0 if get_metric(scored[0].metric).direction == "maximize" else 1.0
-        scored.sort(key=lambda r: (sign * r.cv_mean, r.model))
-    ranked = [Row(**{**asdict(r), "rank": i + 1}) for i, r in enumerate(scored)]
-    rest = sorted((r for r in rows if r not in scored), key=lambda r: (r.status, r.model))
-    return ranked + rest
 
 
-def _fmt(value: float | None, digits: int = 4) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
+def run_rows(tracker: Tracker, task: str, run_ids: list[str]) -> list[Row]:
+    """Ranked rows of the given study runs (the ones a `harness run` just made)."""
+    runs = [tracker.client.get_run(run_id) for run_id in run_ids]
+    return build_board(tracker, task, runs).rows
 
 
-def display_rows(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
-    """Header and text cells of a leaderboard for tables and Markdown."""
-    metric = next((r.metric for r in rows if r.metric), "score")
-    header = [
-        "rank",
-        "model",
-        "family",
-        f"CV {metric}",
-        f"holdout {metric}",
-        "fit s",
-        "trials",
-        "status",
-    ]
-    cells = []
-    for r in rows:
-        cv = "" if r.cv_mean is None else f"{r.cv_mean:.4f} ± {r.cv_std or 0:.4f}"
-        status = r.status if not r.reason else f"{r.status}: {r.reason}"
-        cells.append(
-            [
-                "" if r.rank is None else str(r.rank),
-                r.model,
-                r.family,
-                cv,
-                _fmt(r.holdout),
-                _fmt(r.fit_seconds, 2),
-                "" if r.trials is None else str(r.trials),
-                status,
-            ]
+def newest_study_runs(tracker: Tracker, task: str) -> list[Any]:
+    """The newest study run of each model of the task (empty when the task has none)."""
+    newest: dict[str, Any] = {}
+    for run in tracker.search(task, f"tags.`{TAG}kind` = 'study'"):  # newest first
+        newest.setdefault(run.data.tags.get(f"{TAG}model", "?"), run)
+    return list(newest.values())
+
+
+def task_board(tracker: Tracker, task: str, alpha: float = stats.ALPHA) -> Board:
+    """The task's leaderboard; raises if there are no runs or the folds differ."""
+    runs = newest_study_runs(tracker, task)
+    if not runs:
+        raise no_runs(task, tracker.stores)
+    return build_board(tracker, task, runs, alpha)
+
+
+def task_rows(tracker: Tracker, task: str) -> list[Row]:
+    """The task's leaderboard rows, ranked; raises if there are no runs or the folds differ."""
+    return task_board(tracker, task).rows
+
+
+def tasks_with_runs(tracker: Tracker) -> list[str]:
+    """Names of the experiments in the store that hold at least one study run, sorted."""
+    names = []
+    for experiment in tracker.client.search_experiments():
+        runs = tracker.client.search_runs(
+            [experiment.experiment_id], f"tags.`{TAG}kind` = 'study'", max_results=1
         )
-    return header, cells
+        if runs:
+            names.append(experiment.name)
+    return sorted(names)
 
 
-def render(rows: list[Row], fmt: str) -> str:
-    """The leaderboard as Markdown, CSV or JSON text (the rich table is drawn by the CLI)."""
-    if fmt == "json":
-        return json.dumps([asdict(r) for r in rows], indent=2)
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(Row.__dataclass_fields__), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(asdict(r) for r in rows)
-        return out.getvalue()
-    if fmt == "md":
-        header, cells = display_rows(rows)
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
-        return "\n".join(lines) + "\n"
-    raise ValueError(f"unknown format {fmt!r}")
+# ----------------------------------------------------------------------------- across tasks
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One model's line in the across-task summary.
+
+    Attributes:
+        model: Model name.
+        family: Model family.
+        tasks_ok: Tasks where it finished ok.
+        tasks_failed: Tasks where it ran and did not finish ok (failed, timeout, ...).
+        tasks_missing: Tasks of the summary where it has no run or was skipped as unsupported.
+        mean_rank: Mean rank over the tasks where it ran (failed ones rank last on their task).
+        normalized: Mean normalized score (dummy 0, best 1; a failure counts 0) over tasks with a
+            dummy run; None when no task has one.
+        wins: Tasks where it ranks first (ties count for each).
+        elo: Bradley-Terry rating on the Elo scale (1000 = average model).
+        elo_low: Lower end of the bootstrap interval.
+        elo_high: Upper end of the bootstrap interval.
+    """
+
+    model: str
+    family: str
+    tasks_ok: int
+    tasks_failed: int
+    tasks_missing: int
+    mean_rank: float | None
+    normalized: float | None
+    wins: int
+    elo: float | None
+    elo_low: float | None
+    elo_high: float | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The across-task summary with its notes (what was left out and why)."""
+
+    basis: str
+    rows: list[SummaryRow]
+    tasks: list[str]
+    friedman: stats.Friedman | None
+    notes: list[str]
+    rank_table: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _score(row: Row, basis: str) -> float | None:
+    if row.status != "ok":
+        return None
+    return row.cv_mean if basis == "cv" else row.holdout
+
+
+def summarize(
+    boards: list[Board], *, basis: str = "cv", bootstrap: int = 200, seed: int = 0
+) -> Summary:
+    """The across-task table: mean rank, normalized score, wins and Bradley-Terry ratings.
+
+    Args:
+        boards: One leaderboard per task.
+        basis: Score every cross-task statistic on the mean CV score ("cv", the default, as
+            the per-task ranks) or on the holdout score ("holdout").
+        bootstrap: Bootstrap replicates (over tasks) of the rating intervals.
+        seed: Seed of the bootstrap.
+    """
+    if basis not in BASES:
+        raise ValueError(f"basis must be one of {BASES}, got {basis!r}")
+    notes: list[str] = []
+    per_task: list[dict[str, float | None]] = []
+    ups: list[bool] = []
+    families: dict[str, str] = {}
+    rank_table: dict[str, dict[str, float]] = {}
+    normalized: dict[str, list[float]] = {}
+    wins: dict[str, int] = {}
+    ok: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    for board in boards:
+        present = [r for r in board.rows if r.status != "skipped"]
+        scores = {r.model: _score(r, basis) for r in present}
+        for r in board.rows:
+            families.setdefault(r.model, r.family)
+        per_task.append(scores)
+        ups.append(board.maximize)
+        rank_table[board.task] = stats.ranks(scores, maximize=board.maximize)
+        for r in present:
+            counter = ok if scores[r.model] is not None else failed
+            counter[r.model] = counter.get(r.model, 0) + 1
+        valid = [s for s in scores.values() if s is not None]
+        if not valid:
+            notes.append(f"{board.task}: no model finished ok.")
+            continue
+        best = max(valid) if board.maximize else min(valid)
+        for model, score in scores.items():
+            if score == best:
+                wins[model] = wins.get(model, 0) + 1
+        baseline = scores.get(BASELINE_MODEL)
+        if baseline is None:
+            notes.append(
+                f"{board.task}: no ok '{BASELINE_MODEL}' run, so no normalized scores "
+                "(run it with --model dummy)."
+            )
+            continue
+        for model, score in scores.items():
+            value = 0.0 if score is None else stats.normalized_score(score, baseline, best)
+            normalized.setdefault(model, []).append(value)
+    models = sorted(families)
+    ratings = {
+        r.model: r
+        for r in stats.bradley_terry(per_task, maximize=ups, bootstrap=bootstrap, seed=seed)
+    }
+    rows = []
+    for model in models:
+        ranks = [table[model] for table in rank_table.values() if model in table]
+        rating = ratings.get(model)
+        rows.append(
+            SummaryRow(
+                model=model,
+                family=families[model],
+                tasks_ok=ok.get(model, 0),
+                tasks_failed=failed.get(model, 0),
+                tasks_missing=len(boards) - ok.get(model, 0) - failed.get(model, 0),
+                mean_rank=sum(ranks) / len(ranks) if ranks else None,
+                normalized=_mean(normalized.get(model, [])),
+                wins=wins.get(model, 0),
+                elo=rating.elo if rating else None,
+                elo_low=rating.low if rating else None,
+                elo_high=rating.high if rating else None,
+            )
+        )
+    rows.sort(key=lambda r: (r.mean_rank is None, r.mean_rank or 0, -(r.elo or 0), r.model))
+    everywhere = [m for m in models if all(m in t for t in rank_table.values())]
+    missing = [m for m in models if m not in everywhere]
+    if missing:
+        notes.append(
+            "Not on every task, so left out of the critical-difference test: "
+            + ", ".join(missing)
+            + "."
+        )
+    complete = {
+        task: stats.ranks({m: s for m, s in scores.items() if m in everywhere}, maximize=up)
+        for task, scores, up in zip(rank_table, per_task, ups, strict=True)
+    }
+    test = stats.friedman(complete) if len(everywhere) >= 2 else None
+    return Summary(basis, rows, [b.task for b in boards], test, notes, complete)
+
+
+# ----------------------------------------------------------------------------- MLflow
+
+
+def log_board(tracker: Tracker, board: Board, files: dict[str, str | bytes]) -> str:
+    """Log a task's leaderboard to MLflow as artifacts of its `leaderboard` run.
+
+    Each task has one run with tag `harness.kind` = `leaderboard` (named "leaderboard"), made on
+    first use and updated afterwards, so the MLflow UI shows the current table beside the study
+    runs. Study readers filter on `harness.kind` = study and never see it.
+
+    Args:
+        tracker: The store.
+        board: The leaderboard.
+        files: Artifact name -> content (text or bytes), e.g. leaderboard.csv, plots/bars.png.
+
+    Returns:
+        The run id.
+    """
+    import tempfile
+    from pathlib import Path
+
+    runs = tracker.search(board.task, f"tags.`{TAG}kind` = '{KIND}'")
+    tags = {
+        f"{TAG}kind": KIND,
+        f"{TAG}task": board.task,
+        f"{TAG}metric": board.metric,
+        f"{TAG}models": len(board.rows),
+    }
+    if runs:
+        run_id = runs[0].info.run_id
+    else:
+        run_id = tracker.start_run(board.task, KIND, tags)
+        tracker.end_run(run_id)
+    leader = board.ranked[0] if board.ranked else None
+    tracker.log(
+        run_id,
+        tags={**tags, f"{TAG}leader": leader.model if leader else ""},
+        metrics={"models_ranked": len(board.ranked)},
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, content in files.items():
+            path = Path(tmp, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
+            folder = str(Path(name).parent) if "/" in name else None
+            tracker.log_artifact(run_id, path, folder)
+    return run_id

@@ -177,6 +177,7 @@ def _base_tags(task: Task, model: Model, data: Prepared, config: RunConfig, devi
         f"{TAG}kind": "study",
         f"{TAG}study": f"{task.name}.{model.name}",
         f"{TAG}metric": task.metric,
+        f"{TAG}problem_type": task.problem_type,
         f"{TAG}direction": get_metric(task.metric).direction,
         f"{TAG}folds_fingerprint": data.folds_fingerprint,
         f"{TAG}data_fingerprint": data.data_fingerprint,

@@ -62,7 +62,11 @@ def main() -> None:
         fail(error)
 
 
+from harness.cli import explore as _explore  # noqa: E402,F401
 from harness.cli import leaderboard as _leaderboard  # noqa: E402,F401  (registers commands)
 from harness.cli import listing as _listing  # noqa: E402,F401
+from harness.cli import report as _report  # noqa: E402,F401
 from harness.cli import run as _run  # noqa: E402,F401
 from harness.cli import show as _show  # noqa: E402,F401
+from harness.cli import submit as _submit  # noqa: E402,F401
+from harness.cli import ui as _ui  # noqa: E402,F401

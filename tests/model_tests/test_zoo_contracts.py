@@ -19,7 +19,8 @@ from harness.testing import (
     check_search_space,
     probe_data,
 )
-from harness.tuning import cross_validate, make_objective, spec_for
+from harness.tuning import StudyContext, cross_validate, make_objective, spec_for
+from harness.worker import Worker
 
 BOOSTERS = ("xgboost", "lightgbm", "catboost", "hist_gradient_boosting")
 CLASSICAL = sorted(name for name, m in registry.models().items() if m.family != "neural")
@@ -115,7 +116,7 @@ def test_a_two_trial_study_learns_on_each_problem_type(cheap, name, problem):
         sampler=optuna.samplers.TPESampler(seed=0),
     )
     study.enqueue_trial(dict(model.defaults))
-    study.optimize(make_objective(model, data, spec, (metric,), seed=0), n_trials=2)
+    study.optimize(make_objective(StudyContext(model, data, spec, (metric,), 0)), n_trials=2)
     states = [t.state.name for t in study.trials]
     assert states[0] == "COMPLETE", (states, study.trials[0].user_attrs)
     default = study.trials[0]
@@ -146,7 +147,9 @@ def test_every_model_can_be_pruned_after_its_first_fold(cheap, name):
     spec = spec_for(problem, "tabular", data)
     study = optuna.create_study(direction="maximize", pruner=_PruneAfterFirstFold())
     study.enqueue_trial(dict(model.defaults))
-    study.optimize(make_objective(model, data, spec, ("roc_auc",), seed=0), n_trials=1)
+    # Through a study worker, as `harness run` does: the stop reaches the worker between folds.
+    with Worker(StudyContext(model, data, spec, ("roc_auc",), 0)) as worker:
+        study.optimize(make_objective(worker.context, worker), n_trials=1)
     trial = study.trials[0]
     assert trial.state.name == "PRUNED", trial.user_attrs
     assert list(trial.intermediate_values) == [0]

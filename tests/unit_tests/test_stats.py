@@ -1,0 +1,198 @@
+"""The statistics behind leaderboards, checked against hand computations and scipy."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from harness import stats
+from harness.errors import HarnessError
+from harness.leaderboard import Board, Row, build_board, fold_size_ratio, summarize
+
+
+def test_nadeau_bengio_matches_the_corrected_formula_by_hand():
+    leader = [0.90, 0.92, 0.88, 0.91, 0.93]
+    other = [0.88, 0.91, 0.87, 0.88, 0.90]
+    d = np.subtract(leader, other)
+    t = d.mean() / math.sqrt((1 / 5 + 1 / 4) * d.var(ddof=1))
+    test = stats.nadeau_bengio(leader, other, test_train_ratio=1 / 4, maximize=True)
+    assert test.t == pytest.approx(t) and test.dof == 4
+    assert test.p_value == pytest.approx(sps.t.sf(t, 4))
+    naive = sps.ttest_rel(leader, other, alternative="greater").pvalue
+    assert test.p_value > naive, "the correction is more cautious than the plain paired test"
+
+
+def test_nadeau_bengio_orients_losses_so_a_lower_leader_is_better():
+    leader, other = [0.10, 0.12, 0.11, 0.09], [0.30, 0.33, 0.29, 0.31]
+    loss = stats.nadeau_bengio(leader, other, test_train_ratio=1 / 3, maximize=False)
+    assert loss.mean_diff > 0 and loss.significant
+    flipped = stats.nadeau_bengio(leader, other, test_train_ratio=1 / 3, maximize=True)
+    assert flipped.mean_diff < 0 and not flipped.significant
+
+
+def test_identical_folds_are_not_worse_and_a_constant_gap_is():
+    same = stats.nadeau_bengio([0.5] * 5, [0.5] * 5, test_train_ratio=0.25, maximize=True)
+    assert same.p_value == 1.0 and not same.significant
+    gap = stats.nadeau_bengio([0.9] * 5, [0.5] * 5, test_train_ratio=0.25, maximize=True)
+    assert gap.p_value == 0.0 and gap.significant
+
+
+def test_nadeau_bengio_refuses_different_fold_counts():
+    with pytest.raises(ValueError, match="scored on 5 and 3 folds"):
+        stats.nadeau_bengio([1] * 5, [1] * 3, test_train_ratio=0.25, maximize=True)
+
+
+def test_normalized_score_puts_the_baseline_at_zero_and_the_best_at_one_in_both_directions():
+    assert stats.normalized_score(0.5, 0.5, 0.9) == 0.0
+    assert stats.normalized_score(0.9, 0.5, 0.9) == 1.0
+    assert stats.normalized_score(0.7, 0.5, 0.9) == pytest.approx(0.5)
+    assert stats.normalized_score(0.3, 0.4, 0.1) == pytest.approx(1 / 3)  # rmse: lower is better
+    assert stats.normalized_score(0.7, None, 0.9) is None
+
+
+def test_ranks_average_ties_and_put_models_without_a_score_last():
+    ranks = stats.ranks({"a": 0.9, "b": 0.9, "c": 0.5, "d": None}, maximize=True)
+    assert ranks == {"a": 1.5, "b": 1.5, "c": 3.0, "d": 4.0}
+    assert stats.ranks({"a": 0.1, "b": 0.3}, maximize=False) == {"a": 1.0, "b": 2.0}
+
+
+def test_bradley_terry_orders_by_wins_centres_on_1000_and_is_seeded():
+    tasks = [{"a": 3.0, "b": 2.0, "c": 1.0}] * 4 + [{"a": 1.0, "b": 2.0, "c": 3.0}]
+    ratings = stats.bradley_terry(tasks, maximize=[True] * 5, bootstrap=100, seed=1)
+    assert [r.model for r in ratings] == ["a", "b", "c"]
+    assert np.mean([r.elo for r in ratings]) == pytest.approx(1000, abs=1e-6)
+    assert all(r.low <= r.elo <= r.high for r in ratings)
+    again = stats.bradley_terry(tasks, maximize=[True] * 5, bootstrap=100, seed=1)
+    assert again == ratings
+
+
+def test_a_failed_model_loses_to_every_model_with_a_score():
+    wins = stats.pairwise_wins([{"a": 0.1, "b": None}], ["a", "b"], maximize=[True])
+    assert wins.tolist() == [[0.0, 1.0], [0.0, 0.0]]
+
+
+def test_friedman_matches_scipy_and_the_nemenyi_critical_difference():
+    scores = {
+        "t1": [0.9, 0.8, 0.7],
+        "t2": [0.8, 0.9, 0.6],
+        "t3": [0.95, 0.7, 0.8],
+        "t4": [0.9, 0.85, 0.5],
+    }
+    table = {
+        t: stats.ranks(dict(zip("abc", s, strict=True)), maximize=True) for t, s in scores.items()
+    }
+    test = stats.friedman(table)
+    expected = sps.friedmanchisquare(*np.array(list(scores.values())).T)
+    assert test.statistic == pytest.approx(expected.statistic)
+    assert test.p_value == pytest.approx(expected.pvalue)
+    assert test.critical_difference == pytest.approx(2.343 * math.sqrt(3 * 4 / (6 * 4)))
+    assert stats.nemenyi_q(12) == pytest.approx(3.268, abs=0.01)  # beyond Demšar's table
+
+
+def test_the_test_train_ratio_follows_the_cv_scheme():
+    assert fold_size_ratio({"harness.folds": "5"}) == pytest.approx(1 / 4)
+    assert fold_size_ratio({"harness.folds": "15", "harness.repeats": "3"}) == pytest.approx(1 / 4)
+    time_folds = fold_size_ratio({"harness.folds": "3", "harness.cv": "time"})
+    assert time_folds == pytest.approx((1 + 1 / 2 + 1 / 3) / 3)
+
+
+def _run(model, cv, folds, fingerprint="fp"):
+    tags = {
+        "harness.model": model,
+        "harness.family": "classical",
+        "harness.status": "ok",
+        "harness.metric": "roc_auc",
+        "harness.folds": str(len(folds)),
+        "harness.folds_fingerprint": fingerprint,
+        "harness.task": "t",
+    }
+    metrics = {"cv_roc_auc_mean": cv, "cv_roc_auc_std": 0.01, "holdout_roc_auc": cv}
+    return SimpleNamespace(
+        info=SimpleNamespace(run_id=model, status="FINISHED"),
+        data=SimpleNamespace(tags=tags, metrics=metrics),
+        folds=folds,
+    )
+
+
+class _Tracker:
+    def __init__(self, runs):
+        history = {r.info.run_id: r.folds for r in runs}
+        point = lambda step, value: SimpleNamespace(step=step, value=value, timestamp=step)  # noqa: E731
+        self.client = SimpleNamespace(
+            get_metric_history=lambda run_id, key: [
+                point(i, v) for i, v in enumerate(history[run_id])
+            ]
+        )
+
+
+def test_runs_on_different_folds_or_fold_counts_are_refused():
+    a, b = _run("a", 0.9, [0.9] * 5), _run("b", 0.8, [0.8] * 5, fingerprint="other")
+    with pytest.raises(HarnessError, match="scored on different folds"):
+        build_board(_Tracker([a, b]), "t", [a, b])
+    c = _run("c", 0.8, [0.8] * 3)
+    with pytest.raises(HarnessError, match=r"different numbers of fold scores \(a: 5, c: 3\)"):
+        build_board(_Tracker([a, c]), "t", [a, c])
+
+
+def test_a_board_marks_a_close_second_as_not_worse_and_a_distant_one_as_worse():
+    runs = [
+        _run("leader", 0.91, [0.90, 0.93, 0.89, 0.92, 0.91]),
+        _run("close", 0.905, [0.91, 0.90, 0.90, 0.91, 0.905]),
+        _run("far", 0.6, [0.61, 0.59, 0.60, 0.62, 0.58]),
+    ]
+    board = build_board(_Tracker(runs), "t", runs)
+    marks = {r.model: (r.rank, r.not_worse) for r in board.rows}
+    assert marks == {"leader": (1, True), "close": (2, True), "far": (3, False)}
+
+
+def _board(task, scores, maximize=True, failed=()):
+    rows = []
+    for model, score in scores.items():
+        ok = model not in failed
+        rows.append(
+            Row(
+                rank=1 if ok else None,
+                model=model,
+                family="f",
+                status="ok" if ok else "failed",
+                metric="m",
+                cv_mean=score if ok else None,
+                cv_std=0.0,
+                holdout=score if ok else None,
+                gap=0.0,
+                fit_seconds=None,
+                predict_seconds_per_1000=None,
+                trials=1,
+                device="cpu",
+                reason="" if ok else "boom",
+                folds=5,
+                p_value=None,
+                not_worse=None,
+                folds_fingerprint="fp",
+                run_id=model,
+                task=task,
+            )
+        )
+    return Board(task, "m", maximize, rows)
+
+
+def test_the_summary_counts_failures_and_says_when_a_task_has_no_dummy():
+    boards = [
+        _board("t1", {"dummy": 0.5, "x": 0.9, "y": 0.7}),
+        _board("t2", {"dummy": 1.0, "x": 0.2, "y": 0.4}, maximize=False, failed=("y",)),
+        _board("t3", {"x": 0.8, "y": 0.85}),
+    ]
+    summary = summarize(boards, bootstrap=20)
+    rows = {r.model: r for r in summary.rows}
+    assert rows["y"].tasks_failed == 1 and rows["y"].tasks_ok == 2
+    assert rows["dummy"].tasks_missing == 1
+    assert rows["x"].normalized == pytest.approx(1.0)
+    assert rows["y"].normalized == pytest.approx((0.5 + 0.0) / 2)  # the failure counts 0
+    assert rows["x"].wins == 2 and rows["y"].wins == 1
+    assert rows["y"].mean_rank == pytest.approx((2 + 3 + 1) / 3)
+    assert any("t3: no ok 'dummy' run" in n for n in summary.notes)
+    assert any("left out of the critical-difference test: dummy" in n for n in summary.notes)
