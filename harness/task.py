@@ -143,6 +143,11 @@ class Task:
         citation: Who to cite.
         licence: The data's licence, when known.
         references: Published scores with their protocol.
+        rows: Labeled rows the loader returns (training pool plus any official test part),
+            declared so that `harness list tasks` needs no data; the contract checks compare it
+            with the data.
+        features: Feature columns the loader returns, declared and checked like `rows`.
+        notes: Card notes: how the target was built, which columns were dropped and why.
     """
 
     name: str
@@ -160,6 +165,9 @@ class Task:
     citation: str = ""
     licence: str = ""
     references: tuple[Reference, ...] = field(default_factory=tuple)
+    rows: int | None = None
+    features: int | None = None
+    notes: str = ""
 
     def __post_init__(self) -> None:
         where = f"Task {self.name!r}"
@@ -181,6 +189,16 @@ class Task:
             raise PluginError(f"{where}: folds must be at least 2, got {self.folds}.")
         if self.problem_type == "binary" and self.positive_class is None:
             raise PluginError(f"{where}: a binary task must name its positive_class.")
+        for size in ("rows", "features"):
+            value = getattr(self, size)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise PluginError(
+                    f"{where}: {size} must be a positive whole number or None, got {value!r}."
+                )
+        if not isinstance(self.references, tuple) or not all(
+            isinstance(r, Reference) for r in self.references
+        ):
+            raise PluginError(f"{where}: references must be a tuple of Reference(...).")
         if not isinstance(self.extra_metrics, tuple):
             raise PluginError(f"{where}: extra_metrics must be a tuple of metric names.")
         # Metric names are checked against the registry lazily (harness.metrics imports sklearn).
@@ -188,6 +206,8 @@ class Task:
 
         for metric in (self.metric, *self.extra_metrics):
             check_metric_fits(metric, self.problem_type, where=where)
+        for reference in self.references:
+            check_metric_fits(reference.metric, self.problem_type, where=f"{where} reference")
         if self.metric in self.extra_metrics:
             raise PluginError(f"{where}: the primary metric {self.metric!r} is also an extra.")
 

@@ -28,7 +28,12 @@ PROBE_TASKS = {"binary": "breast_cancer", "multiclass": "penguins", "regression"
 
 
 def check_task(task: Task, *, seed: int = 0) -> Prepared:
-    """Load the task twice and check what it returns keeps the contract; return its split."""
+    """Load the task twice and check what it returns keeps the contract; return its split.
+
+    Checks: a `Dataset` comes back; the class count fits the problem type; the declared `rows` and
+    `features` (when given) match the data; a time-ordered task's holdout is its latest rows;
+    loading twice gives the same folds; holdout ids are unique; a fold's two sides are disjoint.
+    """
     data = task.load()
     assert isinstance(data, Dataset), f"{task.name}: load() returned {type(data).__name__}"
     n_classes = data.y.nunique()
@@ -38,7 +43,24 @@ def check_task(task: Task, *, seed: int = 0) -> Prepared:
         assert n_classes >= 3, f"{task.name}: multiclass task with {n_classes} classes"
     else:
         assert np.issubdtype(data.y.dtype, np.number), f"{task.name}: non-numeric target"
+    rows = len(data.X) + (0 if data.holdout_X is None else len(data.holdout_X))
+    if task.rows is not None:
+        assert rows == task.rows, (
+            f"{task.name}: declares rows={task.rows} but load() returned {rows} labeled rows; "
+            "update the declaration (harness list tasks shows it)"
+        )
+    if task.features is not None:
+        assert data.X.shape[1] == task.features, (
+            f"{task.name}: declares features={task.features} but load() returned "
+            f"{data.X.shape[1]} feature columns; update the declaration"
+        )
     prepared = prepare(task, data, folds=task.folds, seed=seed)
+    if data.times is not None and data.holdout_X is None and data.ids is None:
+        times = data.times.reset_index(drop=True)  # holdout ids are row numbers here
+        is_hold = np.isin(np.arange(len(times)), prepared.holdout_ids)
+        assert times[~is_hold].max() <= times[is_hold].min(), (
+            f"{task.name}: time-ordered task whose holdout is not the latest rows"
+        )
     again = prepare(task, task.load(), folds=task.folds, seed=seed)
     assert prepared.folds_fingerprint == again.folds_fingerprint, (
         f"{task.name}: loading twice gave different folds; load() must be deterministic"
@@ -46,7 +68,7 @@ def check_task(task: Task, *, seed: int = 0) -> Prepared:
     hold = set(map(int, prepared.holdout_ids))
     assert len(hold) == len(prepared.holdout_y), f"{task.name}: duplicate holdout ids"
     for train, valid in prepared.folds:
-        assert not set(train) & set(valid), f"{task.name}: a fold's rows overlap"
+        assert not np.intersect1d(train, valid).size, f"{task.name}: a fold's rows overlap"
     return prepared
 
 

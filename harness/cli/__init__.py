@@ -67,5 +67,6 @@ from harness.cli import leaderboard as _leaderboard  # noqa: E402,F401  (registe
 from harness.cli import listing as _listing  # noqa: E402,F401
 from harness.cli import report as _report  # noqa: E402,F401
 from harness.cli import run as _run  # noqa: E402,F401
+from harness.cli import show as _show  # noqa: E402,F401
 from harness.cli import submit as _submit  # noqa: E402,F401
 from harness.cli import ui as _ui  # noqa: E402,F401

@@ -1,4 +1,8 @@
-"""`harness list tasks|models [--json]`: what is registered, without loading any data."""
+"""`harness list tasks|models [--json]`: what is registered, without loading any data.
+
+Task sizes come from the rows and features each task declares (checked against its data by the
+contract tests), so listing stays fast; `harness show TASK` loads the data and prints its card.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,16 @@ list_app = typer.Typer(help="List registered tasks or models.", no_args_is_help=
 app.add_typer(list_app, name="list")
 
 
+def _cell(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if value is None:
+        return "?"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
 def _print(rows: list[dict], as_json: bool, title: str) -> None:
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
@@ -22,13 +36,13 @@ def _print(rows: list[dict], as_json: bool, title: str) -> None:
     for key in rows[0] if rows else ["name"]:
         table.add_column(key.replace("_", " "))
     for row in rows:
-        table.add_row(*(", ".join(v) if isinstance(v, list) else str(v) for v in row.values()))
+        table.add_row(*(_cell(v) for v in row.values()))
     console().print(table)
 
 
 @list_app.command("tasks")
 def list_tasks(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Registered tasks: modality, problem type, metric and description."""
+    """Registered tasks: modality, problem type, size, metric, folds and description."""
     from harness import registry
 
     rows = [
@@ -36,6 +50,8 @@ def list_tasks(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
             "name": t.name,
             "modality": t.modality,
             "problem_type": t.problem_type,
+            "rows": t.rows,
+            "features": t.features,
             "metric": t.metric,
             "folds": t.folds,
             "description": t.description,

@@ -48,12 +48,36 @@ def as_category_strings(column: pd.Series) -> pd.Series:
     return column.astype(str).where(column.notna(), np.nan).astype(object)
 
 
+def date_parts(values: pd.Series, prefix: str) -> pd.DataFrame:
+    """Numeric parts of a date or time column: year, month, day, day of week and day of year.
+
+    Args:
+        values: Dates, date-times or ISO strings.
+        prefix: Column name prefix of the parts (e.g. "arrival" -> "arrival_month").
+    """
+    import pandas as pd
+
+    stamps = pd.to_datetime(values)
+    return pd.DataFrame(
+        {
+            f"{prefix}_year": stamps.dt.year,
+            f"{prefix}_month": stamps.dt.month,
+            f"{prefix}_day": stamps.dt.day,
+            f"{prefix}_day_of_week": stamps.dt.dayofweek,
+            f"{prefix}_day_of_year": stamps.dt.dayofyear,
+        },
+        index=values.index,
+    )
+
+
 def frame_dataset(
     frame: pd.DataFrame,
     target: str,
     *,
     drop: Iterable[str] = (),
     categorical: Iterable[str] = (),
+    times: str | None = None,
+    groups: str | None = None,
 ) -> Dataset:
     """A `Dataset` from one frame: `target` is the label, `drop` are removed, kinds are inferred.
 
@@ -62,19 +86,38 @@ def frame_dataset(
         target: Target column name.
         drop: Columns that must not be features (leaks, identifiers).
         categorical: Numeric-looking columns that are really categories (codes, flags).
+        times: A column ordering the rows in time (dates, date-times or numbers): the holdout is
+            then the latest rows and the folds are forward-chaining. It is not a feature; add its
+            parts (`date_parts`) as features before calling when they are known at prediction time.
+        groups: A column of group labels (patients, stores): whole groups go to the holdout and to
+            each fold. It is not a feature.
     """
     import difflib
 
-    if target not in frame.columns:
-        close = difflib.get_close_matches(target, [str(c) for c in frame.columns], n=3)
-        hint = f"; columns with a similar name: {', '.join(map(repr, close))}" if close else ""
-        raise DataError(f"column {target!r} not in the data{hint}.")
+    import pandas as pd
+
+    named = [target, *drop, *categorical, *(c for c in (times, groups) if c is not None)]
+    columns = [str(c) for c in frame.columns]
+    for column in named:
+        if column not in frame.columns:
+            close = difflib.get_close_matches(str(column), columns, n=3)
+            hint = f"; columns with a similar name: {', '.join(map(repr, close))}" if close else ""
+            raise DataError(f"column {column!r} not in the data{hint}.")
     frame = frame.dropna(subset=[target]).reset_index(drop=True)
-    X = frame.drop(columns=[target, *drop])
+    order = None
+    if times is not None:
+        order = frame[times]
+        if not pd.api.types.is_numeric_dtype(order):
+            order = pd.to_datetime(order)
+            if order.dt.tz is not None:  # naive UTC: numpy sorts datetime64, not Timestamp objects
+                order = order.dt.tz_convert(None)
+    group_labels = None if groups is None else frame[groups]
+    X = frame.drop(columns=[target, *drop, *(c for c in (times, groups) if c is not None)])
     kinds = infer_feature_kinds(X)
     for column in categorical:
-        kinds[column] = "categorical"
+        if column in kinds:
+            kinds[column] = "categorical"
     for column, kind in kinds.items():
         if kind == "categorical":
             X[column] = as_category_strings(X[column])
-    return Dataset(X=X, y=frame[target], feature_kinds=kinds)
+    return Dataset(X=X, y=frame[target], feature_kinds=kinds, times=order, groups=group_labels)
