@@ -54,7 +54,7 @@ def bench_one(task, model, data, *, trials: int, timeout: float | None, n_jobs: 
     spec = tuning.spec_for(
         task.problem_type, task.modality, data, n_jobs=n_jobs, device=devices.device()
     )
-    objective = tuning.make_objective(model, data, spec, task.metrics, seed)
+    objective = tuning.make_objective(tuning.StudyContext(model, data, spec, task.metrics, seed))
     study = optuna.create_study(
         direction=metric.direction,
         sampler=tuning.make_sampler(seed, 0),
