@@ -76,3 +76,53 @@ def test_the_canary_fires_when_folds_leak_scored_rows_into_training(data):
     context = tuning.StudyContext(_model(_Canary), leaky, spec, task.metrics, 0)
     with pytest.raises(AssertionError, match=r"leak: \d+ scored rows were in the fit"):
         tuning.cv_job(context, lambda message: None, {})
+
+
+def _official_holdout_task(shuffle_holdout_labels: bool):
+    from harness.data.files import LocalTask
+    from harness.task import Dataset, Task
+
+    bunch = registry.get_task("breast_cancer").load()
+    rows = np.random.default_rng(0).permutation(len(bunch.y))
+    train, hold = rows[:450], rows[450:]
+    holdout_y = bunch.y.iloc[hold].reset_index(drop=True)
+    if shuffle_holdout_labels:
+        holdout_y = holdout_y.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    dataset = Dataset(
+        X=bunch.X.iloc[train].reset_index(drop=True),
+        y=bunch.y.iloc[train].reset_index(drop=True),
+        feature_kinds=bunch.feature_kinds,
+        holdout_X=bunch.X.iloc[hold].reset_index(drop=True),
+        holdout_y=holdout_y,
+    )
+    task = Task(
+        name="cancer_official",
+        description="breast_cancer with an official holdout",
+        modality="tabular",
+        problem_type="binary",
+        metric="roc_auc",
+        positive_class="malignant",
+        load=lambda: dataset,
+    )
+    return LocalTask(task=task, dataset=dataset, source="test")
+
+
+def test_shuffling_the_holdout_labels_changes_no_cv_score_and_no_chosen_configuration(tmp_path):
+    from harness import runner
+    from harness.tracking import resolve_stores
+
+    outcomes = []
+    for shuffled in (False, True):
+        root = tmp_path / f"shuffled_{shuffled}"
+        stores = resolve_stores(
+            f"sqlite:///{root / 'mlflow.db'}", f"sqlite:///{root / 'optuna.db'}"
+        )
+        config = runner.RunConfig(
+            task="cancer_official", models=("linear", "random_forest"), trials=3, n_jobs=1
+        )
+        _, _, results = runner.run(config, stores, local=_official_holdout_task(shuffled))
+        outcomes.append({r.model: (r.cv_mean, r.cv_std, r.best_params, r.holdout) for r in results})
+    real, shuffled = outcomes
+    for model in ("linear", "random_forest"):
+        assert real[model][:3] == shuffled[model][:3]  # CV and the choice never saw the holdout
+        assert real[model][3] > 0.95 and shuffled[model][3] < 0.75  # but the holdout score did
