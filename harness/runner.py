@@ -36,7 +36,7 @@ from harness.metrics import get_metric
 from harness.model import Model
 from harness.splits import Prepared, prepare
 from harness.task import Dataset, Task
-from harness.tracking import TAG, Stores, Tracker
+from harness.tracking import TAG, Stores, Tracker, make_folders
 from harness.worker import JobFailed, Limits, Worker
 
 DEFAULT_TRIALS = 5
@@ -574,6 +574,7 @@ def run(
         submission=local.submission if local is not None else None,
         source=local.source if local is not None else "",
     )
+    make_folders(stores)  # only now: a task whose data cannot be split leaves nothing behind
     tracker = Tracker(stores)
     tracker.experiment_id(task.name)
     tracker.close_orphans(task.name)

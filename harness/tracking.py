@@ -132,12 +132,10 @@ def resolve_stores(
     if tracking_uri is None:
         tracking_uri = f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"
     _check_url(tracking_uri, TRACKING_SCHEMES, "tracking URI", "--tracking-uri")
-    folders: list[tuple[Path, str, str]] = []
     artifact_root = None
     local_folder = root / "mlruns"
     if tracking_uri.startswith("sqlite"):
         db = _sqlite_path(tracking_uri, "tracking URI")
-        folders.append((db.parent, "MLflow store", "--tracking-uri"))
         tracking_uri = f"sqlite:///{db}"
         local_folder = db.parent
         artifact_root = str(db.parent / "artifacts")
@@ -146,12 +144,25 @@ def resolve_stores(
     _check_url(storage, STORAGE_SCHEMES, "Optuna storage", "--storage")
     if storage.startswith("sqlite"):
         db = _sqlite_path(storage, "Optuna storage")
-        folders.append((db.parent, "Optuna storage", "--storage"))
         storage = f"sqlite:///{db}"
+    stores = Stores(tracking_uri=tracking_uri, storage_url=storage, artifact_root=artifact_root)
     if create:
-        for folder, what, flag in folders:
-            _writable_folder(folder, what, flag)
-    return Stores(tracking_uri=tracking_uri, storage_url=storage, artifact_root=artifact_root)
+        make_folders(stores)
+    return stores
+
+
+def make_folders(stores: Stores) -> None:
+    """Create (and check) the folders of the local sqlite stores.
+
+    Raises:
+        StoreError: A folder that cannot be created or written.
+    """
+    for url, what, flag in (
+        (stores.tracking_uri, "MLflow store", "--tracking-uri"),
+        (stores.storage_url, "Optuna storage", "--storage"),
+    ):
+        if url.startswith("sqlite"):
+            _writable_folder(_sqlite_path(url, what).parent, what, flag)
 
 
 def local_store_missing(stores: Stores) -> bool:

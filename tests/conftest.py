@@ -200,3 +200,22 @@ def installed_plugins(plugin_site):
         sys.path.remove(site)
     importlib.invalidate_caches()
     registry.refresh()
+
+
+@pytest.fixture
+def harness_main(store, monkeypatch, capsys):
+    """Call `harness ARGS` in this process in the project folder: returns (exit code, stderr)."""
+    from harness.cli import main
+
+    monkeypatch.chdir(store.root)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("HARNESS_STORAGE", raising=False)
+
+    def call(*args: str) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["harness", *args])
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        err = capsys.readouterr().err
+        return exit_info.value.code, " ".join(err.split())  # undo rich's line wrapping
+
+    return call

@@ -185,12 +185,13 @@ def run(
         given = [flag for flag, value in _data_flags(options) if value]
         if given:
             raise UsageError(
-                f"{', '.join(given)} only apply to your own data (a folder or a CSV/Parquet "
+                f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only to your own "
+                f"data (a folder or a CSV/Parquet "
                 f"file); {task!r} is a registered task."
             )
         spec = registry.get_task(task)
     runner.select_models(spec, config.models)  # name errors before any store is created
-    stores = resolve_stores(tracking_uri, storage)
+    stores = resolve_stores(tracking_uri, storage, create=False)  # folders once data is split
     err.print(
         f"Task {spec.name}: {spec.problem_type}, metric {spec.metric}; "
         f"store {mask(stores.tracking_uri)}"

@@ -7,30 +7,10 @@ check the same path end to end.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-
-
-@pytest.fixture
-def harness_main(store, monkeypatch, capsys):
-    """Call `harness ARGS` in this process in the project folder: returns (exit code, stderr)."""
-    from harness.cli import main
-
-    monkeypatch.chdir(store.root)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("HARNESS_STORAGE", raising=False)
-
-    def call(*args: str) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["harness", *args])
-        with pytest.raises(SystemExit) as exit_info:
-            main()
-        err = capsys.readouterr().err
-        return exit_info.value.code, " ".join(err.split())  # undo rich's line wrapping
-
-    return call
 
 
 def assert_refused(store, result: tuple[int, str], code: int, message: str) -> None:
@@ -190,7 +170,7 @@ def test_a_path_whose_name_is_a_built_in_task_must_be_renamed(harness_main, stor
 
 def test_data_flags_with_a_registered_task_are_a_usage_error(harness_main, store):
     result = harness_main("run", "penguins", "--target", "species")
-    assert_refused(store, result, 2, "--target only apply to your own data")
+    assert_refused(store, result, 2, "--target applies only to your own data")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,60 @@
+"""The bad-input matrix: every refused command says what was wrong and what to do, exits 1 (an
+error) or 2 (bad usage), prints no traceback, and leaves no store behind.
+
+The commands run in this process through the CLI's entry point, in an empty project folder.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+CASES = [
+    # (arguments, exit code, part of the message)
+    ("run ams", 1, "Unknown task 'ams'. Did you mean 'ames'? See 'harness list tasks'."),
+    ("run breast_cancer --model xgbost", 1, "Unknown model 'xgbost'. Did you mean 'xgboost'?"),
+    ("run ames --model naive_bayes", 1, "model 'naive_bayes' does not support regression tasks"),
+    ("run breast_cancer --trials 0", 2, "--trials must be at least 1, got 0."),
+    ("run breast_cancer --folds 1", 2, "--folds must be at least 2, got 1."),
+    ("run breast_cancer --timeout -5", 2, "--timeout must be a positive number of seconds"),
+    ("run breast_cancer --jobs 0", 2, "--jobs must be at least 1, got 0."),
+    ("run breast_cancer --repeats 0", 2, "--repeats must be at least 1, got 0."),
+    ("run breast_cancer --trial-timeout 0", 2, "--trial-timeout must be a positive number"),
+    ("run breast_cancer --memory-limit lots", 2, "--memory-limit must be a size such as 4G"),
+    ("run breast_cancer --memory-limit 10M", 2, "--memory-limit must be at least 64 MiB"),
+    ("run breast_cancer --trials many", 2, "Invalid value for '--trials'"),
+    ("run breast_cancer --bogus-flag", 2, "No such option: --bogus-flag"),
+    ("run breast_cancer --tracking-uri ./folder", 2, "is a plain folder; MLflow 3 needs a"),
+    ("run breast_cancer --tracking-uri sqlite:///", 2, "it must name a database file"),
+    ("run breast_cancer --storage ftp://host/db", 2, "scheme 'ftp' is not one of sqlite"),
+    (
+        "run breast_cancer --model dummy --tracking-uri sqlite:////proc/harness/mlflow.db",
+        1,
+        "Cannot create the folder '/proc/harness' for the MLflow store",
+    ),
+    ("run breast_cancer --target y", 2, "--target applies only to your own data"),
+    ("run penguins --folds 400", 1, "the rarest class has 54 training rows, fewer than --folds"),
+    ("run titanic --time nosuch", 2, "--time applies only to your own data"),
+    ("run ./no_such_folder", 1, "No such file or folder: './no_such_folder'"),
+    ("leaderboard nosuch", 1, "Unknown task 'nosuch'."),
+    ("leaderboard breast_cancer", 1, "No runs of task 'breast_cancer'"),
+    ("leaderboard breast_cancer --format xml", 2, "--format must be one of table, md, csv"),
+    ("leaderboard breast_cancer --by test", 2, "--by must be one of cv, holdout; got 'test'."),
+    ("report breast_cancer --out /proc/nope", 1, "Cannot write the report to '/proc/nope'"),
+    ("show nosuch", 1, "Unknown task 'nosuch'."),
+    ("explore nosuch", 1, "Unknown task 'nosuch'."),
+    ("submit breast_cancer", 1, "No runs of task 'breast_cancer'"),
+    ("list widgets", 2, "No such command 'widgets'."),
+    ("ui --port 0", 2, "--port must be between 1 and 65535; got 0."),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "message"), CASES, ids=[c[0] for c in CASES])
+def test_a_bad_input_is_refused_with_its_reason_and_leaves_no_store(
+    harness_main, store, args, code, message
+):
+    got, err = harness_main(*args.split())
+    assert got == code, err
+    assert message in err, err
+    assert "Traceback" not in err
+    assert not (store.root / "mlruns").exists()
+    assert not (store.root / "submissions").exists()
