@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
+from harness.data.packages import sklearn_classes
 from harness.task import Dataset, Reference, Task
 
 
 def load() -> Dataset:
-    from sklearn.datasets import load_wine
-
-    bunch = load_wine(as_frame=True)
-    X = bunch.data
-    y = bunch.target.map(dict(enumerate(bunch.target_names))).rename("cultivar")
-    return Dataset(X=X, y=y, feature_kinds={c: "numeric" for c in X.columns})
+    return sklearn_classes("wine", "cultivar")
 
 
 TASK = Task(

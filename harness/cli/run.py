@@ -186,8 +186,7 @@ def run(
         if given:
             raise UsageError(
                 f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only to your own "
-                f"data (a folder or a CSV/Parquet "
-                f"file); {task!r} is a registered task."
+                f"data (a folder or a CSV/Parquet file); {task!r} is a registered task."
             )
         spec = registry.get_task(task)
     runner.select_models(spec, config.models)  # name errors before any store is created

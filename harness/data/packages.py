@@ -29,6 +29,21 @@ def r_dataset(package: str, name: str) -> pd.DataFrame:
     return frame.drop(columns=["rownames"], errors="ignore")
 
 
+def sklearn_classes(name: str, target: str) -> Dataset:
+    """A scikit-learn bundled classification set (`sklearn.datasets.load_<name>`) as a `Dataset`:
+    its numeric features, and its class names (as strings) as the target named `target`."""
+    import sklearn.datasets
+
+    bunch = getattr(sklearn.datasets, f"load_{name}")(as_frame=True)
+    labels = {code: str(label) for code, label in enumerate(bunch.target_names)}
+    X = bunch.data
+    return Dataset(
+        X=X,
+        y=bunch.target.map(labels).rename(target),
+        feature_kinds={column: "numeric" for column in X.columns},
+    )
+
+
 def infer_feature_kinds(frame: pd.DataFrame) -> dict[str, str]:
     """Numeric for numeric and boolean columns, categorical for everything else."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
