@@ -247,11 +247,9 @@ class _StudyRun:
         self.tags[f"{TAG}health_warnings"] = len(self.extras.findings)
         if self.extras.source:
             self.tags[f"{TAG}source"] = self.extras.source
-        self.spec = tuning.spec_for(
-            task.problem_type, task.modality, data, n_jobs=n_jobs, device=device
-        )
         self.name = f"{task.name}.{model.name}"
-        context = tuning.StudyContext(model, data, self.spec, task.metrics, config.seed)
+        spec = tuning.spec_for(task.problem_type, task.modality, data, n_jobs=n_jobs, device=device)
+        context = tuning.StudyContext(model, data, spec, task.metrics, config.seed)
         self.worker = Worker(context, Limits(config.trial_timeout, config.memory_limit))
 
     def skipped(self, reason: str) -> StudyResult:
