@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import PluginError
-from harness.task import CLASSIFICATION, MODALITIES, PROBLEM_TYPES
+from harness.task import CLASSIFICATION, MODALITIES, NO_AUGMENTATION, PROBLEM_TYPES, Augmentation
 
 FAMILIES = ("baseline", "classical", "neural")
 HARDWARE = ("cpu", "gpu")
@@ -32,6 +32,7 @@ class BuildSpec:
         n_jobs: Threads the estimator may use.
         device: "cpu" or "cuda".
         shuffle: Whether rows may be shuffled during training (False for time-ordered tasks).
+        augmentation: The image transforms the task allows while training.
     """
 
     problem_type: str
@@ -42,6 +43,7 @@ class BuildSpec:
     n_jobs: int = 1
     device: str = "cpu"
     shuffle: bool = True
+    augmentation: Augmentation = NO_AUGMENTATION
 
     @property
     def is_classification(self) -> bool:

@@ -248,7 +248,14 @@ class _StudyRun:
         if self.extras.source:
             self.tags[f"{TAG}source"] = self.extras.source
         self.name = f"{task.name}.{model.name}"
-        spec = tuning.spec_for(task.problem_type, task.modality, data, n_jobs=n_jobs, device=device)
+        spec = tuning.spec_for(
+            task.problem_type,
+            task.modality,
+            data,
+            n_jobs=n_jobs,
+            device=device,
+            augmentation=task.augmentation,
+        )
         context = tuning.StudyContext(model, data, spec, task.metrics, config.seed)
         self.worker = Worker(context, Limits(config.trial_timeout, config.memory_limit))
 

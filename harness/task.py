@@ -42,6 +42,39 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Augmentation:
+    """Which label-preserving image transforms a task allows (networks draw them while training).
+
+    Attributes:
+        flip: Mirror left-right (never for digits or text-like images).
+        shift: Largest translation, as a share of the image's height and width.
+        rotation: Largest rotation, in degrees either way.
+        zoom: Largest zoom in or out, as a share of the image's size.
+    """
+
+    flip: bool = False
+    shift: float = 0.0
+    rotation: float = 0.0
+    zoom: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("shift", "zoom"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise PluginError(f"Augmentation: {name} must be in [0, 1), got {value}.")
+        if not 0.0 <= self.rotation <= 180.0:
+            raise PluginError(f"Augmentation: rotation must be 0-180 degrees, got {self.rotation}.")
+
+    @property
+    def any(self) -> bool:
+        """Whether any transform is allowed."""
+        return self.flip or bool(self.shift or self.rotation or self.zoom)
+
+
+NO_AUGMENTATION = Augmentation()
+
+
+@dataclass(frozen=True)
 class Dataset:
     """What a task's `load()` returns: the labeled rows and, when the source has them, its parts.
 
@@ -148,6 +181,8 @@ class Task:
             with the data.
         features: Feature columns the loader returns, declared and checked like `rows`.
         notes: Card notes: how the target was built, which columns were dropped and why.
+        augmentation: The image transforms networks may apply while training (image tasks;
+            default none).
     """
 
     name: str
@@ -168,6 +203,7 @@ class Task:
     rows: int | None = None
     features: int | None = None
     notes: str = ""
+    augmentation: Augmentation = NO_AUGMENTATION
 
     def __post_init__(self) -> None:
         where = f"Task {self.name!r}"
@@ -199,6 +235,10 @@ class Task:
             isinstance(r, Reference) for r in self.references
         ):
             raise PluginError(f"{where}: references must be a tuple of Reference(...).")
+        if not isinstance(self.augmentation, Augmentation):
+            raise PluginError(f"{where}: augmentation must be an Augmentation(...).")
+        if self.augmentation.any and self.modality != "image":
+            raise PluginError(f"{where}: only image tasks can allow augmentation.")
         if not isinstance(self.extra_metrics, tuple):
             raise PluginError(f"{where}: extra_metrics must be a tuple of metric names.")
         # Metric names are checked against the registry lazily (harness.metrics imports sklearn).

@@ -27,6 +27,7 @@ from harness.errors import StoreError
 from harness.metrics import get_metric
 from harness.model import BuildSpec, Model
 from harness.splits import Prepared
+from harness.task import NO_AUGMENTATION, Augmentation
 from harness.tracking import mask
 from harness.worker import JobFailed, Worker
 
@@ -123,7 +124,13 @@ def fit_and_predict(
 
 
 def spec_for(
-    problem_type: str, modality: str, data: Prepared, *, n_jobs: int = 1, device: str = "cpu"
+    problem_type: str,
+    modality: str,
+    data: Prepared,
+    *,
+    n_jobs: int = 1,
+    device: str = "cpu",
+    augmentation: Augmentation = NO_AUGMENTATION,
 ) -> BuildSpec:
     """The BuildSpec a model gets for the training part of `data`."""
     return BuildSpec(
@@ -135,6 +142,7 @@ def spec_for(
         n_jobs=n_jobs,
         device=device,
         shuffle=not data.ordered,
+        augmentation=augmentation,
     )
 
 
