@@ -19,9 +19,10 @@ import json
 import os
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +30,19 @@ import numpy as np
 import pandas as pd
 
 import harness
-from harness import devices, registry, tuning
+from harness import devices, registry, schedule, tuning
 from harness.data.health import Finding, check_prepared
 from harness.errors import NotSupportedError, StoreError, UsageError
 from harness.metrics import get_metric
 from harness.model import Model
 from harness.splits import Prepared, prepare
 from harness.task import Dataset, Task
-from harness.tracking import TAG, Stores, Tracker, make_folders
+from harness.tracking import TAG, Stores, Tracker, make_folders, mask
 from harness.worker import JobFailed, Limits, Worker
 
 DEFAULT_TRIALS = 5
 DEFAULT_STUDY_TIMEOUT = 20.0
+BUDGET_MAX_TRIALS = 100_000  # with --budget and no --trials, time is the only limit
 STATUSES = ("ok", "failed", "timeout", "oom", "pruned", "skipped")
 
 
@@ -62,6 +64,10 @@ class RunConfig:
             over it is killed and recorded as timeout (None: no limit).
         memory_limit: Hard limit on a study worker's resident memory, in MiB; a trial over it is
             killed and recorded as oom (None: no limit).
+        workers: Studies run at once (each in its own worker process); threads per model default
+            to the cores divided among them.
+        budget: Wall-clock seconds for the whole run, shared among the studies by
+            `harness.schedule` (None: each study runs its `trials` within `timeout`).
     """
 
     task: str
@@ -75,6 +81,8 @@ class RunConfig:
     n_jobs: int | None = None
     trial_timeout: float | None = None
     memory_limit: float | None = None
+    workers: int = 1
+    budget: float | None = None
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -91,6 +99,22 @@ class RunConfig:
             raise UsageError(
                 f"--trial-timeout must be a positive number of seconds, got {self.trial_timeout}."
             )
+        if self.workers < 1:
+            raise UsageError(f"--workers must be at least 1, got {self.workers}.")
+        cores = devices.cpu_count()
+        if self.workers > cores:
+            raise UsageError(
+                f"--workers {self.workers} is more than the {cores} cores here; studies in "
+                f"parallel would oversubscribe them. Use --workers {cores} or fewer."
+            )
+        if self.workers > 1 and self.n_jobs is not None and self.n_jobs * self.workers > cores:
+            raise UsageError(
+                f"--workers {self.workers} x --jobs {self.n_jobs} = "
+                f"{self.n_jobs * self.workers} threads on {cores} cores; lower one of them "
+                "(without --jobs, the cores are divided among the workers)."
+            )
+        if self.budget is not None and self.budget <= 0:
+            raise UsageError(f"--budget must be more than 0 seconds, got {self.budget}.")
         if self.memory_limit is not None and self.memory_limit < 64:
             raise UsageError(
                 f"--memory-limit must be at least 64 MiB, got {self.memory_limit:g} MiB."
@@ -111,6 +135,7 @@ class StudyResult:
         trials_done: Trials the study has finished in total.
         trials_run: Trials this run added.
         best_params: The best configuration.
+        tuning_seconds: Wall-clock seconds this run spent tuning the study.
         run_id: The MLflow parent run.
         submission: Predictions of the refitted best model on the unlabeled test part, in the
             submission's format (None without a test part).
@@ -127,6 +152,7 @@ class StudyResult:
     best_params: dict = field(default_factory=dict)
     run_id: str | None = None
     submission: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    tuning_seconds: float = field(default=0.0, compare=False)
 
 
 class Reporter:
@@ -238,6 +264,7 @@ class _StudyRun:
         device: str,
         n_jobs: int,
         extras: _Extras | None = None,
+        cancelled: threading.Event | None = None,
     ) -> None:
         self.task, self.model, self.data, self.config = task, model, data, config
         self.tracker, self.reporter = tracker, reporter
@@ -258,18 +285,30 @@ class _StudyRun:
         )
         context = tuning.StudyContext(model, data, spec, task.metrics, config.seed)
         self.worker = Worker(context, Limits(config.trial_timeout, config.memory_limit))
+        self.cancelled = cancelled or threading.Event()
+        self.budget = config.budget
+        self.study: Any = None
+        self.run_id: str | None = None
+        self.before = 0
+        self.failure: tuple[str, str] | None = None
+        self.tuning_seconds = 0.0
+        self.trial_seconds: list[float] = []
 
-    def skipped(self, reason: str) -> StudyResult:
-        run_id = self.tracker.start_run(
-            self.task.name,
-            self.model.name,
-            {**self.tags, f"{TAG}status": "skipped", f"{TAG}reason": reason},
-        )
+    def skipped(self, reason: str, *, started: bool = False) -> StudyResult:
+        """Record the study as skipped, with the reason (`started`: its run is already open)."""
+        tags = {f"{TAG}status": "skipped", f"{TAG}reason": reason}
+        if started:
+            self.worker.close()
+            run_id, self.run_id = self.run_id, None
+            self.tracker.log(run_id, tags=tags)
+        else:
+            run_id = self.tracker.start_run(self.task.name, self.model.name, {**self.tags, **tags})
         self.tracker.end_run(run_id)
         return StudyResult(self.model.name, "skipped", reason, run_id=run_id)
 
-    def run(self) -> StudyResult:
-        study = tuning.open_study(
+    def start(self, trials_target: int | None) -> None:
+        """Open the study and its MLflow run; log trials an interrupted run finished unlogged."""
+        self.study = tuning.open_study(
             self.tracker.stores.storage_url,
             self.name,
             self.metric.direction,
@@ -277,20 +316,64 @@ class _StudyRun:
             data=self.data,
             fresh=self.config.fresh,
         )
-        self.tags[f"{TAG}study_uid"] = study.user_attrs["harness.uid"]
-        run_id = self.tracker.start_run(
+        self.tags[f"{TAG}study_uid"] = self.study.user_attrs["harness.uid"]
+        self.run_id = self.tracker.start_run(
             self.task.name, self.model.name, {**self.tags, f"{TAG}status": "running"}
         )
-        # Until the study returns, its run counts as killed (Ctrl-C, SIGTERM).
-        end_status, status, error = "KILLED", "failed", "interrupted"
+        done = tuning.done_trials(self.study)
+        logged = self._logged_trials()
+        for trial in done:  # trials finished by an earlier, interrupted run but never logged
+            if trial.number not in logged:
+                self._log_trial(self.run_id, trial)
+        self.before = len(done)
+        self.reporter.study_started(self.model.name, self.before, trials_target)
+
+    def tune(self, target: int, deadline: float | None = None, until: float | None = None) -> int:
+        """Run trials until the study has `target` done; return how many it has done.
+
+        No trial starts after `deadline`, nor when the study's typical trial would not end by
+        then; a trial still running at `until` is killed (both `time.monotonic()` instants).
+        A failure of the model's code fails the study (see `finish`); store failures raise.
+        """
+        if self.failure is not None:
+            return len(tuning.done_trials(self.study))
+        began = time.monotonic()
         try:
-            result = self._tune_and_score(study, run_id)
+            return self._tune(target, deadline, until)
+        except (StoreError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            self.failure = ("failed", tuning.error_text(exc))
+            return len(tuning.done_trials(self.study))
+        finally:
+            self.tuning_seconds += time.monotonic() - began
+
+    def finish(self) -> StudyResult:
+        """Refit the best configuration, score it on the holdout, and end the study's run."""
+        # Until the refit returns, the run counts as killed (Ctrl-C, SIGTERM).
+        end_status, status, error = "KILLED", "failed", "interrupted"
+        run_id = self.run_id
+        try:
+            if self.cancelled.is_set():
+                raise KeyboardInterrupt
+            if self.failure is not None:
+                end_status, (status, error) = "FAILED", self.failure
+                return StudyResult(self.model.name, status, error, run_id=run_id)
+            done = tuning.done_trials(self.study)
+            self.tracker.log(
+                run_id,
+                metrics={"tuning_seconds": self.tuning_seconds},
+                tags={f"{TAG}budget": f"{self.budget:g}"} if self.budget else None,
+            )
+            result = self._refit_and_score(self.study, run_id, done, len(done) - self.before)
             end_status, error = ("FINISHED" if result.status == "ok" else "FAILED"), None
             return result
         except StoreError as exc:
             end_status, error = "FAILED", f"store failure: {exc}"
             raise
         except JobFailed as exc:  # the refit of the best configuration
+            if self.cancelled.is_set():  # its worker was killed by an interrupted run
+                raise KeyboardInterrupt from None
             end_status, status, error = "FAILED", exc.status, f"refit on the training part: {exc}"
             return StudyResult(self.model.name, status, error, run_id=run_id)
         except Exception as exc:
@@ -298,9 +381,51 @@ class _StudyRun:
             return StudyResult(self.model.name, "failed", error, run_id=run_id)
         finally:
             self.worker.close()
-            if error:  # best effort on a broken store, which then reports its own error
-                self.tracker.log(run_id, tags={f"{TAG}status": status, f"{TAG}error": error})
-            self.tracker.end_run(run_id, end_status)
+            self.run_id = None
+            self._end(run_id, end_status, status, error)
+
+    def abort(self) -> None:
+        """End an unfinished study (interrupted run): stop its worker, its run counts as killed."""
+        self.worker.close()
+        if self.run_id is not None:
+            run_id, self.run_id = self.run_id, None
+            self._end(run_id, "KILLED", "failed", "interrupted")
+
+    def _end(self, run_id: str, end_status: str, status: str, error: str | None) -> None:
+        if error:  # best effort on a broken store, which then reports its own error
+            self.tracker.log(run_id, tags={f"{TAG}status": status, f"{TAG}error": error})
+        self.tracker.end_run(run_id, end_status)
+
+    def run_tuning(self) -> None:
+        """Start the study and tune it to `--trials` (within `--timeout`); `finish` follows."""
+        timeout = self.config.timeout
+        try:
+            self.start(self.config.trials)
+            self.tune(self.config.trials, time.monotonic() + timeout if timeout else None)
+        except BaseException:
+            self.abort()
+            raise
+
+    def standing(self) -> schedule.Standing:
+        """Where the study stands, for the budget's allocation."""
+        from optuna.trial import TrialState
+
+        best, refit = None, 0.0
+        complete = [t for t in tuning.done_trials(self.study) if t.state == TrialState.COMPLETE]
+        if complete:
+            best_trial = self.study.best_trial
+            best = float(best_trial.value)
+            folds = best_trial.user_attrs.get("fit_seconds") or [0.0]
+            k = len(self.data.folds) / max(self.data.repeats, 1)
+            refit = float(np.mean(folds)) * k / max(k - 1, 1)
+        return schedule.Standing(
+            name=self.model.name,
+            best=best,
+            done=len(tuning.done_trials(self.study)),
+            trial_seconds=float(np.median(self.trial_seconds)) if self.trial_seconds else 0.0,
+            refit_seconds=refit,
+            failed=self.failure is not None,
+        )
 
     def _logged_trials(self) -> set[int]:
         uid = self.tags[f"{TAG}study_uid"]
@@ -329,56 +454,60 @@ class _StudyRun:
                 int(end.timestamp() * 1000) if end else None,
             )
 
-    def _tune_and_score(self, study: Any, run_id: str) -> StudyResult:
+    def _tune(self, target: int, deadline: float | None, until: float | None) -> int:
         import optuna
 
-        done = tuning.done_trials(study)
-        logged = self._logged_trials()
-        for trial in done:  # trials finished by an earlier, interrupted run but never logged
-            if trial.number not in logged:
-                self._log_trial(run_id, trial)
-        before = len(done)
-        target = self.config.trials
-        self.reporter.study_started(self.model.name, before, target)
-        if before < target:
-            tuning.ensure_defaults_queued(study, self.model.defaults)
-            study.sampler = tuning.make_sampler(self.config.seed, before)
-            study.pruner = tuning.make_pruner()
-            objective = tuning.make_objective(self.worker.context, self.worker)
-            deadline = time.monotonic() + self.config.timeout if self.config.timeout else None
+        study = self.study
+        finished = len(tuning.done_trials(study))
+        if finished >= target or (deadline is not None and time.monotonic() >= deadline):
+            return finished
+        tuning.ensure_defaults_queued(study, self.model.defaults)
+        study.sampler = tuning.make_sampler(self.config.seed, finished)
+        study.pruner = tuning.make_pruner()
+        objective = tuning.make_objective(
+            self.worker.context, self.worker, until=lambda: until, cancelled=self.cancelled.is_set
+        )
 
-            def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-                if not tuning.is_done(trial):
-                    return
-                self._log_trial(run_id, trial)
-                self.reporter.trial_finished(
-                    self.model.name, trial.number, trial.state.name.lower(), _best_value(study)
+        def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            if not tuning.is_done(trial):
+                return
+            self._log_trial(self.run_id, trial)
+            self.reporter.trial_finished(
+                self.model.name, trial.number, trial.state.name.lower(), _best_value(study)
+            )
+            now = time.monotonic()
+            if self.cancelled.is_set():
+                study.stop()
+            if trial.datetime_start and trial.datetime_complete:
+                self.trial_seconds.append(
+                    (trial.datetime_complete - trial.datetime_start).total_seconds()
                 )
-                finished = len(tuning.done_trials(study))
-                if finished >= target or (deadline and time.monotonic() >= deadline):
-                    study.stop()
+            typical = float(np.median(self.trial_seconds)) if self.trial_seconds else 0.0
+            if len(tuning.done_trials(study)) >= target or (
+                deadline is not None and now + (typical if until else 0.0) >= deadline
+            ):
+                study.stop()
 
-            # Trials that fail on a dead process are not "done"; loop until the target is met.
-            finished = before
-            while finished < target:
-                left = deadline - time.monotonic() if deadline else None
-                if left is not None and left <= 0:
-                    break
-                study.optimize(
-                    objective,
-                    n_trials=target - finished,
-                    timeout=left,
-                    catch=(Exception,),
-                    callbacks=[after_trial],
-                    gc_after_trial=False,
-                )
-                now_finished = len(tuning.done_trials(study))
-                if now_finished == finished:  # nothing counted: do not spin
-                    break
-                finished = now_finished
-        done = tuning.done_trials(study)
-        trials_run = len(done) - before
-        return self._refit_and_score(study, run_id, done, trials_run)
+        # Trials that fail on a dead process are not "done"; loop until the target is met.
+        while finished < target:
+            if self.cancelled.is_set():
+                raise KeyboardInterrupt
+            left = deadline - time.monotonic() if deadline is not None else None
+            if left is not None and left <= 0:
+                break
+            study.optimize(
+                objective,
+                n_trials=target - finished,
+                timeout=left,
+                catch=(Exception,),
+                callbacks=[after_trial],
+                gc_after_trial=False,
+            )
+            now_finished = len(tuning.done_trials(study))
+            if now_finished == finished:  # nothing counted: do not spin
+                break
+            finished = now_finished
+        return finished
 
     def _refit_and_score(self, study: Any, run_id: str, done: list, trials_run: int) -> StudyResult:
         from optuna.trial import TrialState
@@ -545,6 +674,7 @@ def run(
     reporter: Reporter | None = None,
     *,
     local: Any = None,
+    started: float | None = None,
 ) -> tuple[Task, Prepared, list[StudyResult]]:
     """Run every selected study of a task and return their results (in model order).
 
@@ -554,11 +684,14 @@ def run(
         reporter: Progress hooks.
         local: A `harness.data.files.LocalTask` built from the user's files; it replaces the
             registry lookup of `config.task`.
+        started: The `time.monotonic()` instant the run began (default: now), from which a
+            `--budget` counts; the command passes its own start, so loading the data counts.
 
     Raises:
         HarnessError: Unknown task or model, a model asked for by name that cannot handle the
             task, data that cannot be split, or stores that cannot be used.
     """
+    started = time.monotonic() if started is None else started
     reporter = reporter or Reporter()
     task = local.task if local is not None else registry.get_task(config.task)
     selected = select_models(task, config.models)
@@ -583,12 +716,172 @@ def run(
     tracker = Tracker(stores)
     tracker.experiment_id(task.name)
     tracker.close_orphans(task.name)
+    if config.workers > 1:  # create the storage's tables before threads open studies in it
+        try:
+            tuning.open_storage(stores.storage_url)
+        except Exception as exc:
+            raise StoreError(
+                f"Cannot open the Optuna storage {mask(stores.storage_url)!r}: "
+                f"{mask(str(exc)).splitlines()[0]}. Pass a working --storage."
+            ) from None
     device = devices.device()
-    n_jobs = config.n_jobs or devices.cpu_count()
-    results = []
+    n_jobs = config.n_jobs or max(1, devices.cpu_count() // config.workers)
+    cancelled = threading.Event()
+    studies: list[_StudyRun] = []
+    results: dict[str, StudyResult] = {}
     for model, reason in selected:
-        study = _StudyRun(task, model, data, config, tracker, reporter, device, n_jobs, extras)
-        result = study.skipped(reason) if reason else study.run()
-        reporter.study_finished(result)
-        results.append(result)
-    return task, data, results
+        study = _StudyRun(
+            task, model, data, config, tracker, reporter, device, n_jobs, extras, cancelled
+        )
+        if reason:
+            results[model.name] = study.skipped(reason)
+            reporter.study_finished(results[model.name])
+        else:
+            studies.append(study)
+    if config.budget is not None:
+        results.update(_budgeted(studies, config, reporter, cancelled, started))
+    else:
+        results.update(_each_in_full(studies, config, reporter, cancelled))
+    return task, data, [results[model.name] for model, _ in selected]
+
+
+def _finished(study: _StudyRun, reporter: Reporter) -> StudyResult:
+    """Finish a study (refit, holdout, end its run) and report it."""
+    result = replace(study.finish(), tuning_seconds=study.tuning_seconds)
+    reporter.study_finished(result)
+    return result
+
+
+def _each_in_full(
+    studies: list[_StudyRun], config: RunConfig, reporter: Reporter, cancelled: threading.Event
+) -> dict[str, StudyResult]:
+    """Run each study to its `--trials` (within `--timeout`), `config.workers` at a time."""
+
+    def whole(study: _StudyRun) -> StudyResult:
+        study.run_tuning()
+        return _finished(study, reporter)
+
+    if config.workers == 1:
+        results = {}
+        for study in studies:
+            results[study.model.name] = whole(study)
+        return results
+    return _in_threads(studies, whole, config.workers, cancelled)
+
+
+def _in_threads(
+    studies: list[_StudyRun], job: Any, workers: int, cancelled: threading.Event
+) -> dict[str, Any]:
+    """`job(study)` for every study on `workers` threads; model name -> its return value.
+
+    On Ctrl-C (or SIGTERM) the run is cancelled: every worker process is killed, so the trials in
+    flight end uncounted, every thread returns, and the interrupt is raised again here.
+    """
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="study")
+    futures = {pool.submit(job, study): study for study in studies}
+    try:
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+            for future in done:
+                if future.exception() is not None:
+                    raise future.exception()
+    except BaseException:
+        cancelled.set()
+        for study in studies:
+            study.worker.kill()
+        wait(futures)
+        for study in studies:
+            study.abort()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+    return {study.model.name: future.result() for future, study in futures.items()}
+
+
+def _budgeted(
+    studies: list[_StudyRun],
+    config: RunConfig,
+    reporter: Reporter,
+    cancelled: threading.Event,
+    started: float,
+) -> dict[str, StudyResult]:
+    """Share `config.budget` seconds from `started` among the studies (see `harness.schedule`),
+    then finish every study that ran a trial; a study the budget never reached is skipped."""
+    end = started + config.budget
+    direction = get_metric(studies[0].task.metric).direction if studies else "minimize"
+    by_name = {study.model.name: study for study in studies}
+    standings: dict[str, schedule.Standing] = {}
+
+    def tuning_end() -> float:
+        reserve = schedule.reserve_seconds(config.budget, list(standings.values()), config.workers)
+        return end - reserve
+
+    def grant(study: _StudyRun, more: int, deadline: float) -> None:
+        if time.monotonic() >= deadline:
+            return
+        if study.run_id is None:
+            study.start(None)
+        target = min(len(tuning.done_trials(study.study)) + more, config.trials)
+        if study.run_id is not None and study.failure is None:
+            study.tune(max(target, 1), deadline, until=deadline)
+        standings[study.model.name] = study.standing()
+
+    def run_rung(grants: dict[str, int]) -> None:
+        deadline = tuning_end()
+        chosen = [by_name[name] for name in grants]
+        if config.workers == 1:
+            for study in chosen:
+                grant(study, grants[study.model.name], deadline)
+        else:
+            _in_threads(
+                chosen,
+                lambda study: grant(study, grants[study.model.name], deadline),
+                config.workers,
+                cancelled,
+            )
+
+    try:
+        run_rung({name: 0 for name in by_name})  # rung 0: every model's defaults
+        rung = 1
+        while True:
+            left = tuning_end() - time.monotonic()
+            if left <= 0:
+                break
+            grants = schedule.next_rung(
+                list(standings.values()),
+                rung,
+                direction=direction,
+                workers=config.workers,
+                max_trials=config.trials,
+                seconds_left=left,
+            )
+            if not grants:
+                break
+            run_rung(grants)
+            rung += 1
+    except BaseException:
+        for study in studies:
+            study.abort()
+        raise
+    results = {}
+    late = "the run's budget ended before its first trial"
+    for study in studies:
+        if study.study is None:
+            results[study.model.name] = study.skipped(late)
+        elif not tuning.done_trials(study.study):
+            results[study.model.name] = study.skipped(late, started=True)
+        else:
+            continue
+        reporter.study_finished(results[study.model.name])
+    ready = [study for study in studies if study.model.name not in results]
+    if config.workers == 1:
+        for study in ready:
+            results[study.model.name] = _finished(study, reporter)
+    else:
+        results.update(
+            _in_threads(ready, lambda study: _finished(study, reporter), config.workers, cancelled)
+        )
+    return results

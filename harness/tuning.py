@@ -250,18 +250,29 @@ def refit_job(
     return prediction, fit_s, predict_s, info
 
 
-def make_objective(context: StudyContext, worker: Worker | None = None) -> Callable[[Any], float]:
+def make_objective(
+    context: StudyContext,
+    worker: Worker | None = None,
+    until: Callable[[], float | None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Callable[[Any], float]:
     """The Optuna objective: CV score of the primary metric, with fold scores as user attrs.
 
     With a `worker`, each trial's folds run in that process under its limits (a trial killed at
     a limit fails with the user attribute `harness.status` = timeout or oom); without one, they
-    run in this process.
+    run in this process. `until()` gives the `time.monotonic()` instant at which a trial still
+    running is killed (the end of a whole-run budget), or None. When `cancelled()` is true (the
+    run was interrupted and its workers killed), a trial's failure is the interruption's: it
+    raises KeyboardInterrupt, so the trial is not counted and a rerun runs it again.
     """
     import optuna
 
     metrics = context.metrics
 
     def objective(trial: optuna.Trial) -> float:
+        if cancelled is not None and cancelled():
+            raise KeyboardInterrupt
+
         def report(message: tuple[int, float]) -> bool:
             fold, running_mean = message
             trial.report(running_mean, fold)
@@ -272,7 +283,9 @@ def make_objective(context: StudyContext, worker: Worker | None = None) -> Calla
         try:
             params = context.model.search_space(trial)
             if worker is not None:
-                result = worker.call(cv_job, params, on_message=report)
+                result = worker.call(
+                    cv_job, params, on_message=report, until=until() if until else None
+                )
             else:
                 result = cv_job(context, report, params)
             value = float(np.mean(result.scores[metrics[0]]))
@@ -280,12 +293,14 @@ def make_objective(context: StudyContext, worker: Worker | None = None) -> Calla
                 raise ValueError(f"the CV {metrics[0]} is {value}")
         except optuna.TrialPruned:
             raise
-        except JobFailed as exc:
-            trial.set_user_attr(ERROR_ATTR, str(exc))
-            trial.set_user_attr(STATUS_ATTR, exc.status)
-            raise
         except Exception as exc:
-            trial.set_user_attr(ERROR_ATTR, error_text(exc))
+            if cancelled is not None and cancelled():
+                raise KeyboardInterrupt from None
+            if isinstance(exc, JobFailed):  # killed at a limit or crashed: say which
+                trial.set_user_attr(STATUS_ATTR, exc.status)
+                trial.set_user_attr(ERROR_ATTR, str(exc))
+            else:
+                trial.set_user_attr(ERROR_ATTR, error_text(exc))
             raise
         for name, values in result.scores.items():
             trial.set_user_attr(f"fold_{name}", values)
@@ -304,6 +319,22 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"[:2000]
 
 
+def open_storage(storage_url: str) -> Any:
+    """Optuna's RDB storage at `storage_url`, its tables created on first use.
+
+    Call it once before studies open in parallel threads: two threads creating the tables of a
+    new SQLite file at once collide.
+    """
+    import optuna
+
+    return optuna.storages.RDBStorage(
+        storage_url,
+        heartbeat_interval=60,
+        grace_period=120,
+        engine_kwargs={"connect_args": {"timeout": 60}} if storage_url.startswith("sqlite") else {},
+    )
+
+
 def open_study(
     storage_url: str, name: str, direction: str, *, seed: int, data: Prepared, fresh: bool = False
 ) -> Any:
@@ -318,14 +349,7 @@ def open_study(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
-        storage = optuna.storages.RDBStorage(
-            storage_url,
-            heartbeat_interval=60,
-            grace_period=120,
-            engine_kwargs={"connect_args": {"timeout": 60}}
-            if storage_url.startswith("sqlite")
-            else {},
-        )
+        storage = open_storage(storage_url)
         if fresh:
             try:
                 optuna.delete_study(study_name=name, storage=storage)

@@ -28,12 +28,15 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 POLL_SECONDS = 0.05
+# Studies run in threads with `--workers N`: one fork at a time, so gc.freeze/unfreeze pair up.
+_FORK_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -157,16 +160,26 @@ class Worker:
         parent, child = ctx.Pipe(duplex=True)
         # Objects alive now stay out of the child's garbage collector: collecting them there
         # could close connections (MLflow, Optuna) that the study process still uses.
-        gc.freeze()
-        try:
-            # Not a daemon: joblib (scikit-learn's n_jobs) refuses to parallelize in daemons.
-            # `close` (called in a `finally` by every user) and PR_SET_PDEATHSIG end it instead.
-            process = ctx.Process(target=_worker_main, args=(child, parent, self.context))
-            process.start()
-        finally:
-            gc.unfreeze()
+        with _FORK_LOCK:
+            gc.freeze()
+            try:
+                # Not a daemon: joblib (scikit-learn's n_jobs) refuses to parallelize in daemons.
+                # `close` (called in a `finally` by every user) and PR_SET_PDEATHSIG end it.
+                process = ctx.Process(target=_worker_main, args=(child, parent, self.context))
+                process.start()
+            finally:
+                gc.unfreeze()
         child.close()
         self._process, self._conn = process, parent
+
+    def kill(self) -> None:
+        """Kill the worker process now, from any thread; the job waiting on it fails as died."""
+        process = self._process
+        if process is not None and process.pid is not None:
+            try:
+                os.kill(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def close(self) -> None:
         """Kill the worker (if any) and release its pipe."""
@@ -182,12 +195,15 @@ class Worker:
         function: Callable[..., Any],
         *args: Any,
         on_message: Callable[[Any], bool] | None = None,
+        until: float | None = None,
     ) -> Any:
         """Run `function(context, send, *args)` in the worker and return its result.
 
         `function` must be importable by name (a module-level function). Inside it, `send(msg)`
         passes `msg` to `on_message` here; when `on_message` raises, the job is stopped and the
-        exception re-raised here, leaving the worker alive for the next job.
+        exception re-raised here, leaving the worker alive for the next job. `until` (a
+        `time.monotonic()` instant: the end of a whole-run budget) kills a job still running then,
+        like the per-job limit.
 
         Raises:
             JobFailed: The job raised in the worker (status "failed", or "oom" for a
@@ -200,7 +216,7 @@ class Worker:
         conn, process = self._conn, self._process
         in_sync = False  # True once the worker has answered this job and waits for the next
         try:
-            result = self._wait(conn, process, function, args, on_message)
+            result = self._wait(conn, process, function, args, on_message, until)
             in_sync = True
             return result
         except JobFailed as exc:
@@ -220,6 +236,7 @@ class Worker:
         function: Callable[..., Any],
         args: tuple,
         on_message: Callable[[Any], bool] | None,
+        until: float | None = None,
     ) -> Any:
         started = time.monotonic()
         deadline = started + self.limits.seconds if self.limits.seconds else None
@@ -251,7 +268,7 @@ class Worker:
             elif not process.is_alive():
                 kind = "died"
             else:
-                kind = self._over_limit(process.pid, started, deadline)
+                kind = self._over_limit(process.pid, started, deadline, until)
             if kind == "died":
                 process.join(timeout=5)
                 code = process.exitcode
@@ -263,8 +280,12 @@ class Worker:
                 self.close()
                 raise JobFailed(status, text)
 
-    def _over_limit(self, pid: int, started: float, deadline: float | None) -> Any:
+    def _over_limit(
+        self, pid: int, started: float, deadline: float | None, until: float | None = None
+    ) -> Any:
         now = time.monotonic()
+        if until is not None and now >= until and (deadline is None or until < deadline):
+            return "timeout", f"killed after {now - started:.1f} s: the run's budget ended"
         if deadline is not None and now >= deadline:
             return "timeout", (
                 f"killed after {now - started:.1f} s: over the limit of "

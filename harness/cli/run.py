@@ -111,6 +111,25 @@ def run(
         help="Hard memory limit per study worker, e.g. 4G or 512M (default: 90%% of RAM); "
         "a trial over it is killed and recorded as oom.",
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        "-w",
+        help="Studies run at once, each in its own process; the cores are divided among them.",
+    ),
+    budget: str = typer.Option(
+        None,
+        "--budget",
+        "-b",
+        help="Wall-clock budget for the whole run, e.g. 90s, 10m or 1h: every model gets its "
+        "defaults, then the most promising get more trials (see docs/PRESETS.md).",
+    ),
+    preset: str = typer.Option(
+        None,
+        "--preset",
+        help="fast, medium or best: models, folds, budget and ensembling in one word "
+        "(flags given with it win).",
+    ),
     fresh: bool = typer.Option(False, "--fresh", help="Start the studies over (delete them)."),
     tracking_uri: str = typer.Option(
         None, "--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI, else ./mlruns)."
@@ -139,26 +158,49 @@ def run(
     ),
 ) -> None:
     """Tune models on TASK with cross-validation, score the best on the holdout, rank them."""
-    from harness import devices, registry, runner
+    import os
+    import time
+
+    started = time.monotonic()  # a --budget counts from here: loading the data is part of it
+
+    if workers > 1:  # OpenMP threads that spin while waiting steal the other studies' cores
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from harness import devices, registry, runner, schedule
     from harness.cli.leaderboard import print_table
     from harness.data import files
     from harness.errors import UsageError
+    from harness.presets import get_preset
     from harness.tracking import mask, resolve_stores
 
-    if trials is None and timeout is None:
+    chosen = get_preset(preset) if preset else None
+    seconds = schedule.parse_duration(budget) if budget is not None else None
+    if seconds is None and chosen is not None:
+        seconds = chosen.budget
+    if seconds is not None:
+        if timeout is not None:
+            raise UsageError(
+                "--timeout (per study) and --budget (the whole run) exclude each other; "
+                "give one of them."
+            )
+        trials = runner.BUDGET_MAX_TRIALS if trials is None else trials
+    elif trials is None and timeout is None:
         timeout = runner.DEFAULT_STUDY_TIMEOUT
     config = runner.RunConfig(
         task=task,
         models=tuple(model or ()),
         trials=runner.DEFAULT_TRIALS if trials is None else trials,
         timeout=timeout,
-        folds=folds,
+        folds=folds if folds is not None or chosen is None else chosen.folds,
         repeats=repeats,
         seed=seed,
         fresh=fresh,
         n_jobs=jobs,
         trial_timeout=trial_timeout,
-        memory_limit=devices.parse_memory(memory_limit) if memory_limit else devices.memory_mb(0.9),
+        memory_limit=devices.parse_memory(memory_limit)
+        if memory_limit
+        else devices.memory_mb(0.9 / max(workers, 1)),
+        workers=workers,
+        budget=seconds,
     )
     options = files.Options(
         target=target,
@@ -189,6 +231,10 @@ def run(
                 f"data (a folder or a CSV/Parquet file); {task!r} is a registered task."
             )
         spec = registry.get_task(task)
+    if chosen is not None and not config.models:
+        from harness.presets import preset_models
+
+        config = dataclasses.replace(config, models=preset_models(chosen, spec))
     runner.select_models(spec, config.models)  # name errors before any store is created
     stores = resolve_stores(tracking_uri, storage, create=False)  # folders once data is split
     err.print(
@@ -200,7 +246,7 @@ def run(
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         with reporter.progress:
-            _, data, results = runner.run(config, stores, reporter, local=local)
+            _, data, results = runner.run(config, stores, reporter, local=local, started=started)
     except KeyboardInterrupt:
         err.print("Interrupted: finished trials are kept, and the same command resumes.")
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -216,6 +262,8 @@ def run(
     print_table(rows, f"Leaderboard: {spec.name} (CV ranks, holdout scored once)")
     _log_leaderboard(err, tracker, spec.name)
     _write_submissions(err, spec.name, results, rows)
+    if config.budget is not None:
+        _print_allocation(err, config.budget, results)
     failed = [r for r in results if r.status not in ("ok", "skipped")]
     if failed:
         err.print(
@@ -223,6 +271,24 @@ def run(
             + "; ".join(f"{r.model} ({r.status}): {r.reason}" for r in failed)
         )
         raise typer.Exit(EXIT_STUDIES_FAILED)
+
+
+def _print_allocation(err: Any, budget: float, results: list) -> None:
+    """How the budget was shared: seconds and trials each study got in this run."""
+    parts = [
+        f"{r.model} {r.tuning_seconds:.0f} s / {r.trials_run} trials"
+        for r in sorted(results, key=lambda r: -r.tuning_seconds)
+        if r.status != "skipped" or r.tuning_seconds
+    ]
+    if not parts:
+        err.print(
+            f"The budget of {budget:g} s ended before any trial (loading the data and opening "
+            "the stores count): give a larger --budget.",
+            markup=False,
+            highlight=False,
+        )
+        return
+    err.print(f"Budget {budget:g} s shared: " + "; ".join(parts), markup=False, highlight=False)
 
 
 def _log_leaderboard(err: Any, tracker: Any, task: str) -> None:

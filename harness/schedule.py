@@ -1,0 +1,121 @@
+"""How a whole-run budget (`harness run TASK --budget 10m`) is shared among the studies.
+
+The policy, in rungs (successive halving over studies, with each model's cost per trial):
+
+1. Rung 0: every eligible model runs its default configuration (trial 0), cheapest first is not
+   known yet, so in registry order; a resumed study that already has trials keeps them.
+2. After each rung the studies are ranked by their best CV score so far. Rung r (r >= 1) keeps the
+   best half of the previous rung (at least one study per worker) and gives each 2**r more trials.
+   A study leaves the race when it has no completed trial, reaches `--trials`, or its typical trial
+   would not end before the tuning deadline.
+3. No trial starts when the study's typical trial would not end by the tuning deadline, and a trial
+   still running at the deadline is killed and recorded as `timeout` (the hard stop).
+4. The tuning deadline is the budget minus a reserve for refitting every study on the whole
+   training part and scoring the holdout: at first 10% of the budget, then, once trials have run,
+   the estimated refit times (a fold's fit time scaled to the whole training part, plus a margin)
+   shared among the workers, within 5% to 50% of the budget.
+
+Every study keeps its own honest row: it is refitted and scored on the holdout however few trials it
+got. Each study's run records the seconds and trials it was given (`tuning_seconds`, `trials_run`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harness.errors import UsageError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$", re.IGNORECASE)
+_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+FIRST_RESERVE = 0.10
+MIN_RESERVE, MAX_RESERVE = 0.05, 0.50
+REFIT_MARGIN = 1.25
+REFIT_OVERHEAD_SECONDS = 1.0
+
+
+def parse_duration(text: str | float, flag: str = "--budget") -> float:
+    """Seconds in `text`: a number of seconds, or a number with s, m or h (e.g. 90, 10m, 1.5h).
+
+    Raises:
+        UsageError: The text is not such a duration, or it is not positive.
+    """
+    if isinstance(text, int | float):
+        seconds = float(text)
+    else:
+        match = _DURATION.match(str(text))
+        if not match:
+            raise UsageError(
+                f"{flag} must be a duration such as 90, 90s, 10m or 1.5h; got {text!r}."
+            )
+        seconds = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    if not seconds > 0:
+        raise UsageError(f"{flag} must be more than 0 seconds; got {text!r}.")
+    return seconds
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a study stands between rungs.
+
+    Attributes:
+        name: The model's name.
+        best: Best CV score so far (None: no completed trial).
+        done: Trials the study has done in total.
+        trial_seconds: Typical (median) wall time of its trials in this run (0 if unknown).
+        refit_seconds: Estimated time to refit its best configuration on the training part.
+        failed: Whether the study failed (its model code raised outside a trial).
+    """
+
+    name: str
+    best: float | None
+    done: int
+    trial_seconds: float = 0.0
+    refit_seconds: float = 0.0
+    failed: bool = False
+
+
+def reserve_seconds(budget: float, standings: Sequence[Standing], workers: int) -> float:
+    """Seconds kept at the end of the budget for refits and holdout scoring."""
+    known = [s.refit_seconds for s in standings if s.best is not None]
+    if not known:
+        return FIRST_RESERVE * budget
+    needed = sum(s * REFIT_MARGIN + REFIT_OVERHEAD_SECONDS for s in known) / max(workers, 1)
+    return min(max(needed, MIN_RESERVE * budget), MAX_RESERVE * budget)
+
+
+def next_rung(
+    standings: Sequence[Standing],
+    rung: int,
+    *,
+    direction: str,
+    workers: int,
+    max_trials: int,
+    seconds_left: float,
+) -> dict[str, int]:
+    """The grants of rung `rung` (>= 1): model name -> more trials, best studies first.
+
+    Args:
+        standings: Every study after the previous rung.
+        rung: The rung to plan (rung 0, the defaults, needs no plan).
+        direction: "maximize" or "minimize" (the primary metric's).
+        workers: Studies that run at once; at least this many stay in the race when they can.
+        max_trials: A study's cap on trials in total (`--trials`).
+        seconds_left: Seconds until the tuning deadline.
+    """
+    alive = [
+        s
+        for s in standings
+        if not s.failed
+        and s.best is not None
+        and s.done < max_trials
+        and s.trial_seconds < seconds_left
+    ]
+    sign = -1.0 if direction == "maximize" else 1.0
+    alive.sort(key=lambda s: (sign * s.best, s.trial_seconds, s.name))
+    keep = max(min(workers, len(alive)), math.ceil(len(standings) / 2**rung))
+    chosen = alive[:keep]
+    more = 2**rung
+    return {s.name: min(more, max_trials - s.done) for s in chosen}

@@ -1,0 +1,206 @@
+"""A whole-run budget is kept and shared by merit; studies run in parallel on their own workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from harness import devices, runner
+from harness.tracking import Tracker, make_folders, resolve_stores
+
+
+def _runs(store, task: str, kind: str) -> list:
+    client = MlflowClient(tracking_uri=store.tracking_uri)
+    experiment = client.get_experiment_by_name(task)
+    runs = client.search_runs([experiment.experiment_id])
+    return [r for r in runs if r.data.tags.get("harness.kind") == kind]
+
+
+def _ready_stores(root):
+    """Stores whose MLflow database exists already: its first creation (seconds of schema
+    migrations) is not what the budget tests measure."""
+    stores = resolve_stores(
+        f"sqlite:///{root}/mlruns/mlflow.db", f"sqlite:///{root}/mlruns/optuna.db"
+    )
+    make_folders(stores)
+    Tracker(stores).experiment_id("breast_cancer")
+    return stores
+
+
+def test_a_budgeted_run_ends_on_time_and_gives_the_better_models_more_trials(store):
+    budget = 30.0
+    config = runner.RunConfig(
+        task="breast_cancer",
+        models=("dummy", "naive_bayes", "linear", "knn"),
+        trials=runner.BUDGET_MAX_TRIALS,
+        budget=budget,
+        n_jobs=1,
+    )
+    stores = _ready_stores(store.root)
+    started = time.monotonic()
+    _, _, results = runner.run(config, stores, started=started)
+    elapsed = time.monotonic() - started
+    assert elapsed <= budget + 3.0, f"the run took {elapsed:.1f} s on a {budget:g} s budget"
+    assert [r.status for r in results] == ["ok"] * 4
+    assert all(r.trials_run >= 1 for r in results)  # every model got its defaults
+    ranked = sorted(results, key=lambda r: -r.cv_mean)
+    assert ranked[0].trials_run > ranked[-1].trials_run  # time went to the promising ones
+    assert ranked[-1].model == "dummy" and ranked[-1].trials_run == 1
+    studies = {r.data.tags["harness.model"]: r for r in _runs(store, "breast_cancer", "study")}
+    for result in results:
+        logged = studies[result.model].data
+        assert logged.tags["harness.budget"] == "30"
+        assert logged.metrics["trials_run"] == result.trials_run
+        assert logged.metrics["tuning_seconds"] == pytest.approx(result.tuning_seconds)
+    assert sum(r.tuning_seconds for r in results) < budget
+
+
+def test_a_trial_still_running_when_the_budget_ends_is_killed_and_recorded(
+    store, installed_plugins, monkeypatch
+):
+    installed_plugins({"misbehaving": "extra_plugins:MISBEHAVING"})
+    monkeypatch.setenv("MISBEHAVE", "sleep")  # the forked worker sleeps 120 s in fit
+    stores = _ready_stores(store.root)
+    budget = 12.0
+    config = runner.RunConfig(
+        task="breast_cancer",
+        models=("dummy", "misbehaving"),
+        trials=runner.BUDGET_MAX_TRIALS,
+        budget=budget,
+    )
+    started = time.monotonic()
+    _, _, results = runner.run(config, stores, started=started)
+    assert time.monotonic() - started <= budget + 3.0
+    dummy, misbehaving = results
+    assert dummy.status == "ok"
+    assert misbehaving.status == "timeout"
+    assert "the run's budget ended" in misbehaving.reason
+    (trial,) = [
+        r for r in _runs(store, "breast_cancer", "trial") if "misbehaving" in r.info.run_name
+    ]
+    assert trial.data.tags["harness.status"] == "timeout"
+    assert "the run's budget ended" in trial.data.tags["harness.error"]
+
+
+@pytest.mark.skipif(devices.cpu_count() < 2, reason="parallel studies need 2 cores")
+def test_parallel_studies_give_the_same_results_as_one_at_a_time_and_overlap(tmp_path):
+    models = ("linear", "knn", "naive_bayes")
+    outcomes = {}
+    for workers in (1, 2):
+        root = tmp_path / f"w{workers}"
+        stores = resolve_stores(
+            f"sqlite:///{root}/mlruns/mlflow.db", f"sqlite:///{root}/mlruns/optuna.db"
+        )
+        config = runner.RunConfig(
+            task="breast_cancer", models=models, trials=2, workers=workers, n_jobs=1
+        )
+        _, _, results = runner.run(config, stores)
+        outcomes[workers] = [(r.model, r.status, r.cv_mean, r.holdout) for r in results]
+        if workers == 2:
+            client = MlflowClient(tracking_uri=stores.tracking_uri)
+            experiment = client.get_experiment_by_name("breast_cancer")
+            spans = sorted(
+                (r.info.start_time, r.info.end_time)
+                for r in client.search_runs([experiment.experiment_id])
+                if r.data.tags.get("harness.kind") == "study"
+            )
+            assert any(a[1] > b[0] for a, b in zip(spans, spans[1:], strict=False)), (
+                "studies never overlapped"
+            )
+    assert outcomes[1] == outcomes[2]
+    assert all(status == "ok" for _, status, _, _ in outcomes[2])
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+@pytest.mark.skipif(devices.cpu_count() < 2, reason="parallel studies need 2 cores")
+def test_ctrl_c_with_parallel_studies_loses_nothing_and_the_same_command_resumes(store):
+    args = [sys.executable, "-m", "harness", "run", "breast_cancer"]
+    args += ["-m", "random_forest", "-m", "extra_trees", "--trials", "4", "--workers", "2"]
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["HARNESS_DEVICE"] = "cpu"
+    proc = subprocess.Popen(
+        args, cwd=store.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 240
+    workers: set[int] = set()
+    while time.monotonic() < deadline:  # a finished trial in one study, the other running
+        time.sleep(0.3)
+        workers.update(_children(proc.pid))
+        try:
+            names = ("breast_cancer.random_forest", "breast_cancer.extra_trees")
+            studies = [optuna.load_study(study_name=n, storage=store.storage) for n in names]
+            states = [[t.state.name for t in study.trials] for study in studies]
+        except Exception:
+            continue
+        if any("COMPLETE" in s for s in states) and all("RUNNING" in s for s in states):
+            break
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err.decode()
+    time.sleep(0.5)
+    assert not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
+    study_runs = _runs(store, "breast_cancer", "study")
+    assert sorted(r.info.status for r in study_runs) == ["KILLED", "KILLED"]
+
+    rerun = subprocess.run(args, cwd=store.root, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    for name in ("random_forest", "extra_trees"):
+        study = optuna.load_study(study_name=f"breast_cancer.{name}", storage=store.storage)
+        complete = sorted(t.number for t in study.trials if t.state.name == "COMPLETE")
+        assert len(complete) == 4
+        logged = sorted(
+            int(r.data.tags["harness.trial"])
+            for r in _runs(store, "breast_cancer", "trial")
+            if r.data.tags["harness.model"] == name
+        )
+        assert logged == complete  # every finished trial in MLflow exactly once
+    client = MlflowClient(tracking_uri=store.tracking_uri)
+    experiment = client.get_experiment_by_name("breast_cancer")
+    assert all(r.info.status != "RUNNING" for r in client.search_runs([experiment.experiment_id]))
+
+
+CORES = devices.cpu_count()
+BAD = [
+    ("run breast_cancer --workers 0", 2, "--workers must be at least 1, got 0."),
+    (f"run breast_cancer --workers {CORES + 1}", 2, f"is more than the {CORES} cores here"),
+    ("run breast_cancer --budget soon", 2, "--budget must be a duration such as 90, 90s, 10m"),
+    ("run breast_cancer --budget 0", 2, "--budget must be more than 0 seconds; got '0'."),
+    ("run breast_cancer --budget 1m --timeout 5", 2, "--timeout (per study) and --budget"),
+    ("run breast_cancer --preset quick", 2, "Unknown preset 'quick'; use one of fast, medium"),
+]
+if CORES >= 2:
+    BAD.append(
+        (f"run breast_cancer --workers 2 --jobs {CORES}", 2, f"= {2 * CORES} threads on {CORES}")
+    )
+
+
+@pytest.mark.parametrize(("args", "code", "message"), BAD, ids=[b[0] for b in BAD])
+def test_bad_budgets_workers_and_presets_are_refused_before_any_store(
+    harness_main, store, args, code, message
+):
+    got, err = harness_main(*args.split())
+    assert got == code, err
+    assert message in err, err
+    assert "Traceback" not in err
+    assert not (store.root / "mlruns").exists()

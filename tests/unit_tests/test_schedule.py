@@ -1,0 +1,95 @@
+"""The whole-run budget's policy: durations, the reserve for refits, and successive halving."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import presets, schedule
+from harness.errors import UsageError
+from harness.schedule import Standing
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90", 90.0), ("90s", 90.0), ("10m", 600.0), ("1.5h", 5400.0)]
+)
+def test_a_budget_is_read_in_seconds_minutes_or_hours(text, seconds):
+    assert schedule.parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ten minutes", "--budget must be a duration such as 90, 90s, 10m or 1.5h; got"),
+        ("5d", "--budget must be a duration such as"),
+        ("0m", "--budget must be more than 0 seconds; got '0m'."),
+    ],
+)
+def test_a_budget_that_is_not_a_duration_is_refused(text, message):
+    with pytest.raises(UsageError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        schedule.parse_duration(text)
+
+
+def _standings() -> list[Standing]:
+    return [
+        Standing("a", best=0.90, done=1, trial_seconds=1.0),
+        Standing("b", best=0.95, done=1, trial_seconds=2.0),
+        Standing("c", best=0.80, done=1, trial_seconds=1.0),
+        Standing("d", best=0.85, done=1, trial_seconds=1.0),
+        Standing("e", best=None, done=1, trial_seconds=1.0),  # its trial failed
+        Standing("f", best=0.99, done=1, trial_seconds=1.0, failed=True),
+    ]
+
+
+def test_each_rung_keeps_the_best_half_and_doubles_their_trials():
+    plan = dict(max_trials=100, seconds_left=60.0, workers=1)
+    rung1 = schedule.next_rung(_standings(), 1, direction="maximize", **plan)
+    assert rung1 == {"b": 2, "a": 2, "d": 2}  # best first; failed and trial-less studies out
+    rung2 = schedule.next_rung(_standings(), 2, direction="maximize", **plan)
+    assert rung2 == {"b": 4, "a": 4}
+    rung3 = schedule.next_rung(_standings(), 3, direction="maximize", **plan)
+    assert rung3 == {"b": 8}
+
+
+def test_a_lower_is_better_metric_ranks_the_other_way():
+    plan = dict(max_trials=100, seconds_left=60.0, workers=1)
+    assert schedule.next_rung(_standings(), 3, direction="minimize", **plan) == {"c": 8}
+
+
+def test_every_worker_keeps_a_study_and_caps_and_costs_are_respected():
+    standings = _standings()
+    assert list(
+        schedule.next_rung(
+            standings, 5, direction="maximize", max_trials=100, seconds_left=60, workers=2
+        )
+    ) == ["b", "a"]
+    capped = schedule.next_rung(
+        standings, 2, direction="maximize", max_trials=3, seconds_left=60, workers=1
+    )
+    assert capped == {"b": 2, "a": 2}  # 1 done + 2 more reaches --trials 3
+    slow_out = schedule.next_rung(
+        standings, 1, direction="maximize", max_trials=100, seconds_left=1.5, workers=1
+    )
+    assert "b" not in slow_out  # its 2 s trial cannot end before the deadline
+
+
+def test_the_reserve_for_refits_follows_the_estimates_within_bounds():
+    assert schedule.reserve_seconds(100, [Standing("a", None, 0)], 1) == 10.0
+    known = [Standing("a", 0.9, 1, refit_seconds=4.0), Standing("b", 0.8, 1, refit_seconds=8.0)]
+    assert schedule.reserve_seconds(100, known, 1) == pytest.approx(4 * 1.25 + 8 * 1.25 + 2)
+    assert schedule.reserve_seconds(100, known, 2) == pytest.approx((15 + 2) / 2)
+    assert schedule.reserve_seconds(1000, known, 1) == 50.0  # at least 5%
+    huge = [Standing("a", 0.9, 1, refit_seconds=1000.0)]
+    assert schedule.reserve_seconds(100, huge, 1) == 50.0  # at most half
+
+
+def test_presets_pick_models_that_fit_the_task_and_unknown_ones_are_refused():
+    from harness import registry
+
+    ames = registry.get_task("ames")
+    fast = presets.preset_models(presets.get_preset("fast"), ames)
+    assert "linear" in fast and "naive_bayes" not in fast  # naive Bayes cannot regress
+    medium = presets.preset_models(presets.get_preset("medium"), ames)
+    assert "keras_mlp" not in medium and "dummy" in medium
+    assert "keras_mlp" in presets.preset_models(presets.get_preset("best"), ames)
+    with pytest.raises(UsageError, match="Unknown preset 'quick'; use one of fast, medium, best"):
+        presets.get_preset("quick")
