@@ -61,3 +61,47 @@ def stack(X: pd.DataFrame, column: str | None = None) -> np.ndarray:
     if len(cells) == 0:
         return np.zeros((0, 1, 1, 1), dtype=np.float32)
     return np.stack(cells).astype(np.float32) / 255.0
+
+
+def is_image_column(values: pd.Series) -> bool:
+    """Whether a column holds image arrays (its first cell is a NumPy array)."""
+    return len(values) > 0 and isinstance(values.iloc[0], np.ndarray)
+
+
+def hashable(X: pd.DataFrame) -> pd.DataFrame:
+    """`X` with every image cell replaced by a digest of its shape and bytes.
+
+    pandas cannot hash or count arrays (`hash_pandas_object`, `nunique`); fingerprints, duplicate
+    checks and health checks use this copy instead. Other columns are returned as they are.
+    """
+    import hashlib
+
+    columns = [c for c in X.columns if X[c].dtype == object and is_image_column(X[c])]
+    if not columns:
+        return X
+    out = X.copy()
+    for column in columns:
+        out[column] = [
+            hashlib.blake2b(
+                repr(cell.shape).encode() + np.ascontiguousarray(cell).tobytes(), digest_size=16
+            ).hexdigest()
+            for cell in X[column]
+        ]
+    return out
+
+
+def flatten(X: pd.DataFrame, column: str | None = None) -> np.ndarray:
+    """The images of `X` as one float32 row of pixels each (rows, height x width x channels),
+    scaled to [0, 1]: the input of classical learners on raw pixels."""
+    images = stack(X, column)
+    return images.reshape(len(images), -1)
+
+
+def describe(X: pd.DataFrame, column: str | None = None) -> str:
+    """A short description of an image column: `1,797 images, 8x8, 1 channel (grayscale)`."""
+    name = column or image_column(X)
+    if len(X) == 0:
+        return "no images"
+    height, width, channels = X[name].iloc[0].shape
+    kind = "1 channel (grayscale)" if channels == 1 else f"{channels} channels (RGB)"
+    return f"{len(X):,} images, {height}x{width}, {kind}"
