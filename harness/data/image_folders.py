@@ -74,7 +74,7 @@ def _labelled_folder(path: Path, settings: dict[str, Any]) -> Path | None:
 
 
 def detect(path: Path, settings: dict[str, Any]) -> str | None:
-    """"classes", "table" or None (not an image folder) for a folder given to `harness run`."""
+    """The layout of a folder given to `harness run`: "classes", "table", or None (not images)."""
     if not path.is_dir():
         return None
     if _class_root(path) is not None:
