@@ -174,11 +174,14 @@ def _lookup(folder: Path) -> dict[str, Path]:
 
 
 def _table_columns(b: _Builder, train: pd.DataFrame, folder: Path, file: Path) -> tuple[str, str]:
-    """(id column, target column) of a label table."""
+    """(id column, target column) of a label table: the id is the first column of unique values
+    of which at least half of the first 20 name an image file, unless --id names it."""
     names = _lookup(folder)
     id_column = b.get("id")
     if id_column is None:
         for column in train.columns:
+            if not train[column].is_unique:
+                continue
             values = train[column].astype(str).head(20)
             if values.isin(list(names)).mean() >= 0.5:
                 id_column = str(column)
