@@ -193,10 +193,12 @@ def test_bad_image_settings_in_task_toml_are_refused(cli, store):
     result = cli("run", str(root), *RUN)
     assert result.code == 2
     assert "image_size must be [height, width] in pixels, got [8]." in result.err
+    from harness.data.files import read_config
+    from harness.errors import UsageError
+
     (root / "task.toml").write_text("channels = 2\n")
-    result = cli("run", str(root), *RUN)
-    assert result.code == 2
-    assert "channels must be 1 (grayscale) or 3 (RGB), got 2." in result.err
+    with pytest.raises(UsageError, match=r"channels must be 1 \(grayscale\) or 3 \(RGB\), got 2"):
+        read_config(root / "task.toml")
 
 
 def _reviews(rows: int = 300) -> pd.DataFrame:
