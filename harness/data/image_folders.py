@@ -290,6 +290,7 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
         lookup = {p.stem: p for p in files} | {p.name: p for p in files}
         columns: tuple[str, ...] = (target,)
         probabilities = False
+        submission_id = id_column
         if sample_path.is_file():
             sample = b.read(sample_path)
             order_ids = sample.iloc[:, 0].astype(str).tolist()
@@ -300,6 +301,7 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
                     f"'{test_folder}', such as {absent[0]!r}."
                 )
             columns = tuple(str(c) for c in sample.columns[1:2])
+            submission_id = str(sample.columns[0])
             from harness.data.files import _probability_sample
 
             probabilities = _probability_sample(sample, columns) and problem == "binary"
@@ -318,7 +320,7 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
             )
         test_X = image_frame(test_decoded.images)
         submission = SubmissionFormat(
-            id_column=id_column,
+            id_column=submission_id,
             ids=shown.reset_index(drop=True),
             columns=columns,
             probabilities=probabilities,
