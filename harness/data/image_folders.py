@@ -293,6 +293,11 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
         submission_id = id_column
         if sample_path.is_file():
             sample = b.read(sample_path)
+            if sample.shape[1] < 2:
+                raise DataError(
+                    f"'{sample_path}' has {sample.shape[1]} column; a sample submission has the "
+                    "id column first and then the target column."
+                )
             order_ids = sample.iloc[:, 0].astype(str).tolist()
             absent = [i for i in order_ids if i not in lookup]
             if absent:
