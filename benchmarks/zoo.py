@@ -142,7 +142,11 @@ def show(path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     tabular = [n for n, t in registry.tasks().items() if t.modality == "tabular"]
-    classical = [n for n, m in registry.models().items() if m.family != "neural"]
+    classical = [
+        n
+        for n, m in registry.models().items()
+        if m.family != "neural" and "tabular" in m.modalities
+    ]
     parser.add_argument("--tasks", nargs="+", default=tabular, help="default: every tabular task")
     parser.add_argument("--models", nargs="+", default=classical, help="default: classical")
     parser.add_argument("--trials", type=int, default=30, help="trials per study (with trial 0)")

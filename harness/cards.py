@@ -3,7 +3,8 @@
 `task_card(task)` loads the task's data and returns a plain dict (JSON-ready) that `harness show`
 renders. The static parts (description, source, citation, licence, references, notes) come from the
 `Task`; the measured parts (size, feature kinds, missing values, class balance or target summary,
-the split actually made) come from the loaded `Dataset` and `splits.prepare` with seed 0.
+the split actually made, the image shape) come from the loaded `Dataset` and `splits.prepare`
+with seed 0.
 """
 
 from __future__ import annotations
@@ -52,6 +53,34 @@ def _missing(X: pd.DataFrame) -> dict[str, Any]:
         "rows_with_any": int(X.isna().any(axis=1).sum()),
         "columns": {str(c): int(n) for c, n in counts.items()},
     }
+
+
+def _images(data: Dataset) -> str | None:
+    """`1,797 images, 8x8, 1 channel (grayscale)` for an image task, else None."""
+    from harness.data.images import describe
+
+    columns = [c for c, kind in data.feature_kinds.items() if kind == "image"]
+    if not columns:
+        return None
+    X, _ = _all_rows(data)
+    return describe(X, columns[0])
+
+
+def _augmentation(task: Task) -> str | None:
+    """The task's augmentation policy in words (image tasks), else None."""
+    if task.modality != "image":
+        return None
+    policy = task.augmentation
+    if not policy.any:
+        return "none"
+    parts = ["left-right flips" if policy.flip else "no flips"]
+    if policy.shift:
+        parts.append(f"shifts up to {policy.shift:.1%}")
+    if policy.rotation:
+        parts.append(f"rotations up to {policy.rotation:g} degrees")
+    if policy.zoom:
+        parts.append(f"zoom up to {policy.zoom:.0%}")
+    return ", ".join(parts)
 
 
 def _target(task: Task, y: pd.Series) -> dict[str, Any]:
@@ -164,6 +193,8 @@ def task_card(task: Task, data: Dataset | None = None) -> dict[str, Any]:
             "declared_features": task.features,
         },
         "feature_kinds": dict(sorted(kinds.items())),
+        "images": _images(data),
+        "augmentation": _augmentation(task),
         "columns": columns,
         "missing": _missing(X),
         "target_summary": _target(task, y),

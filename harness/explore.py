@@ -180,6 +180,8 @@ def image_samples(X: Any, y: Any, kinds: dict[str, str], modality: str) -> list[
                     array = mpimg.imread(str(value))
                 else:
                     array = np.asarray(value, dtype=float)
+                    if array.ndim == 3 and array.shape[2] == 1:  # (H, W, 1): a grayscale image
+                        array = array[:, :, 0]
                     side = int(round(np.sqrt(array.size)))
                     if array.ndim == 1 and side * side == array.size:
                         array = array.reshape(side, side)

@@ -20,6 +20,11 @@ Styles:
 
 Text columns (kind "text") go through TF-IDF in every style: sparse when the caller asks for
 sparse output (linear models), otherwise dense with at most `text_max_features` terms per column.
+`text_ngrams="word"` (the default, for text beside tabular columns) uses word unigrams;
+`"word_char"` (text tasks) joins word 1-2-grams and character 2-5-grams within word boundaries.
+
+Image columns (kind "image", see `harness.data.images`) become their raw pixels, one float column
+per pixel and channel scaled to [0, 1], in the "onehot" and "ordinal" styles.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from typing import Any
 import numpy as np
 
 STYLES = ("onehot", "ordinal", "native")
-KINDS = ("numeric", "categorical", "text")
+KINDS = ("numeric", "categorical", "text", "image")
+TEXT_NGRAMS = ("word", "word_char")
 MISSING = "__missing__"
 HIGH_CARDINALITY = 30
 DENSE_TEXT_FEATURES = 200
@@ -49,6 +55,13 @@ def _as_text(values: Any) -> Any:
     return column.fillna("").astype(str).to_numpy()
 
 
+def _pixels(values: Any) -> Any:
+    """An image column (a one-column frame of arrays) as raw pixels in [0, 1], one row each."""
+    from harness.data.images import flatten
+
+    return flatten(values, values.columns[0])
+
+
 def columns_of(feature_kinds: Mapping[str, str], kind: str) -> list[str]:
     """Column names of one kind, in their original order."""
     return [column for column, k in feature_kinds.items() if k == kind]
@@ -61,14 +74,14 @@ def _target_type(problem_type: str | None) -> str:
 
 
 class Preprocessor:
-    """A scikit-learn transformer for the tabular columns of a task (see the module docstring).
+    """A scikit-learn transformer for the columns of a task (see the module docstring).
 
     It is a plain estimator (`get_params`, `set_params`, `fit`, `transform`, `fit_transform`) so it
     clones and pickles like any scikit-learn step. The inner `ColumnTransformer` is built in `fit`,
     once the training fold's categorical cardinalities are known.
 
     Args:
-        feature_kinds: Column -> kind (numeric, categorical, text).
+        feature_kinds: Column -> kind (numeric, categorical, text, image).
         style: "onehot", "ordinal" or "native".
         impute_numeric: For "ordinal": impute numerics (False keeps NaN for learners that take it).
         min_frequency: For "onehot": levels seen fewer times are grouped as infrequent.
@@ -76,6 +89,8 @@ class Preprocessor:
         problem_type: binary, multiclass or regression (the target encoder's target type).
         sparse: Return a sparse matrix when text columns make it worthwhile (linear learners).
         text_max_features: TF-IDF vocabulary cap per text column (None: 20,000 sparse, 200 dense).
+        text_ngrams: "word" (word unigrams) or "word_char" (word 1-2-grams and character
+            2-5-grams, each capped at `text_max_features`).
         random_state: Seed of the target encoder's internal cross-fitting.
     """
 
@@ -90,6 +105,7 @@ class Preprocessor:
         problem_type: str | None = None,
         sparse: bool = False,
         text_max_features: int | None = None,
+        text_ngrams: str = "word",
         random_state: int = 0,
     ) -> None:
         self.feature_kinds = feature_kinds
@@ -100,6 +116,7 @@ class Preprocessor:
         self.problem_type = problem_type
         self.sparse = sparse
         self.text_max_features = text_max_features
+        self.text_ngrams = text_ngrams
         self.random_state = random_state
 
     _PARAMS = (
@@ -111,6 +128,7 @@ class Preprocessor:
         "problem_type",
         "sparse",
         "text_max_features",
+        "text_ngrams",
         "random_state",
     )
 
@@ -143,6 +161,12 @@ class Preprocessor:
             raise ValueError(
                 f"tabular preprocessing cannot handle {unsupported} columns; kinds: {KINDS}"
             )
+        if self.text_ngrams not in TEXT_NGRAMS:
+            raise ValueError(f"unknown text_ngrams {self.text_ngrams!r}; use one of {TEXT_NGRAMS}")
+        if self.style == "native" and "image" in self.feature_kinds.values():
+            raise ValueError(
+                "the native style has no image handling; use onehot or ordinal (raw pixels)"
+            )
 
     def _text_cap(self) -> int:
         if self.text_max_features is not None:
@@ -151,18 +175,26 @@ class Preprocessor:
 
     def _text_pipeline(self) -> Any:
         from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.pipeline import make_pipeline
+        from sklearn.pipeline import make_pipeline, make_union
         from sklearn.preprocessing import FunctionTransformer
 
-        return make_pipeline(
-            FunctionTransformer(_as_text),
-            TfidfVectorizer(
+        def tfidf(**options: Any) -> Any:
+            return TfidfVectorizer(
                 max_features=self._text_cap(),
                 sublinear_tf=True,
                 dtype=np.float32,
                 **({} if self.sparse else {"min_df": 2}),
-            ),
-        )
+                **options,
+            )
+
+        if self.text_ngrams == "word_char":
+            vectorizer = make_union(
+                tfidf(ngram_range=(1, 2)),
+                tfidf(analyzer="char_wb", ngram_range=(2, 5)),
+            )
+        else:
+            vectorizer = tfidf()
+        return make_pipeline(FunctionTransformer(_as_text), vectorizer)
 
     def fit(self, X: Any, y: Any = None) -> Preprocessor:
         """Fit on the training fold (`y` is needed only for target encoding)."""
@@ -257,6 +289,8 @@ class Preprocessor:
             transformers.insert(0, ("numeric", make_pipeline(*num_steps), numeric))
         for column in columns_of(kinds, "text"):
             transformers.append((f"text_{column}", self._text_pipeline(), [column]))
+        for column in columns_of(kinds, "image"):
+            transformers.append((f"image_{column}", FunctionTransformer(_pixels), [column]))
         return ColumnTransformer(
             transformers, remainder="drop", sparse_threshold=1.0 if self.sparse else 0.0
         )
@@ -313,6 +347,7 @@ def make_preprocessor(
     problem_type: str | None = None,
     sparse: bool = False,
     text_max_features: int | None = None,
+    text_ngrams: str = "word",
     random_state: int = 0,
 ) -> Preprocessor:
     """The preprocessing step of a model's pipeline (see the module docstring for the styles).
@@ -326,6 +361,7 @@ def make_preprocessor(
         problem_type: The task's problem type (target encoding needs it).
         sparse: Allow sparse output (only text columns produce it).
         text_max_features: TF-IDF vocabulary cap per text column.
+        text_ngrams: "word" or "word_char" (see the module docstring).
         random_state: Seed of the target encoder's cross-fitting.
 
     Returns:
@@ -344,6 +380,7 @@ def make_preprocessor(
         problem_type=problem_type,
         sparse=sparse,
         text_max_features=text_max_features,
+        text_ngrams=text_ngrams,
         random_state=random_state,
     )
     pre._check()

@@ -68,8 +68,13 @@ def _digest(*parts: bytes) -> str:
 
 
 def fingerprint_frame(X: pd.DataFrame, y: pd.Series) -> str:
-    """A digest of the values (and column names) of features and target, order-sensitive."""
-    rows = pd.util.hash_pandas_object(X, index=False).to_numpy()
+    """A digest of the values (and column names) of features and target, order-sensitive.
+
+    Image cells (NumPy arrays, which pandas cannot hash) count by their shape and bytes.
+    """
+    from harness.data.images import hashable
+
+    rows = pd.util.hash_pandas_object(hashable(X), index=False).to_numpy()
     target = pd.util.hash_pandas_object(y.reset_index(drop=True), index=False).to_numpy()
     return _digest("\x1f".join(map(str, X.columns)).encode(), rows.tobytes(), target.tobytes())
 

@@ -25,6 +25,12 @@ from harness.tuning import fit_fold, spec_for
 
 # Small real tasks, one per problem type, on which models are exercised.
 PROBE_TASKS = {"binary": "breast_cancer", "multiclass": "penguins", "regression": "ames"}
+# The same for image and text models (no regression task of these modalities is built in).
+MODALITY_PROBES = {
+    "tabular": PROBE_TASKS,
+    "image": {"binary": "lfw_faces", "multiclass": "digits"},
+    "text": {"binary": "fine_foods", "multiclass": None},
+}
 
 
 def check_task(task: Task, *, seed: int = 0) -> Prepared:
@@ -72,11 +78,16 @@ def check_task(task: Task, *, seed: int = 0) -> Prepared:
     return prepared
 
 
-def probe_data(problem_type: str, *, rows: int = 240, seed: int = 0) -> Prepared:
-    """A real task of the problem type, cut to `rows` training rows, split with 2 folds."""
+def probe_data(
+    problem_type: str, *, rows: int = 240, seed: int = 0, modality: str = "tabular"
+) -> Prepared:
+    """A real task of the problem type and modality, cut to `rows` training rows, 2 folds."""
     from harness import registry
 
-    task = registry.get_task(PROBE_TASKS[problem_type])
+    name = MODALITY_PROBES[modality].get(problem_type)
+    if name is None:
+        raise ValueError(f"no built-in {modality} task is {problem_type}")
+    task = registry.get_task(name)
     prepared = prepare(task, task.load(), folds=2, seed=seed)
     keep = np.sort(np.random.default_rng(seed).permutation(len(prepared.y))[:rows])
     X, y = prepared.X.iloc[keep].reset_index(drop=True), prepared.y[keep]
@@ -117,8 +128,13 @@ def check_model(
     problem_types: tuple[str, ...] | None = None,
     atol: float = 0.0,
     overrides: dict | None = None,
+    modalities: tuple[str, ...] | None = None,
 ) -> None:
-    """The whole model contract on real data for each supported tabular problem type.
+    """The whole model contract on real data for each supported problem type and modality.
+
+    Image models are probed on digits (multiclass) and lfw_faces (binary), text models on
+    fine_foods (binary); combinations without a built-in task (image or text regression) are
+    skipped.
 
     Args:
         model: The model plugin.
@@ -127,14 +143,19 @@ def check_model(
         overrides: Hyperparameters replacing some defaults for the fits, to keep the check cheap
             (e.g. `{"max_rounds": 100}` for an early-stopped booster). The search-space checks
             always use the real defaults.
+        modalities: Restrict to these modalities (default: all the model supports).
     """
     check_search_space(model)
-    if "tabular" not in model.modalities:
-        return
     params = {**model.defaults, **(overrides or {})}
-    for problem_type in problem_types or model.problem_types:
-        data = probe_data(problem_type)
-        spec = spec_for(problem_type, "tabular", data)
+    cases = [
+        (modality, problem_type)
+        for modality in modalities or model.modalities
+        for problem_type in problem_types or model.problem_types
+        if MODALITY_PROBES[modality].get(problem_type)
+    ]
+    for modality, problem_type in cases:
+        data = probe_data(problem_type, modality=modality)
+        spec = spec_for(problem_type, modality, data)
         first = model.build(spec, dict(params), seed=0)
         second = model.build(spec, dict(params), seed=0)
         assert first is not second, f"{model.name}: build must return a fresh estimator"
@@ -143,7 +164,7 @@ def check_model(
         prediction, valid = _fit_predict(model, dict(params), spec, data, seed=0)
         expected = (len(valid), data.n_classes) if data.n_classes else (len(valid),)
         assert prediction.shape == expected, (
-            f"{model.name} on {problem_type}: predictions of shape {prediction.shape}, "
+            f"{model.name} on {modality} {problem_type}: predictions of shape {prediction.shape}, "
             f"expected {expected}"
         )
         assert np.isfinite(prediction).all(), f"{model.name}: non-finite predictions"
@@ -158,7 +179,11 @@ def check_model(
 
 
 def check_estimator_protocol(
-    model: Model, *, problem_type: str = "binary", overrides: dict | None = None
+    model: Model,
+    *,
+    problem_type: str = "binary",
+    overrides: dict | None = None,
+    modality: str = "tabular",
 ) -> None:
     """scikit-learn's estimator protocol, where it applies to what `build` returns.
 
@@ -170,8 +195,8 @@ def check_estimator_protocol(
 
     from sklearn.base import clone
 
-    data = probe_data(problem_type)
-    spec = spec_for(problem_type, "tabular", data)
+    data = probe_data(problem_type, modality=modality)
+    spec = spec_for(problem_type, modality, data)
     params = {**model.defaults, **(overrides or {})}
     estimator = model.build(spec, dict(params), seed=0)
     train, valid = data.folds[0]

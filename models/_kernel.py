@@ -27,6 +27,9 @@ class RBFSVM(BaseEstimator):
     variance of the preprocessed training rows), computed in `fit` from the training fold.
     Regression standardizes the target so `epsilon` is in standard deviations. Above
     `MAX_EXACT_ROWS` rows: Nystroem features with logistic regression or ridge (same C, gamma).
+    Image tasks use their raw pixels in [0, 1]. Text tasks get a linear SVM instead (LinearSVC
+    with Platt probabilities, or LinearSVR) on sparse word and character TF-IDF n-grams, the
+    standard text baseline; `gamma_scale` is then unused.
 
     Args:
         spec: The task and machine description given to `build`.
@@ -49,6 +52,8 @@ class RBFSVM(BaseEstimator):
 
         spec, p = self.spec, self.params
         y = np.asarray(y)
+        if spec.modality == "text":
+            return self._fit_linear(X, y)
         self.preprocessor_ = make_preprocessor(
             spec.feature_kinds, "onehot", problem_type=spec.problem_type, random_state=self.seed
         )
@@ -78,6 +83,35 @@ class RBFSVM(BaseEstimator):
             self.learner_ = SVR(C=p["C"], gamma=gamma, epsilon=p["epsilon"], cache_size=500)
         self.learner_.fit(features, target)
         self.fit_info_ = {"kernel_approximation": float(approximate)}
+        return self
+
+    def _fit_linear(self, X: Any, y: np.ndarray) -> RBFSVM:
+        """Text tasks: a linear SVM on sparse word + character TF-IDF (same C and epsilon)."""
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.svm import LinearSVC, LinearSVR
+
+        spec, p = self.spec, self.params
+        self.preprocessor_ = make_preprocessor(
+            spec.feature_kinds,
+            "onehot",
+            problem_type=spec.problem_type,
+            sparse=True,
+            text_ngrams="word_char",
+            random_state=self.seed,
+        )
+        features = self.preprocessor_.fit_transform(X, y)
+        if spec.is_classification:
+            self.classes_ = np.unique(y.astype(int))
+            svc = LinearSVC(C=p["C"], random_state=self.seed, max_iter=5000)
+            self.learner_ = CalibratedClassifierCV(svc, method="sigmoid", ensemble=False)
+            self.learner_.fit(features, y)
+        else:
+            self.y_mean_, self.y_scale_ = float(y.mean()), float(y.std() or 1.0)
+            self.learner_ = LinearSVR(
+                C=p["C"], epsilon=p["epsilon"], random_state=self.seed, max_iter=5000
+            )
+            self.learner_.fit(features, (y - self.y_mean_) / self.y_scale_)
+        self.fit_info_ = {"kernel_approximation": 0.0}
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Logistic regression or ridge on standardized numerics and one-hot categoricals."""
+"""Logistic regression or ridge: one-hot tabular columns, raw pixels, or word+char TF-IDF text."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ def build(spec: BuildSpec, params: dict, *, seed: int):
     else:
         # Ridge's alpha plays the role of 1/C: the same search space serves both.
         learner = Ridge(alpha=1.0 / params["C"], random_state=seed)
-    # Sparse output keeps TF-IDF text columns sparse (linear models take them as they are).
+    # Sparse output keeps TF-IDF text columns sparse (linear models take them as they are);
+    # text tasks get word and character n-grams, image tasks their raw pixels in [0, 1].
     pre = make_preprocessor(
         spec.feature_kinds,
         "onehot",
         problem_type=spec.problem_type,
         sparse=True,
+        text_ngrams="word_char" if spec.modality == "text" else "word",
         random_state=seed,
     )
     return make_pipeline(pre, learner)
@@ -39,4 +41,5 @@ MODEL = Model(
     build=build,
     search_space=search_space,
     defaults={"C": 1.0},
+    modalities=("tabular", "image", "text"),
 )

@@ -1,4 +1,4 @@
-"""Random forest on ordinal-encoded features (scikit-learn)."""
+"""Random forest on ordinal-encoded features or raw pixels (scikit-learn)."""
 
 from __future__ import annotations
 
@@ -32,4 +32,5 @@ MODEL = Model(
         "max_depth": 0,
         "bootstrap": True,
     },
+    modalities=("tabular", "image"),
 )

@@ -1,4 +1,4 @@
-"""RBF support vector machine (exact up to 10,000 rows, Nystroem approximation above)."""
+"""RBF support vector machine (exact up to 10,000 rows, Nystroem above); linear SVM on text."""
 
 from __future__ import annotations
 
@@ -32,4 +32,5 @@ MODEL = Model(
     search_space=search_space,
     # scikit-learn's defaults: C = 1, gamma = "scale", epsilon 0.1 (here in standard deviations).
     defaults={"C": 1.0, "gamma_scale": 1.0, "epsilon": 0.1},
+    modalities=("tabular", "image", "text"),
 )

@@ -71,6 +71,10 @@ def render(card: dict[str, Any]) -> list[str]:
     for kind, count in card["feature_kinds"].items():
         label = f"  {kind} ({count}):"
         lines += _field(label, _names(card["columns"][kind]), indent=max(LABEL, len(label) + 1))
+    if card.get("images"):
+        lines += _field("Images:", card["images"])
+    if card.get("augmentation"):
+        lines += _field("Augmentation:", card["augmentation"])
     if missing["cells"]:
         worst = list(missing["columns"].items())[:8]
         text = (

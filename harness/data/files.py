@@ -41,8 +41,18 @@ TEXT_KEYS = (
     "data",
     "encoding",
     "sep",
+    "images",
 )
-CONFIG_KEYS = (*TEXT_KEYS, *LIST_KEYS, "positive_class", "folds", "holdout", "extra_metrics")
+CONFIG_KEYS = (
+    *TEXT_KEYS,
+    *LIST_KEYS,
+    "positive_class",
+    "folds",
+    "holdout",
+    "extra_metrics",
+    "image_size",
+    "channels",
+)
 
 
 @dataclass(frozen=True)
@@ -277,6 +287,16 @@ def read_config(path: Path) -> dict[str, Any]:
             raise UsageError(f"'{path}': folds must be an integer, got {value!r}.")
         if key == "holdout" and not (isinstance(value, float) and 0 < value < 1):
             raise UsageError(f"'{path}': holdout must be a share in (0, 1), got {value!r}.")
+        if key == "image_size" and not (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        ):
+            raise UsageError(
+                f"'{path}': image_size must be [height, width] in pixels, got {value!r}."
+            )
+        if key == "channels" and value not in (1, 3):
+            raise UsageError(f"'{path}': channels must be 1 (grayscale) or 3 (RGB), got {value!r}.")
     return config
 
 
@@ -540,6 +560,12 @@ def load_path(argument: str, options: Options, *, known_tasks: set[str] = frozen
         )
     b = _Builder(path, options)
     name = _name(b, set(known_tasks))
+    from harness.data import image_folders
+
+    layout = image_folders.detect(path, b.settings)
+    if layout is not None:
+        image_folders.check_options(options)
+        return image_folders.load_image_folder(path, layout, b, name)
     train_path, test_path, sample_path = _files(path, b.settings)
     train = b.read(train_path)
 
@@ -623,6 +649,14 @@ def load_path(argument: str, options: Options, *, known_tasks: set[str] = frozen
         )
         b.findings.append(Finding(check, f"column {column!r} dropped: {why}.", (column,)))
     X = apply_columns(source, kinds)
+    for column, kind in kinds.kinds.items():
+        if kind != "text" or column not in X.columns:
+            continue
+        blank = int((X[column].isna() | (X[column].astype(str).str.strip() == "")).sum())
+        if blank:
+            b.notes.append(
+                f"column {column!r}: {blank} missing or empty texts, treated as empty strings"
+            )
     if X.shape[1] == 0:
         raise DataError(
             f"'{train_path}' has no usable feature columns after removing the target, id, "
@@ -751,11 +785,16 @@ def load_path(argument: str, options: Options, *, known_tasks: set[str] = frozen
     )
     from harness.errors import PluginError
 
+    # Only free text (one or more text columns): a text task, which text models such as NB-SVM
+    # take; text beside other columns stays tabular (its TF-IDF joins the other features).
+    text_only = bool(kinds.kinds) and all(k == "text" for k in kinds.kinds.values())
+    if text_only:
+        b.notes.append("every feature is free text: a text task")
     try:
         task = Task(
             name=name,
             description=f"Your data from {argument}",
-            modality="tabular",
+            modality="text" if text_only else "tabular",
             problem_type=problem,
             metric=metric,
             extra_metrics=tuple(m for m in extras if m != metric),

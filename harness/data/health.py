@@ -178,9 +178,16 @@ def imbalance(y: Any, classes: tuple) -> list[Finding]:
 
 
 def check_prepared(task: Task, data: Prepared) -> list[Finding]:
-    """The checks that need the split data: duplicates, constants, leaks, imbalance."""
-    findings = duplicates_across(data.X, data.holdout_X)
-    findings += constant_columns(data.X)
-    findings += leak_suspects(data.X, data.y, task.is_classification)
+    """The checks that need the split data: duplicates, constants, leaks, imbalance.
+
+    Image cells are compared by a digest of their pixels, so an image in both the training part
+    and the holdout counts as a duplicate row.
+    """
+    from harness.data.images import hashable
+
+    train, holdout = hashable(data.X), hashable(data.holdout_X)
+    findings = duplicates_across(train, holdout)
+    findings += constant_columns(train)
+    findings += leak_suspects(train, data.y, task.is_classification)
     findings += imbalance(data.y, data.classes)
     return findings

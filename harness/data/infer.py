@@ -12,9 +12,10 @@ Problem type (fastai's trap is integer class labels read as regression):
 Feature kinds:
     bool and numbers -> numeric; strings that parse as dates -> expanded to numeric parts (year,
     month, day, day of week, and hour when any value has a time); long strings with spaces and
-    mostly unique values -> text; strings unique in every row (or integer sequences, or columns
-    named like an id with unique values) -> id-like, dropped; other strings -> categorical (many
-    levels are kept; the one-hot encoder groups rare ones).
+    mostly unique values -> text (long strings that repeat -> categorical, with a note); strings
+    unique in every row (or integer sequences, or columns named like an id with unique values) ->
+    id-like, dropped; other strings -> categorical (many levels are kept; the one-hot encoder
+    groups rare ones).
 """
 
 from __future__ import annotations
@@ -183,6 +184,16 @@ def _is_text(values: pd.Series) -> bool:
     )
 
 
+def _looks_long(values: pd.Series) -> bool:
+    """Long strings with spaces (what text looks like), whether or not they repeat."""
+    strings = values.dropna().astype(str)
+    return bool(
+        not strings.empty
+        and strings.str.len().mean() >= TEXT_MIN_MEAN_LENGTH
+        and strings.str.contains(" ").mean() >= 0.5
+    )
+
+
 def _id_like(name: str, values: pd.Series) -> str | None:
     from pandas.api.types import is_float_dtype, is_integer_dtype
 
@@ -268,7 +279,13 @@ def infer_columns(
             continue
         result.kinds[name] = "categorical"
         levels = int(values.nunique())
-        if levels > HIGH_CARDINALITY:
+        if _looks_long(values):
+            result.notes.append(
+                f"column {name!r}: long strings but only {levels} distinct values in "
+                f"{int(values.notna().sum())} rows, so categories rather than free text; set "
+                "text = [...] in task.toml to use the text pipeline"
+            )
+        elif levels > HIGH_CARDINALITY:
             result.notes.append(
                 f"column {name!r}: categorical with {levels} levels (high cardinality; rare "
                 "levels are grouped)"

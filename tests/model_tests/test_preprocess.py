@@ -129,5 +129,9 @@ def test_the_preprocessor_clones_and_pickles_like_a_scikit_learn_step(style):
 def test_unknown_styles_and_kinds_are_refused_with_the_choices():
     with pytest.raises(ValueError, match="use one of"):
         make_preprocessor(KINDS, "fancy")
-    with pytest.raises(ValueError, match="cannot handle \\['image'\\]"):
-        make_preprocessor({"pixels": "image"}, "onehot")
+    with pytest.raises(ValueError, match="cannot handle \\['audio'\\]"):
+        make_preprocessor({"sound": "audio"}, "onehot")
+    with pytest.raises(ValueError, match="the native style has no image handling"):
+        make_preprocessor({"image": "image"}, "native")
+    with pytest.raises(ValueError, match="unknown text_ngrams 'chars'; use one of"):
+        make_preprocessor({"review": "text"}, "onehot", text_ngrams="chars")

@@ -1,0 +1,376 @@
+"""Image folders in the layouts Kaggle uses, turned into an image task.
+
+Two layouts (see docs/OWN_DATA.md):
+
+- class folders: `train/<class>/*.png` (any format Pillow reads); an optional `test/` folder of
+  unlabeled images gives the submission part, its ids the file names without suffix;
+- a label table: `train.csv` with an id column and a label column, and a folder of images named
+  after the ids (`<id>.png`, or the id itself when it carries the suffix): `train/`, `images/`,
+  `train_images/`, or the folder named by `images = "..."` in task.toml. `test.csv` (ids) or
+  `sample_submission.csv` with a `test/` or `test_images/` folder gives the submission part.
+
+Images are decoded with Pillow to one shape (`harness.data.images.read_images`: the most common
+size and channel count unless `image_size = [height, width]` / `channels` are set in task.toml)
+and cached on disk. Corrupt files are skipped with a health warning and their count; files of a
+format Pillow does not know are skipped with a notice; empty class folders are ignored with a
+notice. Nothing here touches a store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.data.health import Finding
+from harness.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harness.data.files import LocalTask, Options, _Builder
+
+IMAGE_FOLDERS = ("train", "images", "train_images")
+TEST_FOLDERS = ("test", "test_images")
+SHOWN = 5
+
+
+def _image_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(image files, other files) directly in `folder`, sorted by name; hidden files ignored."""
+    from harness.data.images import image_suffixes
+
+    known = image_suffixes()
+    images, others = [], []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        (images if path.suffix.lower() in known else others).append(path)
+    return images, others
+
+
+def _class_root(path: Path) -> Path | None:
+    train = path / "train"
+    if not train.is_dir() or (path / "train.csv").is_file():
+        return None
+    if any(child.is_dir() for child in train.iterdir()):
+        return train
+    return None
+
+
+def _labelled_folder(path: Path, settings: dict[str, Any]) -> Path | None:
+    if "images" in settings:
+        folder = path / settings["images"]
+        if not folder.is_dir():
+            raise DataError(
+                f"task.toml names images = {settings['images']!r}, but '{folder}' is not a folder."
+            )
+        return folder
+    if not (path / "train.csv").is_file():
+        return None
+    for name in IMAGE_FOLDERS:
+        folder = path / name
+        if folder.is_dir() and _image_files(folder)[0]:
+            return folder
+    return None
+
+
+def detect(path: Path, settings: dict[str, Any]) -> str | None:
+    """The layout of a folder given to `harness run`: "classes", "table", or None (not images)."""
+    if not path.is_dir():
+        return None
+    if _class_root(path) is not None:
+        return "classes"
+    if _labelled_folder(path, settings) is not None:
+        return "table"
+    return None
+
+
+def _shape_settings(b: _Builder) -> tuple[tuple[int, int] | None, int | None]:
+    size = b.get("image_size")
+    channels = b.get("channels")
+    return (tuple(size) if size else None), channels
+
+
+def _skipped_formats(b: _Builder, others: list[Path]) -> None:
+    if not others:
+        return
+    suffixes = sorted({p.suffix.lower() or "(no suffix)" for p in others})
+    b.notes.append(
+        f"skipped {len(others)} files that are not images Pillow reads (suffixes "
+        f"{', '.join(suffixes)}), such as '{others[0].name}'"
+    )
+
+
+def _decode(b: _Builder, paths: list[Path], where: str) -> Any:
+    from harness.data.images import read_images
+
+    size, channels = _shape_settings(b)
+    decoded = read_images(paths, size=size, channels=channels)
+    height, width, depth = decoded.shape
+    b.notes.append(
+        f"{len(decoded.kept):,} images in {where}, decoded to {height}x{width}x{depth} "
+        + ("(from the cache)" if decoded.cached else "(cached for the next run)")
+    )
+    if decoded.resized:
+        b.notes.append(f"{decoded.resized} images of another size resized to {height}x{width}")
+    if decoded.converted:
+        target = "grayscale" if depth == 1 else "RGB"
+        b.notes.append(f"{decoded.converted} images converted to {target} (colour mode differed)")
+    if decoded.corrupt:
+        names = ", ".join(f"'{name}'" for name, _ in decoded.corrupt[:SHOWN])
+        b.findings.append(
+            Finding(
+                "corrupt_images",
+                f"{len(decoded.corrupt)} of {len(paths)} image files in {where} could not be "
+                f"decoded and were skipped: {names}"
+                + (", ..." if len(decoded.corrupt) > SHOWN else "")
+                + f" ({decoded.corrupt[0][1]}).",
+            )
+        )
+    return decoded
+
+
+def _class_files(b: _Builder, root: Path) -> tuple[list[Path], list[str]]:
+    paths, labels, others = [], [], []
+    empty = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        images, rest = _image_files(folder)
+        others += rest
+        if not images:
+            empty.append(folder.name)
+            continue
+        paths += images
+        labels += [folder.name] * len(images)
+    _skipped_formats(b, others)
+    if empty:
+        b.findings.append(
+            Finding(
+                "empty_class",
+                f"class folders with no images were ignored: {', '.join(map(repr, empty))}.",
+            )
+        )
+    if len(set(labels)) < 2:
+        raise DataError(
+            f"'{root}' needs at least two class folders with images; found "
+            f"{sorted(set(labels)) or 'none'}"
+            + (f" (empty: {empty})" if empty else "")
+            + ". Put each class's images in train/<class>/."
+        )
+    return paths, labels
+
+
+def _test_folder(path: Path) -> Path | None:
+    for name in TEST_FOLDERS:
+        folder = path / name
+        if folder.is_dir() and _image_files(folder)[0]:
+            return folder
+    return None
+
+
+def _lookup(folder: Path) -> dict[str, Path]:
+    files, _ = _image_files(folder)
+    table = {p.stem: p for p in files}
+    table.update({p.name: p for p in files})
+    return table
+
+
+def _table_columns(b: _Builder, train: pd.DataFrame, folder: Path, file: Path) -> tuple[str, str]:
+    """(id column, target column) of a label table: the id is the first column of unique values
+    of which at least half of the first 20 name an image file, unless --id names it."""
+    names = _lookup(folder)
+    id_column = b.get("id")
+    if id_column is None:
+        for column in train.columns:
+            if not train[column].is_unique:
+                continue
+            values = train[column].astype(str).head(20)
+            if values.isin(list(names)).mean() >= 0.5:
+                id_column = str(column)
+                break
+    if id_column is None:
+        raise DataError(
+            f"No column of '{file}' names the files in '{folder}' (such as "
+            f"{sorted(names)[:3]}); name the id column with --id COLUMN."
+        )
+    b.column(train, id_column, "id", file)
+    target = b.get("target")
+    if target is None:
+        others = [str(c) for c in train.columns if str(c) != id_column]
+        if len(others) != 1:
+            raise UsageError(
+                f"'{file}' has {len(others)} columns besides the id {id_column!r}: {others[:8]}; "
+                "name the label with --target COLUMN."
+            )
+        target = others[0]
+    b.column(train, target, "target", file)
+    return id_column, target
+
+
+def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalTask:
+    """Build an image task from a folder (`layout` from `detect`).
+
+    Raises:
+        DataError: No readable image, fewer than two classes, ids without an image file, a
+            label table without an id column that names the files.
+        UsageError: An ambiguous label column, or settings that do not fit.
+    """
+    import pandas as pd
+
+    from harness.data.files import (
+        LocalTask,
+        SubmissionFormat,
+        _check_target,
+        _ids,
+        _positive_class,
+        _problem_type,
+    )
+    from harness.data.images import image_frame
+    from harness.metrics import DEFAULT_METRICS
+    from harness.task import Dataset, Task
+
+    if layout == "classes":
+        root = _class_root(path)
+        paths, labels = _class_files(b, root)
+        target = str(b.get("target") or "label")
+        id_column = "id"
+        row_ids = [str(p.relative_to(root)) for p in paths]
+        where = f"'{root}'"
+        b.notes.append(f"image classes from the folders of '{root}': {len(set(labels))} classes")
+    else:
+        folder = _labelled_folder(path, b.settings)
+        table_path = path / "train.csv"
+        table = b.read(table_path)
+        id_column, target = _table_columns(b, table, folder, table_path)
+        table = table[table[target].notna()].reset_index(drop=True)
+        _ids(b, table, id_column, table_path)
+        names = _lookup(folder)
+        ids = table[id_column].astype(str)
+        missing = ids[~ids.isin(list(names))]
+        if len(missing) == len(ids):
+            raise DataError(f"No id of '{table_path}' has an image file in '{folder}'.")
+        if len(missing):
+            b.findings.append(
+                Finding(
+                    "missing_images",
+                    f"{len(missing)} rows of '{table_path.name}' have no image file in "
+                    f"'{folder.name}' and were dropped, such as {missing.iloc[0]!r}.",
+                )
+            )
+            table = table[ids.isin(list(names))].reset_index(drop=True)
+            ids = table[id_column].astype(str)
+        paths = [names[i] for i in ids]
+        labels = table[target].tolist()
+        row_ids = table[id_column].tolist()
+        where = f"'{folder}'"
+        b.notes.append(f"labels {target!r} and ids {id_column!r} from '{table_path.name}'")
+    decoded = _decode(b, paths, where)
+    kept = decoded.kept
+    y = pd.Series([labels[i] for i in kept], name=target)
+    if y.dtype == object:
+        y = y.infer_objects()
+    if layout == "classes" and b.get("problem_type") is None:
+        # Folder names are class labels even when they look like numbers ("0".."9").
+        b.settings["problem_type"] = "binary" if y.nunique() == 2 else "multiclass"
+        problem = _problem_type(b, y)
+        b.notes[-1] = f"problem type {problem}: one class per folder"
+    else:
+        problem = _problem_type(b, y)
+    _check_target(b, y, problem, path)
+    positive = _positive_class(b, y) if problem == "binary" else None
+    if problem == "regression":
+        y = y.astype(float)
+    ids_series = pd.Series([row_ids[i] for i in kept], name=id_column)
+
+    test_X = submission = None
+    test_folder = _test_folder(path)
+    if test_folder is not None:
+        files, others = _image_files(test_folder)
+        _skipped_formats(b, others)
+        sample_path = path / "sample_submission.csv"
+        order_ids = [p.stem for p in files]
+        lookup = {p.stem: p for p in files} | {p.name: p for p in files}
+        columns: tuple[str, ...] = (target,)
+        probabilities = False
+        submission_id = id_column
+        if sample_path.is_file():
+            sample = b.read(sample_path)
+            if sample.shape[1] < 2:
+                raise DataError(
+                    f"'{sample_path}' has {sample.shape[1]} column; a sample submission has the "
+                    "id column first and then the target column."
+                )
+            order_ids = sample.iloc[:, 0].astype(str).tolist()
+            absent = [i for i in order_ids if i not in lookup]
+            if absent:
+                raise DataError(
+                    f"{len(absent)} ids of '{sample_path.name}' have no image in "
+                    f"'{test_folder}', such as {absent[0]!r}."
+                )
+            columns = tuple(str(c) for c in sample.columns[1:2])
+            submission_id = str(sample.columns[0])
+            from harness.data.files import _probability_sample
+
+            probabilities = _probability_sample(sample, columns) and problem == "binary"
+            shown = sample.iloc[:, 0]
+        else:
+            shown = pd.Series(order_ids)
+        from harness.data.images import read_images
+
+        size, channels = decoded.shape[:2], decoded.shape[2]
+        test_decoded = read_images([lookup[i] for i in order_ids], size=size, channels=channels)
+        if test_decoded.corrupt:
+            raise DataError(
+                f"{len(test_decoded.corrupt)} test images in '{test_folder}' could not be "
+                f"decoded, such as '{test_decoded.corrupt[0][0]}'; every test image needs a "
+                "prediction, so fix or remove them."
+            )
+        test_X = image_frame(test_decoded.images)
+        submission = SubmissionFormat(
+            id_column=submission_id,
+            ids=shown.reset_index(drop=True),
+            columns=columns,
+            probabilities=probabilities,
+        )
+        b.notes.append(f"{len(test_X):,} test images in '{test_folder}' for the submission")
+    metric = b.get("metric") or DEFAULT_METRICS[problem][0]
+    extras = tuple(b.get("extra_metrics", [m for m in DEFAULT_METRICS[problem] if m != metric]))
+    dataset = Dataset(
+        X=image_frame(decoded.images),
+        y=y,
+        feature_kinds={"image": "image"},
+        test_X=test_X,
+        ids=ids_series,
+    )
+    from harness.errors import PluginError
+
+    try:
+        task = Task(
+            name=name,
+            description=f"Your images from {path}",
+            modality="image",
+            problem_type=problem,
+            metric=metric,
+            extra_metrics=tuple(m for m in extras if m != metric),
+            holdout=float(b.get("holdout", 0.2)),
+            folds=int(b.get("folds", 5)),
+            positive_class=positive,
+            target=str(target),
+            load=lambda: dataset,
+            source=str(path.resolve()),
+        )
+    except PluginError as exc:
+        raise UsageError(str(exc)) from None
+    return LocalTask(
+        task=task,
+        dataset=dataset,
+        source=str(path.resolve()),
+        submission=submission,
+        findings=tuple(b.findings),
+        notes=tuple(b.notes),
+    )
+
+
+def check_options(options: Options) -> None:
+    """Refuse command-line settings that mean nothing for images (group and time columns)."""
+    for flag, value in (("--group", options.group), ("--time", options.time)):
+        if value:
+            raise UsageError(f"{flag} does not apply to an image folder: its rows are images.")
