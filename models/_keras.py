@@ -36,6 +36,7 @@ PREDICT_BATCH = 1024
 DETERMINISTIC_ENV = "HARNESS_KERAS_DETERMINISTIC"
 # fast.ai's lr_find: an exponential sweep from 1e-7 to 10 over 100 mini-batches, stopped when the
 # smoothed loss passes 4x its minimum; the "valley" suggestion; clamped to a range AdamW tolerates.
+# On small data the sweep is shortened to three epochs' worth of batches (at least 30).
 LR_SWEEP = (1e-7, 10.0, 100)
 LR_CLAMP = (1e-5, 3e-2)
 # PyTorch's (and fast.ai's) batch-norm momentum 0.1, i.e. Keras momentum 0.9: Keras's 0.99 leaves
@@ -109,13 +110,15 @@ def valley(lrs: list[float], losses: list[float]) -> float:
     return float(lrs[start + int(third) + int(third / 2)])
 
 
-def lr_find(keras: Any, network: Any, loss: str, data: Any, weight_decay: float) -> float:
+def lr_find(
+    keras: Any, network: Any, loss: str, data: Any, weight_decay: float, *, steps: int = 100
+) -> float:
     """Range test: train on an exponential sweep of learning rates, suggest the valley.
 
     The network's weights (batch-norm statistics included) are restored afterwards, and the
     caller compiles a fresh optimizer, so the sweep leaves no trace but the suggestion.
     """
-    start, end, steps = LR_SWEEP
+    start, end, _ = LR_SWEEP
     weights = network.get_weights()
     network.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=start, weight_decay=weight_decay),
@@ -308,17 +311,20 @@ class KerasEstimator:
 
     def _train(self, keras: Any, train: Any, valid: Any, steps: int, report: Any) -> dict:
         """One training phase over the whole network (transfer learning overrides this)."""
-        lr = self._learning_rate(keras, train)
+        lr = self._learning_rate(keras, train, steps)
         epochs, best = self._phase(
             keras, train, valid, steps, lr, self.params["max_epochs"], report, offset=0
         )
         return {"epochs_used": epochs, "learning_rate": lr, "val_loss": best}
 
-    def _learning_rate(self, keras: Any, train: Any) -> float:
+    def _learning_rate(self, keras: Any, train: Any, steps_per_epoch: int) -> float:
         lr = float(self.params["learning_rate"])
         if lr > 0:
             return lr
-        return lr_find(keras, self.network, self.loss_, train, self.params["weight_decay"])
+        steps = min(LR_SWEEP[2], max(30, 3 * steps_per_epoch))
+        return lr_find(
+            keras, self.network, self.loss_, train, self.params["weight_decay"], steps=steps
+        )
 
     def _phase(
         self,

@@ -72,7 +72,7 @@ class KerasTransfer(ImageEstimator):
 
     def _train(self, keras: Any, train: Any, valid: Any, steps: int, report: Any) -> dict:
         self.backbone.trainable = False
-        lr = self._learning_rate(keras, train)
+        lr = self._learning_rate(keras, train, steps)
         frozen, _ = self._phase(
             keras, train, valid, steps, lr, self.params["frozen_epochs"], report, offset=0
         )
