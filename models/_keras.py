@@ -105,7 +105,7 @@ def valley(lrs: list[float], losses: list[float]) -> float:
                 run[i] = run[j] + 1
         if run[end] < run[i]:
             end = i
-            start = end - run[end] + 1
+            start = end - run[end]  # as fast.ai writes it
     third = (end - start) / 3
     return float(lrs[start + int(third) + int(third / 2)])
 

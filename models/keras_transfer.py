@@ -48,9 +48,14 @@ def weights_file() -> str | None:
 
 
 class KerasTransfer(ImageEstimator):
-    """Backbone called with `training=False`, so its batch-norm layers stay in inference mode
-    (moving statistics used and never updated) both while frozen and after unfreezing; a new head
-    (pooling, dropout, dense) on top. Phase 1 trains the head with the body frozen for
+    """Backbone whose batch-norm layers stay in inference mode (moving statistics used and never
+    updated) while frozen and after unfreezing; a new head (pooling, dropout, dense) on top.
+
+    Keras 3's functional models pass the outer `training=True` down to every layer, overriding
+    the `training=False` of the fine-tuning guides' `backbone(x, training=False)`; what holds is
+    that a non-trainable BatchNormalization always runs in inference mode, so after unfreezing
+    the body its batch-norm layers are set back to non-trainable (their scale and shift stay as
+    loaded). Phase 1 trains the head with the body frozen for
     `frozen_epochs`; phase 2 unfreezes the body and trains everything at the phase-1 rate divided
     by `unfreeze_divisor`, with early stopping and the best weights restored in each phase."""
 
@@ -77,6 +82,9 @@ class KerasTransfer(ImageEstimator):
             keras, train, valid, steps, lr, self.params["frozen_epochs"], report, offset=0
         )
         self.backbone.trainable = True
+        for layer in self.backbone._flatten_layers(include_self=False):
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False  # Keras 3: a non-trainable BN runs in inference mode
         tuned, best = self._phase(
             keras,
             train,
