@@ -13,6 +13,8 @@ fingerprints of the folds and data it was tuned on and refuses to continue on di
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import time
 import traceback
 import uuid
@@ -35,6 +37,11 @@ DEFAULT_ATTR = "harness.default"
 ERROR_ATTR = "error"
 STATUS_ATTR = "harness.status"  # timeout / oom for trials killed at a limit
 FIT_INFO_ATTR = "fit_info"
+# Per-epoch pruning (networks): epoch e of fold f is Optuna step f * EPOCH_STEPS + e, and a trial
+# that reports epochs reports no fold steps, so a step means the same thing in every trial of a
+# study (a study is one model). Pruning is considered from the EPOCH_WARMUP-th epoch of a fold.
+EPOCH_STEPS = 10_000
+EPOCH_WARMUP = 3
 
 
 @dataclass(frozen=True)
@@ -213,6 +220,54 @@ class StudyContext:
     seed: int
 
 
+class EpochReporter:
+    """Sends a network's per-epoch validation score from inside a fit to the study's pruner.
+
+    `cv_job` runs with one installed (`with_epoch_reporting`, `epoch_reporter`); it passes the
+    fold messages through and counts them, so it knows which fold an epoch belongs to. A "stop"
+    answer raises inside the fit (the worker's stop, or `optuna.TrialPruned` in-process) and ends
+    the trial.
+    """
+
+    def __init__(self, send: Callable[[Any], None], metric: str) -> None:
+        self._send, self.metric, self.fold = send, metric, 0
+
+    def __call__(self, message: tuple[int, float]) -> None:
+        self.fold = message[0] + 1
+        self._send(message)
+
+    def epoch(self, epoch: int, y_true: np.ndarray, prediction: np.ndarray) -> None:
+        """Score `prediction` of the fit's validation rows with the study's primary metric."""
+        value = float(get_metric(self.metric).score(y_true, prediction))
+        self._send(("epoch", self.fold, epoch, value))
+
+
+_EPOCH_REPORTER: contextvars.ContextVar[EpochReporter | None] = contextvars.ContextVar(
+    "harness_epoch_reporter", default=None
+)
+
+
+def epoch_reporter() -> EpochReporter | None:
+    """The reporter of the cross-validation running here, or None (refits, direct fits)."""
+    return _EPOCH_REPORTER.get()
+
+
+def with_epoch_reporting(job: Callable[..., Any]) -> Callable[..., Any]:
+    """Let networks fitted inside a job `job(context, send, ...)` report epochs through `send`."""
+
+    @functools.wraps(job)
+    def reporting(context: StudyContext, send: Callable[[Any], None], *args: Any) -> Any:
+        reporter = EpochReporter(send, context.metrics[0])
+        token = _EPOCH_REPORTER.set(reporter)
+        try:
+            return job(context, reporter, *args)
+        finally:
+            _EPOCH_REPORTER.reset(token)
+
+    return reporting
+
+
+@with_epoch_reporting
 def cv_job(context: StudyContext, send: Callable[[Any], None], params: dict) -> FoldScores:
     """Worker job: cross-validate `params`, sending (fold, running mean) after each fold."""
     return cross_validate(
@@ -272,13 +327,7 @@ def make_objective(
     def objective(trial: optuna.Trial) -> float:
         if cancelled is not None and cancelled():
             raise KeyboardInterrupt
-
-        def report(message: tuple[int, float]) -> bool:
-            fold, running_mean = message
-            trial.report(running_mean, fold)
-            if trial.should_prune():
-                raise optuna.TrialPruned(f"pruned after fold {fold + 1}")
-            return True
+        report = _pruning_reporter(trial)
 
         try:
             params = context.model.search_space(trial)
@@ -311,6 +360,38 @@ def make_objective(
         return value
 
     return objective
+
+
+def _pruning_reporter(trial: Any) -> Callable[[tuple], bool]:
+    """Handle a trial's progress messages: fold (running mean) or epoch (validation score).
+
+    Folds are steps 0..K-1. A network that reports epochs makes the trial's steps epochs
+    (`fold * EPOCH_STEPS + epoch`), and its fold messages are then not reported: mixing the two
+    would put a fold mean and an epoch score at the same step, and MedianPruner compares trials
+    step by step. Every trial of a study is the same model, so all use the same kind of step.
+    """
+    import optuna
+
+    by_epoch = False
+
+    def report(message: tuple) -> bool:
+        nonlocal by_epoch
+        if message[0] == "epoch":
+            _, fold, epoch, value = message
+            by_epoch = True
+            trial.report(value, fold * EPOCH_STEPS + epoch)
+            if epoch + 1 >= EPOCH_WARMUP and trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} of fold {fold + 1}")
+            return True
+        fold, running_mean = message
+        if by_epoch:
+            return True
+        trial.report(running_mean, fold)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after fold {fold + 1}")
+        return True
+
+    return report
 
 
 def error_text(exc: BaseException) -> str:

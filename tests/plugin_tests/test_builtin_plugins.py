@@ -15,17 +15,19 @@ def test_task_keeps_the_contract(name):
 
 
 # Keras on CPU is repeatable with a fixed seed up to float rounding across thread schedules.
-TOLERANCE = {"keras_mlp": 1e-4}
+TOLERANCE = {"keras_mlp": 1e-4, "keras_resnet": 1e-4}
 # Early-stopped boosters may grow up to 2,000 trees by default; 100 keep the check fast.
 CHEAP = {
     name: {"max_rounds": 100}
     for name in ("xgboost", "lightgbm", "catboost", "hist_gradient_boosting")
 }
+# Tabular networks: a few epochs show the contract; tests/model_tests/test_keras_*.py train more.
+CHEAP.update({name: {"max_epochs": 4} for name in ("keras_mlp", "keras_resnet")})
 
 
 @pytest.mark.parametrize("name", sorted(registry.models()))
 def test_model_keeps_the_contract(name):
-    problem_types = ("binary", "regression") if name == "keras_mlp" else None
+    problem_types = ("binary", "regression") if name in ("keras_mlp", "keras_resnet") else None
     check_model(
         registry.get_model(name),
         problem_types=problem_types,
