@@ -242,3 +242,22 @@ def test_long_strings_that_repeat_are_categories_with_a_note_not_text(tmp_path):
         "rather than free text" in note
         for note in local.notes
     )
+
+
+def test_a_corrupt_test_image_or_a_one_column_sample_or_a_group_flag_is_refused(tmp_path, cache):
+    from harness.errors import UsageError
+
+    root = write_classes(tmp_path / "with_test", per_class=4, classes=(0, 1))
+    (root / "test").mkdir()
+    digit(0).save(root / "test" / "a.png")
+    (root / "test" / "b.png").write_bytes(b"broken")
+    with pytest.raises(DataError, match=r"1 test images in '.*test' could not be decoded, such"):
+        load_path(str(root), Options())
+    (root / "test" / "b.png").unlink()
+    pd.DataFrame({"id": ["a"]}).to_csv(root / "sample_submission.csv", index=False)
+    with pytest.raises(
+        DataError, match=r"sample_submission.csv' has 1 column; a sample submission"
+    ):
+        load_path(str(root), Options())
+    with pytest.raises(UsageError, match=r"--group does not apply to an image folder"):
+        load_path(str(root), Options(group="who"))
