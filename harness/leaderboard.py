@@ -28,6 +28,7 @@ FORMATS = ("table", "md", "csv", "json", "html")
 BASES = ("cv", "holdout")
 BASELINE_MODEL = "dummy"
 KIND = "leaderboard"
+ENSEMBLE_KIND = "ensemble"  # harness.ensemble.KIND, without importing NumPy at CLI start
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Row:
         folds_fingerprint: Digest of the holdout and folds the model was scored on.
         run_id: The MLflow study run.
         task: The task.
+        members: For an ensemble: member model -> weight (empty for a single model).
     """
 
     rank: int | None
@@ -77,6 +79,7 @@ class Row:
     folds_fingerprint: str
     run_id: str
     task: str = ""
+    members: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,19 @@ def row_of(run: Any) -> Row:
         folds_fingerprint=tags.get(f"{TAG}folds_fingerprint", ""),
         run_id=run.info.run_id,
         task=tags.get(f"{TAG}task", ""),
+        members=_members(tags),
     )
+
+
+def _members(tags: dict) -> dict[str, float]:
+    """An ensemble run's members and weights (tag `harness.ensemble_members`, JSON)."""
+    import json
+
+    try:
+        members = json.loads(tags.get(f"{TAG}ensemble_members", "{}"))
+    except ValueError:
+        return {}
+    return {str(k): float(v) for k, v in members.items()} if isinstance(members, dict) else {}
 
 
 def fold_size_ratio(tags: dict) -> float:
@@ -238,10 +253,14 @@ def run_rows(tracker: Tracker, task: str, run_ids: list[str]) -> list[Row]:
 
 
 def newest_study_runs(tracker: Tracker, task: str) -> list[Any]:
-    """The newest study run of each model of the task (empty when the task has none)."""
+    """The newest study run of each model of the task, and the newest ensemble run (tag
+    `harness.kind` = ensemble) when there is one; empty when the task has no study run."""
     newest: dict[str, Any] = {}
     for run in tracker.search(task, f"tags.`{TAG}kind` = 'study'"):  # newest first
         newest.setdefault(run.data.tags.get(f"{TAG}model", "?"), run)
+    if newest:
+        for run in tracker.search(task, f"tags.`{TAG}kind` = '{ENSEMBLE_KIND}'")[:1]:
+            newest.setdefault(run.data.tags.get(f"{TAG}model", "?"), run)
     return list(newest.values())
 
 

@@ -112,6 +112,12 @@ def run(
         "a trial over it is killed and recorded as oom.",
     ),
     fresh: bool = typer.Option(False, "--fresh", help="Start the studies over (delete them)."),
+    ensemble: bool = typer.Option(
+        True,
+        "--ensemble/--no-ensemble",
+        help="Blend the ok studies by greedy selection on their out-of-fold predictions "
+        "(the model 'ensemble').",
+    ),
     tracking_uri: str = typer.Option(
         None, "--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI, else ./mlruns)."
     ),
@@ -159,6 +165,7 @@ def run(
         n_jobs=jobs,
         trial_timeout=trial_timeout,
         memory_limit=devices.parse_memory(memory_limit) if memory_limit else devices.memory_mb(0.9),
+        ensemble=ensemble,
     )
     options = files.Options(
         target=target,
