@@ -204,7 +204,8 @@ def build_board(tracker: Tracker, task: str, runs: list[Any], alpha: float = sta
     metric = next((r.metric for r in rows if r.metric), "")
     maximize = bool(metric) and get_metric(metric).direction == "maximize"
     sign = -1.0 if maximize else 1.0
-    scored.sort(key=lambda r: (sign * r.cv_mean, r.model))
+    # an ensemble that only ties a single model (e.g. all its weight on it) ranks after it
+    scored.sort(key=lambda r: (sign * r.cv_mean, r.family == ENSEMBLE_KIND, r.model))
     series = {r.model: fold_series(tracker, r.run_id, metric) for r in scored}
     counts = {m: len(s) for m, s in series.items()}
     if len(set(counts.values())) > 1:

@@ -166,6 +166,20 @@ def test_time_ordered_folds_fit_the_weights_on_the_rows_that_have_out_of_fold_pr
     assert json.loads(open(with_rows).read())["rows_used"] == len(data.y) - first_block
 
 
+def test_the_report_and_the_across_task_summary_take_the_ensemble_row(penguins, tmp_path):
+    from harness import report
+    from harness.leaderboard import summarize, task_board
+
+    _, stores, *_ = penguins
+    tracker = Tracker(stores)
+    boards = [task_board(tracker, "penguins"), task_board(tracker, "diabetes_in_time")]
+    summary = summarize(boards, bootstrap=20)
+    assert "ensemble" in {r.model for r in summary.rows}
+    page, twin = report.build(tracker, boards, summary, tmp_path / "report", log=False)
+    text = twin.read_text()
+    assert "| ensemble (" in text and "## Across tasks" in text
+
+
 def test_run_no_ensemble_flag_leaves_the_ensemble_out(penguins):
     store, stores, *_ = penguins
     client = MlflowClient(tracking_uri=stores.tracking_uri)
