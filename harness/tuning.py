@@ -26,6 +26,7 @@ import numpy as np
 from harness.errors import StoreError
 from harness.metrics import get_metric
 from harness.model import BuildSpec, Model
+from harness.preprocess import SKEWED_ATTR, target_skewed
 from harness.splits import Prepared
 from harness.task import NO_AUGMENTATION, Augmentation
 from harness.tracking import mask
@@ -375,6 +376,8 @@ def open_study(
         study.set_user_attr("harness.data_fingerprint", data.data_fingerprint)
         study.set_user_attr("harness.seed", seed)
         study.set_user_attr("harness.folds", len(data.folds))
+        # whether search spaces offer a log target transform (harness.preprocess)
+        study.set_user_attr(SKEWED_ATTR, not data.n_classes and target_skewed(data.y))
     elif attrs["harness.folds_fingerprint"] != data.folds_fingerprint:
         raise StoreError(
             f"Study {name!r} in {mask(storage_url)!r} was tuned on other folds or data "

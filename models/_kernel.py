@@ -50,7 +50,12 @@ class RBFSVM(BaseEstimator):
         spec, p = self.spec, self.params
         y = np.asarray(y)
         self.preprocessor_ = make_preprocessor(
-            spec.feature_kinds, "onehot", problem_type=spec.problem_type, random_state=self.seed
+            spec.feature_kinds,
+            "onehot",
+            problem_type=spec.problem_type,
+            random_state=self.seed,
+            scaler=p.get("scaler", "standard"),
+            encoder=p.get("encoder", "onehot"),
         )
         features = self.preprocessor_.fit_transform(X, y)
         variance = float(features.var()) or 1.0
