@@ -194,3 +194,7 @@ def test_run_no_ensemble_flag_leaves_the_ensemble_out(penguins):
     assert "ensemble" not in result.out
     after = client.search_runs([experiment], "tags.`harness.kind` = 'ensemble'")
     assert len(after) == len(before)
+    alone = run_cli("run", "penguins", "--model", "knn", "--trials", "2", "--folds", "3",
+                    cwd=store.root)  # fmt: skip
+    assert alone.code == 0, alone.err
+    assert "Ensemble skipped: fewer than 2 studies ended ok" in " ".join(alone.err.split())
