@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import replace
 
@@ -84,9 +86,13 @@ def test_the_leaderboard_shows_the_ensemble_with_its_weights_and_submit_can_pick
     from harness.tables import render
 
     tracker = Tracker(stores)
-    table = render([task_board(tracker, "penguins")], None, "md")
+    board = task_board(tracker, "penguins")
+    table = render([board], None, "md")
     first = max(ensemble["members"], key=ensemble["members"].get)
     assert f"| ensemble ({first} " in table
+    as_csv = {r["model"]: r for r in csv.DictReader(io.StringIO(render([board], None, "csv")))}
+    assert json.loads(as_csv["ensemble"]["members"]) == pytest.approx(ensemble["members"])
+    assert as_csv["linear"]["members"] == ""
     submission = make_submission(tracker, "penguins", "ensemble")
     assert submission.model == "ensemble" and submission.part == "holdout"
     assert len(submission.frame) == len(data.holdout_y)
@@ -180,6 +186,7 @@ def test_the_report_and_the_across_task_summary_take_the_ensemble_row(penguins, 
     assert "| ensemble (" in text and "## Across tasks" in text
 
 
+@pytest.mark.slow  # two CLI runs; in-process tests above cover ensemble=False and the skip
 def test_run_no_ensemble_flag_leaves_the_ensemble_out(penguins):
     store, stores, *_ = penguins
     client = MlflowClient(tracking_uri=stores.tracking_uri)
