@@ -125,6 +125,24 @@ def test_a_rerun_takes_the_best_trials_predictions_from_the_earlier_run(penguins
     assert again[-1].best_params == results[-1].best_params
 
 
+def test_a_best_trial_with_no_stored_predictions_is_cross_validated_again_identically(penguins):
+    import optuna
+
+    _, stores, config, task, data, results = penguins
+    tracker = Tracker(stores)
+    model = registry.get_model("naive_bayes")
+    best = optuna.load_study(study_name="penguins.naive_bayes", storage=stores.storage_url)
+    study = runner._StudyRun(task, model, data, config, tracker, runner.Reporter(), "cpu", 1)
+    study.tags["harness.study_uid"] = "no-such-study"  # nothing stored under it
+    try:
+        oof, note = study._best_oof(best.best_trial)
+    finally:
+        study.worker.close()
+    assert note == "recomputed"
+    stored = runner.load_array(tracker, results[2].run_id, "oof_predictions.npy")
+    assert results[2].model == "naive_bayes" and np.array_equal(oof, stored)
+
+
 def test_one_ok_study_skips_the_ensemble_with_a_reason_and_no_ensemble_runs_none(penguins):
     _, stores, config, *_ = penguins
     config = replace(config, models=("naive_bayes",))  # its trials are done: it only refits
