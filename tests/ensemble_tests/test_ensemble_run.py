@@ -223,3 +223,35 @@ def test_run_no_ensemble_flag_leaves_the_ensemble_out(penguins):
                     cwd=store.root)  # fmt: skip
     assert alone.code == 0, alone.err
     assert "Ensemble skipped: fewer than 2 studies ended ok" in " ".join(alone.err.split())
+
+
+def test_a_kaggle_folder_gets_the_ensembles_test_predictions_in_the_samples_format(
+    penguins, tmp_path
+):
+    import pandas as pd
+
+    from harness.data import files
+    from tests.userdata_tests.conftest import diabetes_frame, write_kaggle
+
+    folder = write_kaggle(tmp_path / "sugar", diabetes_frame(), "target", "id", 0.0)
+    local = files.load_path(str(folder), files.Options())
+    stores = penguins[1]  # the same store, another experiment
+    config = runner.RunConfig(
+        task=local.task.name, models=("linear", "knn"), trials=1, folds=3, n_jobs=1
+    )
+    _, _, results = runner.run(config, stores, local=local)
+    ensemble = results[-1]
+    assert ensemble.model == "ensemble" and ensemble.status == "ok", ensemble.reason
+    sample = pd.read_csv(folder / "sample_submission.csv")
+    assert list(ensemble.submission.columns) == list(sample.columns)
+    assert ensemble.submission["id"].tolist() == sample["id"].tolist()
+    tracker = Tracker(stores)
+    members = {r.model: r for r in results[:-1]}
+    blend = sum(
+        w * runner.load_array(tracker, members[m].run_id, "test_predictions.npy")
+        for m, w in ensemble.best_params.items()
+    )
+    own = runner.load_array(tracker, ensemble.run_id, "test_predictions.npy")
+    assert np.allclose(own, blend)
+    names = {a.path for a in tracker.client.list_artifacts(ensemble.run_id)}
+    assert "submission.csv" in names
