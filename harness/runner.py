@@ -653,7 +653,8 @@ def run(
     if config.ensemble:
         result = _run_ensemble(task, data, config, tracker, extras, results)
         reporter.study_finished(result)
-        results.append(result)
+        if result.run_id:  # a skipped ensemble records nothing: only the reporter hears why
+            results.append(result)
     return task, data, results
 
 

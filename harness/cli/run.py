@@ -70,6 +70,8 @@ class _RichReporter:
         self.progress.update(bar, total=done)
         if result.status != "ok":
             self.progress.update(bar, best=result.status)
+        if result.model == "ensemble" and result.status == "skipped":  # it records no run
+            self.console.print(f"Ensemble skipped: {result.reason}.", markup=False)
 
 
 @app.command("run")
@@ -215,9 +217,6 @@ def run(
         f"{len(data.y)} training rows in {len(data.folds)} folds "
         f"(fingerprint {data.folds_fingerprint}), {len(data.holdout_y)} holdout rows."
     )
-    for result in results:  # a skipped ensemble has no run, so its reason is said here
-        if result.model == "ensemble" and result.status == "skipped":
-            err.print(f"Ensemble skipped: {result.reason}.", markup=False, highlight=False)
     from harness.leaderboard import run_rows
     from harness.tracking import Tracker
 

@@ -146,12 +146,24 @@ def test_a_best_trial_with_no_stored_predictions_is_cross_validated_again_identi
 def test_one_ok_study_skips_the_ensemble_with_a_reason_and_no_ensemble_runs_none(penguins):
     _, stores, config, *_ = penguins
     config = replace(config, models=("naive_bayes",))  # its trials are done: it only refits
-    _, _, results = runner.run(config, stores)
-    assert results[-1].model == "ensemble" and results[-1].status == "skipped"
-    assert "fewer than 2 studies ended ok with out-of-fold predictions (1)" in results[-1].reason
-    assert results[-1].run_id is None  # nothing recorded
-    _, _, results = runner.run(replace(config, ensemble=False), stores)
-    assert [r.model for r in results] == ["naive_bayes"]
+
+    class Heard(runner.Reporter):
+        def __init__(self) -> None:
+            self.finished: list[runner.StudyResult] = []
+
+        def study_finished(self, result: runner.StudyResult) -> None:
+            self.finished.append(result)
+
+    heard = Heard()
+    _, _, results = runner.run(config, stores, heard)
+    assert [r.model for r in results] == ["naive_bayes"]  # a skipped ensemble is no result
+    skipped = heard.finished[-1]
+    assert skipped.model == "ensemble" and skipped.status == "skipped"
+    assert "fewer than 2 studies ended ok with out-of-fold predictions (1)" in skipped.reason
+    assert skipped.run_id is None  # nothing recorded
+    heard = Heard()
+    _, _, results = runner.run(replace(config, ensemble=False), stores, heard)
+    assert [r.model for r in results] == [r.model for r in heard.finished] == ["naive_bayes"]
 
 
 def test_time_ordered_folds_fit_the_weights_on_the_rows_that_have_out_of_fold_predictions(
