@@ -28,6 +28,7 @@ FORMATS = ("table", "md", "csv", "json", "html")
 BASES = ("cv", "holdout")
 BASELINE_MODEL = "dummy"
 KIND = "leaderboard"
+ENSEMBLE_KIND = "ensemble"  # harness.ensemble.KIND, without importing NumPy at CLI start
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Row:
         folds_fingerprint: Digest of the holdout and folds the model was scored on.
         run_id: The MLflow study run.
         task: The task.
+        members: For an ensemble: member model -> weight (empty for a single model).
     """
 
     rank: int | None
@@ -77,6 +79,7 @@ class Row:
     folds_fingerprint: str
     run_id: str
     task: str = ""
+    members: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,19 @@ def row_of(run: Any) -> Row:
         folds_fingerprint=tags.get(f"{TAG}folds_fingerprint", ""),
         run_id=run.info.run_id,
         task=tags.get(f"{TAG}task", ""),
+        members=_members(tags),
     )
+
+
+def _members(tags: dict) -> dict[str, float]:
+    """An ensemble run's members and weights (tag `harness.ensemble_members`, JSON)."""
+    import json
+
+    try:
+        members = json.loads(tags.get(f"{TAG}ensemble_members", "{}"))
+    except ValueError:
+        return {}
+    return {str(k): float(v) for k, v in members.items()} if isinstance(members, dict) else {}
 
 
 def fold_size_ratio(tags: dict) -> float:
@@ -189,7 +204,8 @@ def build_board(tracker: Tracker, task: str, runs: list[Any], alpha: float = sta
     metric = next((r.metric for r in rows if r.metric), "")
     maximize = bool(metric) and get_metric(metric).direction == "maximize"
     sign = -1.0 if maximize else 1.0
-    scored.sort(key=lambda r: (sign * r.cv_mean, r.model))
+    # an ensemble that only ties a single model (e.g. all its weight on it) ranks after it
+    scored.sort(key=lambda r: (sign * r.cv_mean, r.family == ENSEMBLE_KIND, r.model))
     series = {r.model: fold_series(tracker, r.run_id, metric) for r in scored}
     counts = {m: len(s) for m, s in series.items()}
     if len(set(counts.values())) > 1:
@@ -238,10 +254,14 @@ def run_rows(tracker: Tracker, task: str, run_ids: list[str]) -> list[Row]:
 
 
 def newest_study_runs(tracker: Tracker, task: str) -> list[Any]:
-    """The newest study run of each model of the task (empty when the task has none)."""
+    """The newest study run of each model of the task, and the newest ensemble run (tag
+    `harness.kind` = ensemble) when there is one; empty when the task has no study run."""
     newest: dict[str, Any] = {}
     for run in tracker.search(task, f"tags.`{TAG}kind` = 'study'"):  # newest first
         newest.setdefault(run.data.tags.get(f"{TAG}model", "?"), run)
+    if newest:
+        for run in tracker.search(task, f"tags.`{TAG}kind` = '{ENSEMBLE_KIND}'")[:1]:
+            newest.setdefault(run.data.tags.get(f"{TAG}model", "?"), run)
     return list(newest.values())
 
 

@@ -25,6 +25,12 @@ sparse output (linear models), otherwise dense with at most `text_max_features` 
 
 Image columns (kind "image", see `harness.data.images`) become their raw pixels, one float column
 per pixel and channel scaled to [0, 1], in the "onehot" and "ordinal" styles.
+
+Choices a search space can tune (the defaults are the "onehot" style above): for "onehot", the
+numeric `scaler` (standard, robust, quantile to a normal, none) and the categorical `encoder`
+(onehot as above, ordinal codes, or target encoding of every categorical); and for regression the
+`target_transform` (log1p for a positive, skewed target), applied around the whole model by
+`with_target_transform`. See the end of this module.
 """
 
 from __future__ import annotations
@@ -92,6 +98,8 @@ class Preprocessor:
         text_ngrams: "word" (word unigrams) or "word_char" (word 1-2-grams and character
             2-5-grams, each capped at `text_max_features`).
         random_state: Seed of the target encoder's internal cross-fitting.
+        scaler: For "onehot": how numerics are scaled (one of `SCALERS`).
+        encoder: For "onehot": how categoricals are encoded (one of `ENCODERS`).
     """
 
     def __init__(
@@ -107,6 +115,8 @@ class Preprocessor:
         text_max_features: int | None = None,
         text_ngrams: str = "word",
         random_state: int = 0,
+        scaler: str = "standard",
+        encoder: str = "onehot",
     ) -> None:
         self.feature_kinds = feature_kinds
         self.style = style
@@ -118,6 +128,8 @@ class Preprocessor:
         self.text_max_features = text_max_features
         self.text_ngrams = text_ngrams
         self.random_state = random_state
+        self.scaler = scaler
+        self.encoder = encoder
 
     _PARAMS = (
         "feature_kinds",
@@ -130,6 +142,8 @@ class Preprocessor:
         "text_max_features",
         "text_ngrams",
         "random_state",
+        "scaler",
+        "encoder",
     )
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -156,6 +170,11 @@ class Preprocessor:
     def _check(self) -> None:
         if self.style not in STYLES:
             raise ValueError(f"unknown preprocessing style {self.style!r}; use one of {STYLES}")
+        if self.scaler not in SCALERS or self.encoder not in ENCODERS:
+            raise ValueError(
+                f"unknown scaler {self.scaler!r} or encoder {self.encoder!r}; "
+                f"use one of {SCALERS} and one of {ENCODERS}"
+            )
         unsupported = sorted({k for k in self.feature_kinds.values() if k not in KINDS})
         if unsupported:
             raise ValueError(
@@ -254,10 +273,21 @@ class Preprocessor:
         cat_imputer = SimpleImputer(strategy="constant", fill_value=MISSING)
         transformers: list[tuple[str, Any, Any]] = []
         if self.style == "onehot":
-            num_steps = [SimpleImputer(strategy="median", add_indicator=True), StandardScaler()]
+            num_steps = [
+                SimpleImputer(strategy="median", add_indicator=True),
+                *_scaler_steps(self.scaler, self.random_state, len(X)),
+            ]
             high = self.high_cardinality_columns(X) if y is not None else []
+            if self.encoder == "target" and y is not None:
+                high = list(categorical)
             low = [c for c in categorical if c not in high]
-            if low:
+            if low and self.encoder == "ordinal":
+                ordinal = OrdinalEncoder(
+                    handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float32
+                )
+                steps = make_pipeline(cat_imputer, ordinal, StandardScaler())
+                transformers.append(("categorical", steps, low))
+            elif low:
                 onehot = OneHotEncoder(
                     handle_unknown="infrequent_if_exist",
                     min_frequency=self.min_frequency,
@@ -349,6 +379,8 @@ def make_preprocessor(
     text_max_features: int | None = None,
     text_ngrams: str = "word",
     random_state: int = 0,
+    scaler: str = "standard",
+    encoder: str = "onehot",
 ) -> Preprocessor:
     """The preprocessing step of a model's pipeline (see the module docstring for the styles).
 
@@ -363,6 +395,8 @@ def make_preprocessor(
         text_max_features: TF-IDF vocabulary cap per text column.
         text_ngrams: "word" or "word_char" (see the module docstring).
         random_state: Seed of the target encoder's cross-fitting.
+        scaler: For "onehot": numeric scaling, one of `SCALERS` (a search-space choice).
+        encoder: For "onehot": categorical encoding, one of `ENCODERS` (a search-space choice).
 
     Returns:
         An unfitted `Preprocessor`: a dense float array (or sparse matrix with text and
@@ -382,6 +416,89 @@ def make_preprocessor(
         text_max_features=text_max_features,
         text_ngrams=text_ngrams,
         random_state=random_state,
+        scaler=scaler,
+        encoder=encoder,
     )
     pre._check()
     return pre
+
+
+# ----------------------------------------------------------------------------- search choices
+
+SCALERS = ("standard", "robust", "quantile", "none")
+ENCODERS = ("onehot", "ordinal", "target")
+TARGET_TRANSFORMS = ("none", "log1p")
+SKEWED_ATTR = "harness.target_skewed"  # Optuna study attribute set by tuning.open_study
+SKEW_THRESHOLD = 1.0
+
+
+def _scaler_steps(name: str, seed: int, n_rows: int) -> list[Any]:
+    from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
+
+    if name == "none":
+        return []
+    if name == "robust":
+        return [RobustScaler()]
+    if name == "quantile":  # at most one quantile per training row of the fold
+        quantiles = max(min(1000, n_rows), 2)
+        return [
+            QuantileTransformer(
+                n_quantiles=quantiles, output_distribution="normal", random_state=seed
+            )
+        ]
+    return [StandardScaler()]
+
+
+def preprocessing_space(trial: Any) -> dict[str, str]:
+    """The scaler and encoder choices of the "onehot" style, for a model's search space.
+
+    Models merge this into their parameters and pass them to `make_preprocessor`; their
+    defaults are `DEFAULT_PREPROCESSING` (what the style did before it was tunable).
+    """
+    return {
+        "scaler": trial.suggest_categorical("scaler", list(SCALERS)),
+        "encoder": trial.suggest_categorical("encoder", list(ENCODERS)),
+    }
+
+
+DEFAULT_PREPROCESSING = {"scaler": "standard", "encoder": "onehot"}
+
+
+def target_skewed(y: Any) -> bool:
+    """Whether a regression target is positive and right-skewed (sample skewness above 1)."""
+    values = np.asarray(y, dtype=np.float64)
+    if len(values) < 3 or not np.isfinite(values).all() or values.min() <= 0:
+        return False
+    spread = values.std()
+    if spread == 0:
+        return False
+    skew = float(np.mean(((values - values.mean()) / spread) ** 3))
+    return skew > SKEW_THRESHOLD
+
+
+def target_transform_space(trial: Any) -> dict[str, str]:
+    """`target_transform`: none or log1p where the study's training target is positive and
+    skewed (the study attribute `harness.target_skewed`), else always none.
+
+    The choice is fixed per study, so every trial of a study has the same space; the parameter
+    is always present, so a model's defaults (`target_transform: none`) stay in the space.
+    """
+    study = getattr(trial, "study", None)  # a FixedTrial has none
+    skewed = bool(study is not None and study.user_attrs.get(SKEWED_ATTR))
+    choices = list(TARGET_TRANSFORMS) if skewed else ["none"]
+    return {"target_transform": trial.suggest_categorical("target_transform", choices)}
+
+
+def with_target_transform(estimator: Any, problem_type: str, params: Mapping[str, Any]) -> Any:
+    """Wrap a regressor so it learns log1p(y) and predicts expm1 of its output, when
+    `params["target_transform"]` says so (classification and "none": unchanged)."""
+    name = params.get("target_transform", "none")
+    if name == "none" or problem_type != "regression":
+        return estimator
+    if name not in TARGET_TRANSFORMS:
+        raise ValueError(f"unknown target_transform {name!r}; use one of {TARGET_TRANSFORMS}")
+    from sklearn.compose import TransformedTargetRegressor
+
+    return TransformedTargetRegressor(
+        regressor=estimator, func=np.log1p, inverse_func=np.expm1, check_inverse=False
+    )

@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,8 @@ class RunConfig:
             to the cores divided among them.
         budget: Wall-clock seconds for the whole run, shared among the studies by
             `harness.schedule` (None: each study runs its `trials` within `timeout`).
+        ensemble: After the studies, blend the ok ones by greedy selection on their out-of-fold
+            predictions (`harness.ensemble`) and record the blend as the model "ensemble".
     """
 
     task: str
@@ -83,6 +86,7 @@ class RunConfig:
     memory_limit: float | None = None
     workers: int = 1
     budget: float | None = None
+    ensemble: bool = True
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -252,6 +256,9 @@ def _trial_payload(trial: Any, metrics: tuple[str, ...]) -> dict:
 
 class _StudyRun:
     """One study's life within a run: tuning, trial logging, refit and holdout."""
+
+    # (trial number, CV value, OOF predictions) of the best trial this process has run
+    _kept_oof: tuple[int, float, np.ndarray] | None = None
 
     def __init__(
         self,
@@ -465,7 +472,11 @@ class _StudyRun:
         study.sampler = tuning.make_sampler(self.config.seed, finished)
         study.pruner = tuning.make_pruner()
         objective = tuning.make_objective(
-            self.worker.context, self.worker, until=lambda: until, cancelled=self.cancelled.is_set
+            self.worker.context,
+            self.worker,
+            until=lambda: until,
+            cancelled=self.cancelled.is_set,
+            on_result=self._keep_oof,
         )
 
         def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -560,6 +571,12 @@ class _StudyRun:
             f"holdout_{name}": get_metric(name).score(self.data.holdout_y, prediction)
             for name in self.task.metrics
         }
+        arrays = {"holdout_predictions.npy": prediction}
+        if test_X is not None:
+            arrays["test_predictions.npy"] = test_prediction
+        oof, oof_note = self._best_oof(best)
+        if oof is not None:
+            arrays["oof_predictions.npy"] = oof
         n_hold = len(self.data.holdout_y)
         fit_info_keys = best.user_attrs.get(tuning.FIT_INFO_ATTR, {})
         metrics = {
@@ -578,9 +595,14 @@ class _StudyRun:
             metrics=metrics,
             series=payload["series"],
             params=best.params,
-            tags={f"{TAG}status": "ok", f"{TAG}best_trial": best.number},
+            tags={
+                f"{TAG}status": "ok",
+                f"{TAG}best_trial": best.number,
+                f"{TAG}oof": oof_note,
+                **({f"{TAG}oof_trial": best.number} if oof is not None else {}),
+            },
         )
-        self._log_artifacts(run_id, best, payload, prediction, submission)
+        self._log_artifacts(run_id, best, payload, prediction, submission, arrays)
         primary = self.task.metric
         return StudyResult(
             self.model.name,
@@ -602,6 +624,7 @@ class _StudyRun:
         payload: dict,
         prediction: np.ndarray,
         submission: pd.DataFrame | None = None,
+        arrays: dict[str, np.ndarray] | None = None,
     ) -> None:
         folds = pd.DataFrame(payload["series"])
         folds.insert(0, "fold", range(len(folds)))
@@ -619,10 +642,50 @@ class _StudyRun:
                 self.tracker.log_artifact(run_id, Path(tmp, name))
             Path(tmp, "best_params.json").write_text(json.dumps(best.params, indent=2))
             self.tracker.log_artifact(run_id, Path(tmp, "best_params.json"))
+            for name, array in (arrays or {}).items():  # what ensembles are made of
+                np.save(Path(tmp, name), np.asarray(array, dtype=np.float64))
+                self.tracker.log_artifact(run_id, Path(tmp, name))
             if self.extras.findings:
                 health = [finding.as_dict() for finding in self.extras.findings]
                 Path(tmp, "health.json").write_text(json.dumps(health, indent=2, default=str))
                 self.tracker.log_artifact(run_id, Path(tmp, "health.json"))
+
+    def _keep_oof(self, trial: Any, value: float, scores: tuning.FoldScores) -> None:
+        """Objective hook: keep the OOF predictions of the best trial run in this process."""
+        kept = self._kept_oof
+        if scores.oof is not None and (kept is None or self.metric.better(value, kept[1])):
+            self._kept_oof = (trial.number, value, scores.oof)
+
+    def _best_oof(self, best: Any) -> tuple[np.ndarray | None, str]:
+        """The best trial's OOF predictions and where they came from.
+
+        Kept in memory when this process ran the trial; else stored by an earlier invocation's
+        study run of the same study (it was the best there too when that run refitted);
+        else recomputed by one more cross-validation of the best configuration.
+        """
+        if self._kept_oof is not None and self._kept_oof[0] == best.number:
+            return self._kept_oof[2], "kept"
+        uid = self.tags[f"{TAG}study_uid"]
+        runs = self.tracker.search(
+            self.task.name,
+            f"tags.`{TAG}study_uid` = '{uid}' and tags.`{TAG}oof_trial` = '{best.number}'",
+        )
+        for run in runs:
+            oof = load_array(self.tracker, run.info.run_id, "oof_predictions.npy")
+            if oof is not None and len(oof) == len(self.data.y):
+                return oof, f"stored in run {run.info.run_id}"
+        try:
+            return self.worker.call(tuning.cv_job, best.params).oof, "recomputed"
+        except Exception as exc:  # the study's result stands; only the ensemble loses it
+            return None, f"missing: {tuning.error_text(exc)}"
+
+
+def load_array(tracker: Tracker, run_id: str, name: str) -> np.ndarray | None:
+    """A `.npy` artifact of a run, or None when the run has no such file."""
+    if name not in {item.path for item in tracker.client.list_artifacts(run_id)}:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        return np.load(tracker.client.download_artifacts(run_id, name, tmp))
 
 
 @dataclass(frozen=True)
@@ -742,7 +805,13 @@ def run(
         results.update(_budgeted(studies, config, reporter, cancelled, started))
     else:
         results.update(_each_in_full(studies, config, reporter, cancelled))
-    return task, data, [results[model.name] for model, _ in selected]
+    ordered = [results[model.name] for model, _ in selected]
+    if config.ensemble:
+        result = _run_ensemble(task, data, config, tracker, extras, ordered)
+        reporter.study_finished(result)
+        if result.run_id:  # a skipped ensemble records nothing: only the reporter hears why
+            ordered.append(result)
+    return task, data, ordered
 
 
 def _finished(study: _StudyRun, reporter: Reporter) -> StudyResult:
@@ -885,3 +954,160 @@ def _budgeted(
             _in_threads(ready, lambda study: _finished(study, reporter), config.workers, cancelled)
         )
     return results
+
+
+# ----------------------------------------------------------------------------- the ensemble
+
+
+def _run_ensemble(
+    task: Task,
+    data: Prepared,
+    config: RunConfig,
+    tracker: Tracker,
+    extras: _Extras,
+    results: list[StudyResult],
+) -> StudyResult:
+    """Blend this run's ok studies (greedy selection on OOF predictions) and record the blend.
+
+    The weights see only the training part's OOF predictions and target; the holdout is scored
+    once with them. Recorded as a run of kind "ensemble" for the model "ensemble" (family
+    "ensemble") with its members and weights, shaped like a study run, so leaderboards rank it
+    and `harness submit --model ensemble` picks it.
+    Fewer than two ok studies with OOF predictions: skipped, with the reason, and no run.
+    """
+    from harness import ensemble
+
+    members, notes = _ensemble_inputs(tracker, results, extras.test_X is not None)
+    if len(members) < 2:
+        reason = f"fewer than 2 studies ended ok with out-of-fold predictions ({len(members)})" + (
+            f"; {'; '.join(notes)}" if notes else ""
+        )
+        return StudyResult(ensemble.MODEL, "skipped", reason)
+    kind = SimpleNamespace(name=ensemble.MODEL, family=ensemble.FAMILY, hardware=())
+    tags = _base_tags(task, kind, data, config, "cpu")  # type: ignore[arg-type]
+    tags[f"{TAG}kind"] = ensemble.KIND  # not an Optuna study: study counters skip it
+    tags[f"{TAG}health_warnings"] = len(extras.findings)
+    if extras.source:
+        tags[f"{TAG}source"] = extras.source
+    run_id = tracker.start_run(task.name, ensemble.MODEL, {**tags, f"{TAG}status": "running"})
+    end_status, status, error = "KILLED", "failed", "interrupted"
+    try:
+        result = _score_ensemble(task, data, tracker, extras, members, notes, run_id)
+        end_status, error = "FINISHED", None
+        return result
+    except StoreError as exc:
+        end_status, error = "FAILED", f"store failure: {exc}"
+        raise
+    except Exception as exc:
+        end_status, error = "FAILED", tuning.error_text(exc)
+        return StudyResult(ensemble.MODEL, "failed", error, run_id=run_id)
+    finally:
+        if error:
+            tracker.log(run_id, tags={f"{TAG}status": status, f"{TAG}error": error})
+        tracker.end_run(run_id, end_status)
+
+
+def _ensemble_inputs(
+    tracker: Tracker, results: list[StudyResult], with_test: bool
+) -> tuple[dict[str, dict[str, np.ndarray]], list[str]]:
+    """Model -> its stored OOF, holdout (and test) predictions, for the ok studies of the run."""
+    members: dict[str, dict[str, np.ndarray]] = {}
+    notes = []
+    for result in results:
+        if result.status != "ok" or not result.run_id:
+            continue
+        parts = ["oof", "holdout", *(["test"] if with_test else [])]
+        arrays = {p: load_array(tracker, result.run_id, f"{p}_predictions.npy") for p in parts}
+        lacking = [p for p, a in arrays.items() if a is None]
+        if lacking:
+            notes.append(f"{result.model} stored no {' / '.join(lacking)} predictions")
+            continue
+        members[result.model] = arrays  # type: ignore[assignment]
+    return members, notes
+
+
+def _score_ensemble(
+    task: Task,
+    data: Prepared,
+    tracker: Tracker,
+    extras: _Extras,
+    members: dict[str, dict[str, np.ndarray]],
+    notes: list[str],
+    run_id: str,
+) -> StudyResult:
+    from harness import ensemble
+
+    start = time.perf_counter()
+    oof = {name: parts["oof"] for name, parts in members.items()}
+    selection = ensemble.select(oof, data.y, task.metric)
+    fit_s = time.perf_counter() - start
+    weights = selection.weights
+    blended_oof = ensemble.blend(oof, weights)
+    series = {
+        f"fold_{name}": values
+        for name, values in ensemble.fold_scores(
+            blended_oof, data.y, data.folds, task.metrics
+        ).items()
+    }
+    start = time.perf_counter()
+    holdout_prediction = ensemble.blend({m: p["holdout"] for m, p in members.items()}, weights)
+    submission, arrays = None, {"oof_predictions.npy": blended_oof}
+    if extras.test_X is not None:
+        test_prediction = ensemble.blend({m: p["test"] for m, p in members.items()}, weights)
+        submission = extras.submission_frame(test_prediction, data, task)
+        arrays["test_predictions.npy"] = test_prediction
+    predict_s = time.perf_counter() - start
+    arrays["holdout_predictions.npy"] = holdout_prediction
+    holdout = {
+        f"holdout_{name}": get_metric(name).score(data.holdout_y, holdout_prediction)
+        for name in task.metrics
+    }
+    metrics: dict[str, float] = {}
+    for key, values in series.items():
+        metrics[f"cv_{key[len('fold_') :]}_mean"] = float(np.mean(values))
+        metrics[f"cv_{key[len('fold_') :]}_std"] = float(np.std(values))
+    metrics.update(holdout)
+    metrics[f"oof_{task.metric}"] = selection.score
+    metrics["fit_seconds"] = fit_s
+    metrics["predict_seconds"] = predict_s
+    metrics["members"] = len(weights)
+    tracker.log(
+        run_id,
+        metrics=metrics,
+        series=series,
+        params={f"weight.{name}": round(w, 6) for name, w in weights.items()},
+        tags={
+            f"{TAG}status": "ok",
+            f"{TAG}ensemble_members": json.dumps(weights),
+            f"{TAG}ensemble_candidates": ",".join(members),
+            **({f"{TAG}ensemble_notes": "; ".join(notes)} if notes else {}),
+        },
+    )
+    folds = pd.DataFrame(series)
+    folds.insert(0, "fold", range(len(folds)))
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = {
+            "fold_scores.csv": folds,
+            "holdout_predictions.csv": holdout_frame(data, holdout_prediction, task.target),
+        }
+        if submission is not None:
+            frames["submission.csv"] = submission
+        for name, frame in frames.items():
+            frame.to_csv(Path(tmp, name), index=False)
+            tracker.log_artifact(run_id, Path(tmp, name))
+        Path(tmp, "ensemble.json").write_text(json.dumps(selection.as_dict(), indent=2))
+        tracker.log_artifact(run_id, Path(tmp, "ensemble.json"))
+        for name, array in arrays.items():
+            np.save(Path(tmp, name), np.asarray(array, dtype=np.float64))
+            tracker.log_artifact(run_id, Path(tmp, name))
+    primary = task.metric
+    return StudyResult(
+        ensemble.MODEL,
+        "ok",
+        cv_mean=metrics[f"cv_{primary}_mean"],
+        cv_std=metrics[f"cv_{primary}_std"],
+        holdout=holdout[f"holdout_{primary}"],
+        best_params={name: round(w, 6) for name, w in weights.items()},
+        run_id=run_id,
+        submission=submission,
+    )

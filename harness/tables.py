@@ -43,6 +43,12 @@ def versus_leader(row: Row) -> str:
     return f"≈ {_p(row.p_value)}" if row.not_worse else f"worse {_p(row.p_value)}"
 
 
+def members_text(row: Row) -> str:
+    """An ensemble's members and weights, compactly: `lightgbm 0.60, linear 0.40`."""
+    ordered = sorted(row.members.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{name} {weight:.2f}" for name, weight in ordered)
+
+
 def display_rows(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
     """Header and text cells of a task's leaderboard for tables, Markdown and HTML."""
     metric = next((r.metric for r in rows if r.metric), "score")
@@ -68,7 +74,7 @@ def display_rows(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
         cells.append(
             [
                 "" if r.rank is None else str(r.rank),
-                r.model,
+                f"{r.model} ({members_text(r)})" if r.members else r.model,
                 r.family,
                 cv,
                 versus_leader(r),
@@ -157,7 +163,11 @@ def _csv(rows: list[dict]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    # an ensemble's members (a dict) as JSON in one cell; empty for single models
+    writer.writerows(
+        {k: (json.dumps(v) if v else "") if isinstance(v, dict) else v for k, v in row.items()}
+        for row in rows
+    )
     return out.getvalue()
 
 

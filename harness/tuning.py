@@ -28,6 +28,7 @@ import numpy as np
 from harness.errors import StoreError
 from harness.metrics import get_metric
 from harness.model import BuildSpec, Model
+from harness.preprocess import SKEWED_ATTR, target_skewed
 from harness.splits import Prepared
 from harness.task import NO_AUGMENTATION, Augmentation
 from harness.tracking import mask
@@ -54,12 +55,16 @@ class FoldScores:
         predict_seconds: Prediction time per fold.
         fit_info: Numbers a fitted estimator reports about its fit (e.g. `rounds_used` of an
             early-stopped booster) -> one value per fold.
+        oof: Out-of-fold predictions of the training part: rows x classes (probabilities) or a
+            vector (regression), averaged over repeats, NaN for rows no fold validates (the
+            first block of time-ordered folds). What ensembles are fitted on.
     """
 
     scores: dict[str, list[float]]
     fit_seconds: list[float]
     predict_seconds: list[float]
     fit_info: dict[str, list[float]] = field(default_factory=dict)
+    oof: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def predict(estimator: Any, X: Any, n_classes: int) -> np.ndarray:
@@ -188,16 +193,24 @@ def cross_validate(
     seed: int,
     on_fold: Callable[[int, float], None] | None = None,
 ) -> FoldScores:
-    """Score one configuration on every fold; `on_fold(i, running mean)` may raise to prune."""
+    """Score one configuration on every fold; `on_fold(i, running mean)` may raise to prune.
+
+    The fold predictions are also gathered into the out-of-fold matrix `FoldScores.oof`.
+    """
     primary = metrics[0]
     scores: dict[str, list[float]] = {name: [] for name in metrics}
     fit_s, predict_s = [], []
     infos: dict[str, list[float]] = {}
+    n_rows = len(data.y)
+    oof_sum = np.zeros((n_rows, data.n_classes) if data.n_classes else n_rows)
+    oof_count = np.zeros(n_rows)
     for number, (_, valid) in enumerate(data.folds):
         info: dict[str, float] = {}
         prediction, fit_time, predict_time = fit_fold(
             model, params, data, spec, seed, number, info=info
         )
+        oof_sum[valid] += prediction
+        oof_count[valid] += 1
         for key, value in info.items():
             infos.setdefault(key, []).append(value)
         for name in metrics:
@@ -206,7 +219,14 @@ def cross_validate(
         predict_s.append(predict_time)
         if on_fold is not None:
             on_fold(number, float(np.mean(scores[primary])))
-    return FoldScores(scores, fit_s, predict_s, infos)
+    return FoldScores(scores, fit_s, predict_s, infos, oof=out_of_fold(oof_sum, oof_count))
+
+
+def out_of_fold(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Summed fold predictions / how often each row was validated; NaN where never."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shape = (-1, 1) if total.ndim == 2 else (-1,)
+        return np.where(count.reshape(shape) > 0, total / count.reshape(shape), np.nan)
 
 
 @dataclass(frozen=True)
@@ -310,6 +330,7 @@ def make_objective(
     worker: Worker | None = None,
     until: Callable[[], float | None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    on_result: Callable[[Any, float, FoldScores], None] | None = None,
 ) -> Callable[[Any], float]:
     """The Optuna objective: CV score of the primary metric, with fold scores as user attrs.
 
@@ -319,6 +340,8 @@ def make_objective(
     running is killed (the end of a whole-run budget), or None. When `cancelled()` is true (the
     run was interrupted and its workers killed), a trial's failure is the interruption's: it
     raises KeyboardInterrupt, so the trial is not counted and a rerun runs it again.
+    `on_result(trial, value, scores)` sees each completed trial's scores
+    (with its out-of-fold predictions, which are too large for the trial's user attributes).
     """
     import optuna
 
@@ -357,6 +380,8 @@ def make_objective(
         trial.set_user_attr("predict_seconds", result.predict_seconds)
         if result.fit_info:
             trial.set_user_attr(FIT_INFO_ATTR, result.fit_info)
+        if on_result is not None:
+            on_result(trial, value, result)
         return value
 
     return objective
@@ -454,6 +479,8 @@ def open_study(
         study.set_user_attr("harness.data_fingerprint", data.data_fingerprint)
         study.set_user_attr("harness.seed", seed)
         study.set_user_attr("harness.folds", len(data.folds))
+        # whether search spaces offer a log target transform (harness.preprocess)
+        study.set_user_attr(SKEWED_ATTR, not data.n_classes and target_skewed(data.y))
     elif attrs["harness.folds_fingerprint"] != data.folds_fingerprint:
         raise StoreError(
             f"Study {name!r} in {mask(storage_url)!r} was tuned on other folds or data "

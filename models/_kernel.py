@@ -55,7 +55,12 @@ class RBFSVM(BaseEstimator):
         if spec.modality == "text":
             return self._fit_linear(X, y)
         self.preprocessor_ = make_preprocessor(
-            spec.feature_kinds, "onehot", problem_type=spec.problem_type, random_state=self.seed
+            spec.feature_kinds,
+            "onehot",
+            problem_type=spec.problem_type,
+            random_state=self.seed,
+            scaler=p.get("scaler", "standard"),
+            encoder=p.get("encoder", "onehot"),
         )
         features = self.preprocessor_.fit_transform(X, y)
         variance = float(features.var()) or 1.0

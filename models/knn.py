@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from harness.model import BuildSpec, Model
-from harness.preprocess import make_preprocessor
+from harness.preprocess import (
+    DEFAULT_PREPROCESSING,
+    make_preprocessor,
+    preprocessing_space,
+    target_transform_space,
+    with_target_transform,
+)
 
 
 def build(spec: BuildSpec, params: dict, *, seed: int):
@@ -19,9 +25,14 @@ def build(spec: BuildSpec, params: dict, *, seed: int):
         n_jobs=spec.n_jobs,
     )
     pre = make_preprocessor(
-        spec.feature_kinds, "onehot", problem_type=spec.problem_type, random_state=seed
+        spec.feature_kinds,
+        "onehot",
+        problem_type=spec.problem_type,
+        random_state=seed,
+        scaler=params.get("scaler", "standard"),
+        encoder=params.get("encoder", "onehot"),
     )
-    return make_pipeline(pre, learner)
+    return with_target_transform(make_pipeline(pre, learner), spec.problem_type, params)
 
 
 def search_space(trial) -> dict:
@@ -31,6 +42,9 @@ def search_space(trial) -> dict:
         "n_neighbors": trial.suggest_int("n_neighbors", 1, 30, log=True),
         "weights": trial.suggest_categorical("weights", ["uniform", "distance"]),
         "p": trial.suggest_categorical("p", [1, 2]),
+        # the scaling decides the distances; log1p for a positive skewed regression target
+        **preprocessing_space(trial),
+        **target_transform_space(trial),
     }
 
 
@@ -41,5 +55,11 @@ MODEL = Model(
     build=build,
     search_space=search_space,
     # A common first choice: 15 neighbours weighted by distance, Euclidean.
-    defaults={"n_neighbors": 15, "weights": "distance", "p": 2},
+    defaults={
+        "n_neighbors": 15,
+        "weights": "distance",
+        "p": 2,
+        **DEFAULT_PREPROCESSING,
+        "target_transform": "none",
+    },
 )

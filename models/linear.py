@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from harness.model import BuildSpec, Model
-from harness.preprocess import make_preprocessor
+from harness.preprocess import (
+    DEFAULT_PREPROCESSING,
+    make_preprocessor,
+    preprocessing_space,
+    target_transform_space,
+    with_target_transform,
+)
 
 
 def build(spec: BuildSpec, params: dict, *, seed: int):
@@ -24,14 +30,21 @@ def build(spec: BuildSpec, params: dict, *, seed: int):
         sparse=True,
         text_ngrams="word_char" if spec.modality == "text" else "word",
         random_state=seed,
+        scaler=params.get("scaler", "standard"),
+        encoder=params.get("encoder", "onehot"),
     )
-    return make_pipeline(pre, learner)
+    return with_target_transform(make_pipeline(pre, learner), spec.problem_type, params)
 
 
 def search_space(trial) -> dict:
     # Regularization strength on a log scale over the range scikit-learn's LogisticRegressionCV
     # searches by default (1e-4 .. 1e4).
-    return {"C": trial.suggest_float("C", 1e-4, 1e4, log=True)}
+    # Plus the preprocessing choices and, for a positive skewed regression target, log1p.
+    return {
+        "C": trial.suggest_float("C", 1e-4, 1e4, log=True),
+        **preprocessing_space(trial),
+        **target_transform_space(trial),
+    }
 
 
 MODEL = Model(
@@ -40,6 +53,6 @@ MODEL = Model(
     family="classical",
     build=build,
     search_space=search_space,
-    defaults={"C": 1.0},
+    defaults={"C": 1.0, **DEFAULT_PREPROCESSING, "target_transform": "none"},
     modalities=("tabular", "image", "text"),
 )

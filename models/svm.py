@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from harness.model import BuildSpec, Model
+from harness.preprocess import (
+    DEFAULT_PREPROCESSING,
+    preprocessing_space,
+    target_transform_space,
+    with_target_transform,
+)
 
 
 def build(spec: BuildSpec, params: dict, *, seed: int):
     from harness.models._kernel import RBFSVM
 
-    return RBFSVM(spec, params, seed)
+    return with_target_transform(RBFSVM(spec, params, seed), spec.problem_type, params)
 
 
 def search_space(trial) -> dict:
@@ -21,6 +27,9 @@ def search_space(trial) -> dict:
         "C": trial.suggest_float("C", 2**-10, 2**10, log=True),
         "gamma_scale": trial.suggest_float("gamma_scale", 2**-10, 2**10, log=True),
         "epsilon": trial.suggest_float("epsilon", 1e-3, 1.0, log=True),
+        # plus the preprocessing choices, and log1p for a positive skewed regression target
+        **preprocessing_space(trial),
+        **target_transform_space(trial),
     }
 
 
@@ -31,6 +40,12 @@ MODEL = Model(
     build=build,
     search_space=search_space,
     # scikit-learn's defaults: C = 1, gamma = "scale", epsilon 0.1 (here in standard deviations).
-    defaults={"C": 1.0, "gamma_scale": 1.0, "epsilon": 0.1},
+    defaults={
+        "C": 1.0,
+        "gamma_scale": 1.0,
+        "epsilon": 0.1,
+        **DEFAULT_PREPROCESSING,
+        "target_transform": "none",
+    },
     modalities=("tabular", "image", "text"),
 )

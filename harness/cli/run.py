@@ -70,6 +70,8 @@ class _RichReporter:
         self.progress.update(bar, total=done)
         if result.status != "ok":
             self.progress.update(bar, best=result.status)
+        if result.model == "ensemble" and result.status == "skipped":  # it records no run
+            self.console.print(f"Ensemble skipped: {result.reason}.", markup=False)
 
 
 @app.command("run")
@@ -131,6 +133,12 @@ def run(
         "(flags given with it win).",
     ),
     fresh: bool = typer.Option(False, "--fresh", help="Start the studies over (delete them)."),
+    ensemble: bool = typer.Option(
+        None,
+        "--ensemble/--no-ensemble",
+        help="Blend the ok studies by greedy selection on their out-of-fold predictions "
+        "(the model 'ensemble'). Default: on, except with --preset fast.",
+    ),
     tracking_uri: str = typer.Option(
         None, "--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI, else ./mlruns)."
     ),
@@ -201,6 +209,7 @@ def run(
         else devices.memory_mb(0.9 / max(workers, 1)),
         workers=workers,
         budget=seconds,
+        ensemble=ensemble if ensemble is not None else (chosen.ensemble if chosen else True),
     )
     options = files.Options(
         target=target,

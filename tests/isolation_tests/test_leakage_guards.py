@@ -126,3 +126,6 @@ def test_shuffling_the_holdout_labels_changes_no_cv_score_and_no_chosen_configur
     for model in ("linear", "random_forest"):
         assert real[model][:3] == shuffled[model][:3]  # CV and the choice never saw the holdout
         assert real[model][3] > 0.95 and shuffled[model][3] < 0.75  # but the holdout score did
+    # the ensemble of the two: weights (its best_params) fitted on out-of-fold predictions only
+    assert real["ensemble"][:3] == shuffled["ensemble"][:3]
+    assert real["ensemble"][3] > 0.95 and shuffled["ensemble"][3] < 0.75

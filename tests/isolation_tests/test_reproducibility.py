@@ -21,4 +21,5 @@ def test_the_same_command_twice_gives_identical_classical_scores(run_in, tmp_pat
             ]
         )
     assert boards[0] == boards[1]
-    assert len(boards[0]) == 2 and all(row[1] is not None for row in boards[0])
+    # linear, xgboost and their ensemble
+    assert len(boards[0]) == 3 and all(row[1] is not None for row in boards[0])

@@ -71,8 +71,12 @@ def _configuration(estimator) -> dict:
     """What the learner is actually configured with, for wrappers and pipelines alike."""
     if hasattr(estimator, "learner_options"):
         return estimator.learner_options()
-    if hasattr(estimator, "steps"):
-        return estimator.steps[-1][1].get_params(deep=False)
+    if hasattr(estimator, "steps"):  # every step: preprocessing choices are searched too
+        return {
+            f"{step}.{key}": value
+            for step, part in estimator.steps
+            for key, value in part.get_params(deep=False).items()
+        }
     return dict(estimator.get_params(deep=False).get("params", {}))
 
 

@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import Store, run_cli
 
 TASKS = ("breast_cancer", "penguins", "ames")
-MODELS = ("--model", "dummy", "--model", "linear", "--model", "random_forest")
+# --no-ensemble: these tests count and name the rows (tests/ensemble_tests cover the ensemble row)
+MODELS = ("--model", "dummy", "--model", "linear", "--model", "random_forest", "--no-ensemble")
 
 
 @pytest.fixture(scope="session")

@@ -154,7 +154,7 @@ def test_a_task_made_from_the_users_own_csv_has_a_leaderboard_and_a_report(cli, 
     frame = load_iris(as_frame=True).frame
     frame.to_csv(store.root / "flowers.csv", index=False)
     run = cli("run", "flowers.csv", "--target", "target", "-m", "dummy", "-m", "linear",
-              "--trials", "1")  # fmt: skip
+              "--trials", "1", "--no-ensemble")  # fmt: skip
     assert run.code == 0, run.err
     rows = json.loads(cli("leaderboard", "flowers", "-f", "json").out)
     assert [r["model"] for r in rows] == ["linear", "dummy"] and rows[1]["not_worse"] is False

@@ -12,7 +12,9 @@ def penguins_store(tmp_path_factory):
     from tests.conftest import run_cli
 
     root = tmp_path_factory.mktemp("submit")
-    result = run_cli("run", "penguins", "-m", "dummy", "-m", "linear", "--trials", "1", cwd=root)
+    result = run_cli(
+        "run", "penguins", "-m", "dummy", "-m", "linear", "--trials", "1", "--no-ensemble", cwd=root
+    )
     assert result.code == 0, result.err
     return root
 
