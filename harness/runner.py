@@ -801,10 +801,19 @@ def run(
             reporter.study_finished(results[model.name])
         else:
             studies.append(study)
-    if config.budget is not None:
-        results.update(_budgeted(studies, config, reporter, cancelled, started))
-    else:
-        results.update(_each_in_full(studies, config, reporter, cancelled))
+    pool = None
+    if config.workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="study")
+    try:
+        if config.budget is not None:
+            results.update(_budgeted(studies, config, reporter, cancelled, started, pool))
+        else:
+            results.update(_each_in_full(studies, config, reporter, cancelled, pool))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     ordered = [results[model.name] for model, _ in selected]
     if config.ensemble:
         result = _run_ensemble(task, data, config, tracker, extras, ordered)
@@ -822,33 +831,39 @@ def _finished(study: _StudyRun, reporter: Reporter) -> StudyResult:
 
 
 def _each_in_full(
-    studies: list[_StudyRun], config: RunConfig, reporter: Reporter, cancelled: threading.Event
+    studies: list[_StudyRun],
+    config: RunConfig,
+    reporter: Reporter,
+    cancelled: threading.Event,
+    pool: Any = None,
 ) -> dict[str, StudyResult]:
-    """Run each study to its `--trials` (within `--timeout`), `config.workers` at a time."""
+    """Run each study to its `--trials` (within `--timeout`), on `pool`'s threads if given."""
 
     def whole(study: _StudyRun) -> StudyResult:
         study.run_tuning()
         return _finished(study, reporter)
 
-    if config.workers == 1:
+    if pool is None:
         results = {}
         for study in studies:
             results[study.model.name] = whole(study)
         return results
-    return _in_threads(studies, whole, config.workers, cancelled)
+    return _in_threads(pool, studies, whole, cancelled)
 
 
 def _in_threads(
-    studies: list[_StudyRun], job: Any, workers: int, cancelled: threading.Event
+    pool: Any, studies: list[_StudyRun], job: Any, cancelled: threading.Event
 ) -> dict[str, Any]:
-    """`job(study)` for every study on `workers` threads; model name -> its return value.
+    """`job(study)` for every study on the run's thread `pool`; model name -> its return value.
 
-    On Ctrl-C (or SIGTERM) the run is cancelled: every worker process is killed, so the trials in
-    flight end uncounted, every thread returns, and the interrupt is raised again here.
+    One pool serves the whole run: a worker process is forked by a pool thread and gets SIGKILL
+    when that thread exits (PR_SET_PDEATHSIG follows the forking thread), so the threads must
+    outlive every worker. On Ctrl-C (or SIGTERM) the run is cancelled: every worker process is
+    killed, so the trials in flight end uncounted, every thread returns, and the interrupt is
+    raised again here.
     """
-    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+    from concurrent.futures import FIRST_EXCEPTION, wait
 
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="study")
     futures = {pool.submit(job, study): study for study in studies}
     try:
         pending = set(futures)
@@ -865,8 +880,6 @@ def _in_threads(
         for study in studies:
             study.abort()
         raise
-    finally:
-        pool.shutdown(wait=True)
     return {study.model.name: future.result() for future, study in futures.items()}
 
 
@@ -876,6 +889,7 @@ def _budgeted(
     reporter: Reporter,
     cancelled: threading.Event,
     started: float,
+    pool: Any = None,
 ) -> dict[str, StudyResult]:
     """Share `config.budget` seconds from `started` among the studies (see `harness.schedule`),
     then finish every study that ran a trial; a study the budget never reached is skipped."""
@@ -901,16 +915,12 @@ def _budgeted(
     def run_rung(grants: dict[str, int]) -> None:
         deadline = tuning_end()
         chosen = [by_name[name] for name in grants]
-        if config.workers == 1:
+        if pool is None:
             for study in chosen:
                 grant(study, grants[study.model.name], deadline)
         else:
-            _in_threads(
-                chosen,
-                lambda study: grant(study, grants[study.model.name], deadline),
-                config.workers,
-                cancelled,
-            )
+            granted = lambda study: grant(study, grants[study.model.name], deadline)  # noqa: E731
+            _in_threads(pool, chosen, granted, cancelled)
 
     try:
         run_rung({name: 0 for name in by_name})  # rung 0: every model's defaults
@@ -946,13 +956,12 @@ def _budgeted(
             continue
         reporter.study_finished(results[study.model.name])
     ready = [study for study in studies if study.model.name not in results]
-    if config.workers == 1:
+    if pool is None:
         for study in ready:
             results[study.model.name] = _finished(study, reporter)
     else:
-        results.update(
-            _in_threads(ready, lambda study: _finished(study, reporter), config.workers, cancelled)
-        )
+        finishing = lambda study: _finished(study, reporter)  # noqa: E731
+        results.update(_in_threads(pool, ready, finishing, cancelled))
     return results
 
 

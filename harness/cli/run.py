@@ -287,7 +287,7 @@ def _print_allocation(err: Any, budget: float, results: list) -> None:
     parts = [
         f"{r.model} {r.tuning_seconds:.0f} s / {r.trials_run} trials"
         for r in sorted(results, key=lambda r: -r.tuning_seconds)
-        if r.status != "skipped" or r.tuning_seconds
+        if r.model != "ensemble" and (r.status != "skipped" or r.tuning_seconds)
     ]
     if not parts:
         err.print(
