@@ -227,6 +227,8 @@ def _trial_payload(trial: Any, metrics: tuple[str, ...]) -> dict:
 class _StudyRun:
     """One study's life within a run: tuning, trial logging, refit and holdout."""
 
+    sampler_offset = 0  # added to the sampler's seed (`harness worker` makes it differ per process)
+
     def __init__(
         self,
         task: Task,
@@ -341,14 +343,14 @@ class _StudyRun:
         target = self.config.trials
         self.reporter.study_started(self.model.name, before, target)
         if before < target:
-            tuning.ensure_defaults_queued(study, self.model.defaults)
-            study.sampler = tuning.make_sampler(self.config.seed, before)
+            tuning.ensure_slots(study, target, self.model.defaults)  # the shared queue
+            study.sampler = tuning.make_sampler(self.config.seed + self.sampler_offset, before)
             study.pruner = tuning.make_pruner()
             objective = tuning.make_objective(self.worker.context, self.worker)
             deadline = time.monotonic() + self.config.timeout if self.config.timeout else None
 
             def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-                if not tuning.is_done(trial):
+                if not tuning.counts(study, trial):  # surplus or unfinished
                     return
                 self._log_trial(run_id, trial)
                 self.reporter.trial_finished(
@@ -373,7 +375,9 @@ class _StudyRun:
                     gc_after_trial=False,
                 )
                 now_finished = len(tuning.done_trials(study))
-                if now_finished == finished:  # nothing counted: do not spin
+                if now_finished == finished and not tuning.await_slots(
+                    study, target, self.model.defaults, deadline
+                ):  # nothing counted, and no slot left to run or to wait for (other processes)
                     break
                 finished = now_finished
         done = tuning.done_trials(study)
