@@ -151,12 +151,57 @@ def resolve_stores(
     return stores
 
 
-def make_folders(stores: Stores) -> None:
-    """Create (and check) the folders of the local sqlite stores.
+def check_reachable(url: str, what: str, flag: str, timeout: float = 5.0) -> None:
+    """Check that the server of a remote store URL accepts connections (local stores pass).
+
+    Only the TCP connection is tried, so a server that is down fails in seconds, not after the
+    retries of MLflow's HTTP client; the store itself reports wrong credentials or databases.
 
     Raises:
-        StoreError: A folder that cannot be created or written.
+        StoreError: The server does not answer.
     """
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    ports = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 1433}
+    if scheme not in ports or not parts.hostname:
+        return
+    try:
+        port = parts.port or ports[scheme]
+    except ValueError:
+        raise UsageError(f"Malformed {what} {mask(url)!r}: the port is not a number.") from None
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise StoreError(
+            f"The server of the {what} {mask(url)!r} is not reachable at "
+            f"{parts.hostname}:{port} ({reason}). Start it, or pass a working {flag}."
+        ) from None
+
+
+def disk_full(text: str) -> bool:
+    """Whether an error message says the disk (or quota) holding a store is full."""
+    text = text.lower()
+    return any(
+        mark in text
+        for mark in ("disk is full", "no space left", "disk full", "quota exceeded", "enospc")
+    )
+
+
+DISK_FULL_HINT = (
+    "The disk holding it is full: free some space and rerun the same command "
+    "(finished trials are kept)."
+)
+
+
+def make_folders(stores: Stores) -> None:
+    """Check that remote stores answer, and create (and check) the folders of local ones.
+
+    Raises:
+        StoreError: A server that does not answer, or a folder that cannot be created or written.
+    """
+    check_reachable(stores.tracking_uri, "tracking URI", "--tracking-uri")
+    check_reachable(stores.storage_url, "Optuna storage", "--storage")
     for url, what, flag in (
         (stores.tracking_uri, "MLflow store", "--tracking-uri"),
         (stores.storage_url, "Optuna storage", "--storage"),
@@ -199,8 +244,9 @@ def _store_call(method):
             raise
         except Exception as exc:
             first = mask(str(exc)).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            hint = f" {DISK_FULL_HINT}" if disk_full(str(exc)) else ""
             raise StoreError(
-                f"The MLflow store {mask(self.stores.tracking_uri)!r} failed: {first}"
+                f"The MLflow store {mask(self.stores.tracking_uri)!r} failed: {first}.{hint}"
             ) from None
 
     return call

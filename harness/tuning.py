@@ -14,6 +14,7 @@ fingerprints of the folds and data it was tuned on and refuses to continue on di
 from __future__ import annotations
 
 import os
+import random
 import socket
 import time
 import traceback
@@ -30,7 +31,7 @@ from harness.metrics import get_metric
 from harness.model import BuildSpec, Model
 from harness.splits import Prepared
 from harness.task import NO_AUGMENTATION, Augmentation
-from harness.tracking import mask
+from harness.tracking import DISK_FULL_HINT, disk_full, mask
 from harness.worker import JobFailed, Worker
 
 DEFAULT_ATTR = "harness.default"
@@ -313,6 +314,29 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"[:2000]
 
 
+def _rdb_storage(storage_url: str) -> Any:
+    """Optuna's RDB storage with heartbeats; retried while other processes create its tables."""
+    import optuna
+
+    for attempt in range(8):
+        try:
+            return optuna.storages.RDBStorage(
+                storage_url,
+                heartbeat_interval=60,
+                grace_period=120,
+                engine_kwargs={"connect_args": {"timeout": 60}}
+                if storage_url.startswith("sqlite")
+                else {},
+            )
+        except Exception as exc:  # two processes creating the schema of a fresh database
+            text = str(exc)
+            racing = any(m in text for m in ("UniqueViolation", "already exists", "IntegrityError"))
+            if not racing or attempt == 7:
+                raise
+            time.sleep(0.5 + random.random())
+    raise AssertionError("unreachable")
+
+
 def open_study(
     storage_url: str, name: str, direction: str, *, seed: int, data: Prepared, fresh: bool = False
 ) -> Any:
@@ -327,37 +351,41 @@ def open_study(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
-        storage = optuna.storages.RDBStorage(
-            storage_url,
-            heartbeat_interval=60,
-            grace_period=120,
-            engine_kwargs={"connect_args": {"timeout": 60}}
-            if storage_url.startswith("sqlite")
-            else {},
-        )
+        storage = _rdb_storage(storage_url)
         if fresh:
             try:
                 optuna.delete_study(study_name=name, storage=storage)
             except KeyError:
                 pass
-        study = optuna.create_study(
-            storage=storage,
-            study_name=name,
-            direction=direction,
-            load_if_exists=True,
-        )
+        # Exactly one process creates the study (its name is unique in the storage) and writes
+        # its identity; the others load it and wait for that identity.
+        try:
+            study = optuna.create_study(storage=storage, study_name=name, direction=direction)
+            created = True
+        except optuna.exceptions.DuplicatedStudyError:
+            study = optuna.load_study(study_name=name, storage=storage)
+            created = False
     except Exception as exc:
+        text = mask(str(exc)).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = "Pass a working --storage."
+        if "No module named" in text and "psycopg" in text:
+            hint = "Install the PostgreSQL driver: pip install 'harness[postgres]'."
+        elif disk_full(text):
+            hint = DISK_FULL_HINT
         raise StoreError(
-            f"Cannot open the Optuna storage {mask(storage_url)!r}: "
-            f"{mask(str(exc)).splitlines()[0]}. Pass a working --storage."
+            f"Cannot open the Optuna storage {mask(storage_url)!r}: {text}. {hint}"
         ) from None
     attrs = study.user_attrs
+    waited = time.monotonic()
+    while not created and "harness.uid" not in attrs and time.monotonic() - waited < 15:
+        time.sleep(0.2)  # the creator is writing the study's identity
+        attrs = study.user_attrs
     if "harness.folds_fingerprint" not in attrs:
-        study.set_user_attr("harness.uid", uuid.uuid4().hex[:12])
         study.set_user_attr("harness.folds_fingerprint", data.folds_fingerprint)
         study.set_user_attr("harness.data_fingerprint", data.data_fingerprint)
         study.set_user_attr("harness.seed", seed)
         study.set_user_attr("harness.folds", len(data.folds))
+        study.set_user_attr("harness.uid", uuid.uuid4().hex[:12])  # last: loaders wait for it
     elif attrs["harness.folds_fingerprint"] != data.folds_fingerprint:
         raise StoreError(
             f"Study {name!r} in {mask(storage_url)!r} was tuned on other folds or data "
