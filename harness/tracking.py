@@ -220,6 +220,8 @@ def quiet_libraries() -> None:
     """Silence MLflow's and Alembic's informational logging (schema migrations, run links)."""
     for name in ("mlflow", "alembic", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # It logs each database error with a traceback before raising it; harness reports the error.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
