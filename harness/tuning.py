@@ -39,6 +39,9 @@ SLOT_ATTR = "harness.slot"  # the queue slot a trial fills (see ensure_slots)
 SURPLUS_ATTR = "harness.surplus"  # a trial beyond the queue, or a second trial for a filled slot
 SLOTTED_ATTR = "harness.slotted"  # study attribute: its trials come from numbered slots
 HOST_ATTR, PID_ATTR = "harness.host", "harness.pid"  # the process running a trial
+CREATOR_ATTR = "harness.creator"  # study attribute: host:pid of the process that created it
+QUEUED_ATTR = "harness.queued"  # study attribute: its first slots are queued
+CREATOR_GRACE = 10.0  # seconds a process joining a new study waits for its creator's slots
 ERROR_ATTR = "error"
 STATUS_ATTR = "harness.status"  # timeout / oom for trials killed at a limit
 FIT_INFO_ATTR = "fit_info"
@@ -385,6 +388,8 @@ def open_study(
         study.set_user_attr("harness.data_fingerprint", data.data_fingerprint)
         study.set_user_attr("harness.seed", seed)
         study.set_user_attr("harness.folds", len(data.folds))
+        if created:  # it queues the first slots; processes joining at once wait for them
+            study.set_user_attr(CREATOR_ATTR, _process_id())
         study.set_user_attr("harness.uid", uuid.uuid4().hex[:12])  # last: loaders wait for it
     elif attrs["harness.folds_fingerprint"] != data.folds_fingerprint:
         raise StoreError(
@@ -455,6 +460,14 @@ def ensure_slots(study: Any, target: int, defaults: dict) -> None:
 
     reap_dead_trials(study)
     trials = study.get_trials(deepcopy=False)
+    creator = study.user_attrs.get(CREATOR_ATTR)
+    if not trials and creator and creator != _process_id():
+        # Joined a study another process has just created: let it queue the slots, instead of
+        # queueing them too (duplicates would only be taken off the queue again).
+        waited = time.monotonic()
+        while QUEUED_ATTR not in study.user_attrs and time.monotonic() - waited < CREATOR_GRACE:
+            time.sleep(0.2)
+        trials = study.get_trials(deepcopy=False)
     legacy = [t for t in trials if SLOT_ATTR not in t.user_attrs and is_done(t)]
     filled = {
         t.user_attrs[SLOT_ATTR]
@@ -472,6 +485,8 @@ def ensure_slots(study: Any, target: int, defaults: dict) -> None:
             study.enqueue_trial(dict(defaults), user_attrs={SLOT_ATTR: 0, DEFAULT_ATTR: True})
         else:
             study.enqueue_trial({}, user_attrs={SLOT_ATTR: slot})
+    if QUEUED_ATTR not in study.user_attrs:
+        study.set_user_attr(QUEUED_ATTR, True)
 
 
 def ensure_defaults_queued(study: Any, defaults: dict) -> None:
@@ -521,7 +536,8 @@ def claim_slot(trial: Any, *, finished: bool = False) -> None:
             surplus = True
             break
     if surplus:
-        trial.set_user_attr(SURPLUS_ATTR, True)
+        reason = "no slot" if slot is None else "slot filled" + (" after cv" if finished else "")
+        trial.set_user_attr(SURPLUS_ATTR, reason)
         if slot is None:  # the queue is empty: this process stops asking for trials
             study.stop()
         raise SurplusTrial(
@@ -538,11 +554,15 @@ def _take_off_queue(storage: Any, trial_id: int) -> bool:
     try:
         if not storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):
             return False
-        storage.set_trial_user_attr(trial_id, SURPLUS_ATTR, True)
+        storage.set_trial_user_attr(trial_id, SURPLUS_ATTR, "queued twice")
         storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
     except UpdateFinishedTrialError:
         return False
     return True
+
+
+def _process_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def reap_dead_trials(study: Any) -> int:

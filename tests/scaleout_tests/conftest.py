@@ -11,6 +11,7 @@ no way to install it, the tests that need it are skipped with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -94,8 +95,14 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 120
 @pytest.fixture(scope="session")
 def servers():
     """Start PostgreSQL (databases `optuna` and `mlflow`) and an MLflow server; yield their URLs."""
-    pytest.importorskip("psycopg2", reason="the test extra installs psycopg2-binary")
-    binaries = _find_or_install_postgres()
+    pytest.importorskip("psycopg", reason="the test extra installs psycopg[binary]")
+    with start_servers(_find_or_install_postgres()) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def start_servers(binaries: Path):
+    """Start the servers with PostgreSQL's binaries in `binaries`; stop them on exit."""
     # Not under pytest's tmp folder: it is private to root, and the server runs as `postgres`.
     root = Path(tempfile.mkdtemp(prefix="harness-scaleout-"))
     os.chmod(root, 0o755)
@@ -135,15 +142,17 @@ def servers():
         _wait_http(f"http://127.0.0.1:{ml_port}/health", mlflow_proc, ml_log)
         yield Servers(f"{base}/optuna", f"http://127.0.0.1:{ml_port}", root)
     finally:
-        if mlflow_proc is not None:
-            try:  # a throwaway server: no need to wait for a graceful stop
-                os.killpg(mlflow_proc.pid, 9)
-            except ProcessLookupError:
-                pass
-            mlflow_proc.wait(timeout=20)
-        subprocess.run(
-            _as_postgres([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
-            timeout=60,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        try:
+            if mlflow_proc is not None:
+                with contextlib.suppress(ProcessLookupError):  # a throwaway server: no grace
+                    os.killpg(mlflow_proc.pid, 9)
+                mlflow_proc.wait(timeout=20)
+        finally:
+            subprocess.run(
+                _as_postgres(
+                    [str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
+                ),
+                capture_output=True,
+                timeout=60,
+            )
+            shutil.rmtree(root, ignore_errors=True)
