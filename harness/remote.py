@@ -21,7 +21,7 @@ import socket
 import zlib
 from typing import Any
 
-from harness import devices, registry, runner, tuning
+from harness import devices, registry, runner
 from harness.errors import UsageError
 from harness.runner import Reporter, RunConfig, StudyResult
 from harness.splits import prepare
@@ -40,20 +40,14 @@ class _WorkerStudy(runner._StudyRun):
         self.sampler_offset = 1 + zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
 
     def _refit_and_score(self, study: Any, run_id: str, done: list, trials_run: int) -> StudyResult:
-        host, pid = socket.gethostname(), os.getpid()
-        mine = [
-            t
-            for t in done
-            if t.user_attrs.get(tuning.HOST_ATTR) == host
-            and t.user_attrs.get(tuning.PID_ATTR) == pid
-        ]
+        # trials_run counts this process's own trials (tuning.run_here), not the other workers'.
         self.tracker.log(
             run_id,
-            metrics={"trials_done": len(done), "trials_run": len(mine)},
+            metrics={"trials_done": len(done), "trials_run": trials_run},
             tags={f"{TAG}status": "ok", f"{TAG}trials_target": self.config.trials},
         )
         return StudyResult(
-            self.model.name, "ok", trials_done=len(done), trials_run=len(mine), run_id=run_id
+            self.model.name, "ok", trials_done=len(done), trials_run=trials_run, run_id=run_id
         )
 
 

@@ -381,7 +381,7 @@ class _StudyRun:
                     break
                 finished = now_finished
         done = tuning.done_trials(study)
-        trials_run = len(done) - before
+        trials_run = len(tuning.run_here(done))  # not those of other processes (harness worker)
         return self._refit_and_score(study, run_id, done, trials_run)
 
     def _refit_and_score(self, study: Any, run_id: str, done: list, trials_run: int) -> StudyResult:

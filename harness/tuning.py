@@ -435,6 +435,16 @@ def done_trials(study: Any) -> list[Any]:
     return sorted(counted, key=lambda t: t.number)
 
 
+def run_here(trials: list[Any]) -> list[Any]:
+    """The trials among `trials` that this process ran (by the host and pid they record)."""
+    host, pid = socket.gethostname(), os.getpid()
+    return [
+        t
+        for t in trials
+        if t.user_attrs.get(HOST_ATTR) == host and t.user_attrs.get(PID_ATTR) == pid
+    ]
+
+
 def counts(study: Any, trial: Any) -> bool:
     """Whether `trial` is one of the study's counted trials (`done_trials`)."""
     return any(t._trial_id == trial._trial_id for t in done_trials(study))

@@ -1,14 +1,13 @@
 """Several `harness worker` processes share one PostgreSQL Optuna storage and one MLflow server.
 
-Three workers start at the same moment on one task with two models and `--trials 12`; each
-study must end with exactly 12 counted trials (one per slot, none twice), every counted trial
-must be in MLflow exactly once, and `harness run` afterwards must refit without a new trial.
+Three workers and a `harness run` start at the same moment on one task with two models and
+`--trials 12`. Each study must end with exactly 12 counted trials (one per slot, none twice), the
+run must refit on all 12, every counted trial must be in MLflow exactly once, and a second
+`harness run` afterwards must refit without a new trial.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import subprocess
 import sys
@@ -65,33 +64,51 @@ def _trial_runs(tracking_uri: str, task: str, uid: str) -> list:
     ]
 
 
-def test_three_workers_fill_every_study_with_exactly_the_asked_trials(servers, tmp_path):
+def _study_runs(tracking_uri: str, task: str, model: str) -> list:
+    """The study runs of a model, oldest first."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name(task)
+    return client.search_runs(
+        [experiment.experiment_id],
+        f"tags.`harness.kind` = 'study' and tags.`harness.model` = '{model}'",
+        order_by=["attributes.start_time ASC"],
+    )
+
+
+def test_three_workers_and_a_run_fill_every_study_with_exactly_the_asked_trials(servers, tmp_path):
     task = "breast_cancer"
     stores = ["--storage", servers.storage, "--tracking-uri", servers.tracking_uri]
-    models = [arg for name in MODELS for arg in ("--model", name)]
-    folders = [tmp_path / f"machine{i}" for i in range(3)]
+    args = [task, *(a for name in MODELS for a in ("--model", name))]
+    args += ["--trials", str(TRIALS), "--folds", "3", "--jobs", "1", *stores]
+    folders = [tmp_path / f"machine{i}" for i in range(4)]
     for folder in folders:
         folder.mkdir()
-    workers = [
-        _harness("worker", task, *models, "--trials", str(TRIALS), "--jobs", "1", *stores, cwd=f)
-        for f in folders
-    ]
-    outcomes = [_finish(proc) for proc in workers]
+    # Three workers and a `harness run` start at once, as on four machines.
+    procs = [_harness("worker", *args, cwd=f) for f in folders[:3]]
+    procs.append(_harness("run", *args, cwd=folders[3]))
+    outcomes = [_finish(proc) for proc in procs]
     for code, _, err in outcomes:
         assert code == 0, err
         assert "Traceback" not in err
 
     ran = Counter()
-    for _, _, err in outcomes:
+    for _, _, err in outcomes[:3]:
         for name in MODELS:
             line = next(x for x in err.splitlines() if x.startswith(f"{name}: this worker ran"))
             ran[name] += int(line.split("ran ")[1].split()[0])
             assert f"the study has {TRIALS} of {TRIALS}" in line
     for name in MODELS:
+        (during,) = _study_runs(servers.tracking_uri, task, name)
+        # The run waited for the workers' trials, then refitted on all of them.
+        assert during.data.metrics["trials_done"] == TRIALS
+        assert "holdout_roc_auc" in during.data.metrics
+        ran[name] += int(during.data.metrics["trials_run"])
         study = _study(servers.storage, f"{task}.{name}")
         counted = tuning.done_trials(study)
         assert len(counted) == TRIALS
-        assert ran[name] == TRIALS  # the workers' own counts add up: no trial counted twice
+        assert ran[name] == TRIALS  # the processes' own counts add up: no trial counted twice
         assert sorted(t.user_attrs[tuning.SLOT_ATTR] for t in counted) == list(range(TRIALS))
         assert counted[0].user_attrs.get(tuning.DEFAULT_ATTR)  # slot 0: the defaults
         states = Counter(t.state.name for t in study.trials)
@@ -105,35 +122,18 @@ def test_three_workers_fill_every_study_with_exactly_the_asked_trials(servers, t
         logged = Counter(int(r.data.tags["harness.trial"]) for r in runs)
         assert logged == Counter(t.number for t in counted)  # each counted trial exactly once
 
-    code, out, err = _finish(
-        _harness("run", task, *models, "--trials", str(TRIALS), *stores, cwd=folders[0])
-    )
+    # After the workers: the same command refits again, without a new trial.
+    code, _, err = _finish(_harness("run", *args, cwd=folders[0]))
     assert code == 0, err
-    from mlflow.tracking import MlflowClient
+    for name in MODELS:
+        during, after = _study_runs(servers.tracking_uri, task, name)
+        assert after.data.metrics["trials_run"] == 0
+        assert after.data.metrics["trials_done"] == TRIALS
 
-    client = MlflowClient(servers.tracking_uri)
-    experiment = client.get_experiment_by_name(task)
-    studies = client.search_runs(
-        [experiment.experiment_id], "tags.`harness.kind` = 'study'", max_results=100
-    )
-    assert sorted(r.data.tags["harness.model"] for r in studies) == sorted(MODELS)
-    for run in studies:
-        assert run.data.metrics["trials_run"] == 0  # the refit needed no new trial
-        assert run.data.metrics["trials_done"] == TRIALS
-        assert "holdout_roc_auc" in run.data.metrics
+    from harness.leaderboard import task_board
+    from harness.tracking import Tracker, resolve_stores
 
-    code, out, err = _finish(
-        _harness(
-            "leaderboard",
-            task,
-            "--format",
-            "csv",
-            "--no-log",
-            "--tracking-uri",
-            servers.tracking_uri,
-            cwd=folders[0],
-        )
-    )
-    assert code == 0, err
-    rows = list(csv.DictReader(io.StringIO(out)))
-    assert sorted(row["model"] for row in rows if row.get("task", task) == task) == sorted(MODELS)
+    tracker = Tracker(resolve_stores(servers.tracking_uri, servers.storage, create=False))
+    board = task_board(tracker, task)
+    assert sorted(row.model for row in board.rows) == sorted(MODELS)
+    assert all(row.status == "ok" and row.trials == TRIALS for row in board.rows)
