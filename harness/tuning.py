@@ -596,7 +596,9 @@ def reap_dead_trials(study: Any) -> int:
             reaped += 1
         except UpdateFinishedTrialError:
             pass
-    optuna.storages.fail_stale_trials(study)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
     return reaped
 
 
