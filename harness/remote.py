@@ -37,7 +37,8 @@ class _WorkerStudy(runner._StudyRun):
         super().__init__(*args, **kwargs)
         self.tags[f"{TAG}kind"] = KIND
         # Workers that join at the same moment must not sample the same configurations.
-        self.sampler_offset = 1 + zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
+        salt = zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
+        self.sampler_offset = 1 + salt % 2**30  # NumPy seeds stay below 2**32
 
     def _refit_and_score(self, study: Any, run_id: str, done: list, trials_run: int) -> StudyResult:
         # trials_run counts this process's own trials (tuning.run_here), not the other workers'.
