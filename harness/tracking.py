@@ -15,6 +15,7 @@ read the newest parent run of each model.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -216,6 +217,28 @@ def local_store_missing(stores: Stores) -> bool:
     return uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists()
 
 
+@contextlib.contextmanager
+def local_lock(url: str):
+    """Hold an exclusive lock beside a local sqlite store (no-op for servers).
+
+    MLflow and Optuna create and migrate a fresh database's tables on first use; two processes
+    doing it at once (workers started together) break each other's migration. The lock file is
+    `<database>.lock`; it is released when the process ends, even by `kill -9`.
+    """
+    if not url.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    path = Path(url[len("sqlite:///") :] + ".lock")
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def quiet_libraries() -> None:
     """Silence MLflow's and Alembic's informational logging (schema migrations, run links)."""
     for name in ("mlflow", "alembic", "alembic.runtime.migration"):
@@ -268,10 +291,17 @@ class Tracker:
 
         self.stores = stores
         try:
-            self.client = MlflowClient(tracking_uri=stores.tracking_uri)
+            # MLflow creates or migrates a sqlite store's tables when the client opens it; two
+            # processes doing it at once break each other's migration.
+            with local_lock(stores.tracking_uri):
+                self.client = MlflowClient(tracking_uri=stores.tracking_uri)
+                if stores.tracking_uri.startswith("sqlite:///"):
+                    self.client.search_experiments(max_results=1)
         except Exception as exc:
+            first = mask(str(exc)).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            hint = f" {DISK_FULL_HINT}" if disk_full(str(exc)) else ""
             raise StoreError(
-                f"Cannot open the MLflow store {mask(stores.tracking_uri)!r}: {exc}"
+                f"Cannot open the MLflow store {mask(stores.tracking_uri)!r}: {first}.{hint}"
             ) from None
         self._experiments: dict[str, str] = {}
 

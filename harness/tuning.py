@@ -31,7 +31,7 @@ from harness.metrics import get_metric
 from harness.model import BuildSpec, Model
 from harness.splits import Prepared
 from harness.task import NO_AUGMENTATION, Augmentation
-from harness.tracking import DISK_FULL_HINT, disk_full, mask
+from harness.tracking import DISK_FULL_HINT, disk_full, local_lock, mask
 from harness.worker import JobFailed, Worker
 
 DEFAULT_ATTR = "harness.default"
@@ -323,14 +323,15 @@ def _rdb_storage(storage_url: str) -> Any:
 
     for attempt in range(8):
         try:
-            return optuna.storages.RDBStorage(
-                storage_url,
-                heartbeat_interval=60,
-                grace_period=120,
-                engine_kwargs={"connect_args": {"timeout": 60}}
-                if storage_url.startswith("sqlite")
-                else {},
-            )
+            with local_lock(storage_url):  # a fresh sqlite database gets its tables once
+                return optuna.storages.RDBStorage(
+                    storage_url,
+                    heartbeat_interval=60,
+                    grace_period=120,
+                    engine_kwargs={"connect_args": {"timeout": 60}}
+                    if storage_url.startswith("sqlite")
+                    else {},
+                )
         except Exception as exc:  # two processes creating the schema of a fresh database
             text = str(exc)
             racing = any(m in text for m in ("UniqueViolation", "already exists", "IntegrityError"))
