@@ -471,8 +471,9 @@ def ensure_slots(study: Any, target: int, defaults: dict) -> None:
 
     reap_dead_trials(study)
     trials = study.get_trials(deepcopy=False)
-    creator = study.user_attrs.get(CREATOR_ATTR)
-    if not trials and creator and creator != _process_id():
+    attrs = study.user_attrs
+    creator = attrs.get(CREATOR_ATTR)
+    if QUEUED_ATTR not in attrs and creator and creator != _process_id():
         # Joined a study another process has just created: let it queue the slots, instead of
         # queueing them too (duplicates would only be taken off the queue again).
         waited = time.monotonic()
