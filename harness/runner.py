@@ -259,6 +259,7 @@ class _StudyRun:
 
     # (trial number, CV value, OOF predictions) of the best trial this process has run
     _kept_oof: tuple[int, float, np.ndarray] | None = None
+    sampler_offset = 0  # added to the sampler's seed (`harness worker` makes it differ per process)
 
     def __init__(
         self,
@@ -372,7 +373,9 @@ class _StudyRun:
                 metrics={"tuning_seconds": self.tuning_seconds},
                 tags={f"{TAG}budget": f"{self.budget:g}"} if self.budget else None,
             )
-            result = self._refit_and_score(self.study, run_id, done, len(done) - self.before)
+            # this process's own trials, not those of other processes (harness worker)
+            trials_run = len(tuning.run_here(done))
+            result = self._refit_and_score(self.study, run_id, done, trials_run)
             end_status, error = ("FINISHED" if result.status == "ok" else "FAILED"), None
             return result
         except StoreError as exc:
@@ -468,8 +471,8 @@ class _StudyRun:
         finished = len(tuning.done_trials(study))
         if finished >= target or (deadline is not None and time.monotonic() >= deadline):
             return finished
-        tuning.ensure_defaults_queued(study, self.model.defaults)
-        study.sampler = tuning.make_sampler(self.config.seed, finished)
+        tuning.ensure_slots(study, target, self.model.defaults)  # the shared queue
+        study.sampler = tuning.make_sampler(self.config.seed + self.sampler_offset, finished)
         study.pruner = tuning.make_pruner()
         objective = tuning.make_objective(
             self.worker.context,
@@ -480,7 +483,7 @@ class _StudyRun:
         )
 
         def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-            if not tuning.is_done(trial):
+            if not tuning.counts(study, trial):  # surplus or unfinished
                 return
             self._log_trial(self.run_id, trial)
             self.reporter.trial_finished(
@@ -515,7 +518,9 @@ class _StudyRun:
                 gc_after_trial=False,
             )
             now_finished = len(tuning.done_trials(study))
-            if now_finished == finished:  # nothing counted: do not spin
+            if now_finished == finished and not tuning.await_slots(
+                study, target, self.model.defaults, deadline
+            ):  # nothing counted, and no slot left to run or to wait for (other processes)
                 break
             finished = now_finished
         return finished

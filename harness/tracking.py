@@ -15,6 +15,7 @@ read the newest parent run of each model.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -151,12 +152,57 @@ def resolve_stores(
     return stores
 
 
-def make_folders(stores: Stores) -> None:
-    """Create (and check) the folders of the local sqlite stores.
+def check_reachable(url: str, what: str, flag: str, timeout: float = 5.0) -> None:
+    """Check that the server of a remote store URL accepts connections (local stores pass).
+
+    Only the TCP connection is tried, so a server that is down fails in seconds, not after the
+    retries of MLflow's HTTP client; the store itself reports wrong credentials or databases.
 
     Raises:
-        StoreError: A folder that cannot be created or written.
+        StoreError: The server does not answer.
     """
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    ports = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 1433}
+    if scheme not in ports or not parts.hostname:
+        return
+    try:
+        port = parts.port or ports[scheme]
+    except ValueError:
+        raise UsageError(f"Malformed {what} {mask(url)!r}: the port is not a number.") from None
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise StoreError(
+            f"The server of the {what} {mask(url)!r} is not reachable at "
+            f"{parts.hostname}:{port} ({reason}). Start it, or pass a working {flag}."
+        ) from None
+
+
+def disk_full(text: str) -> bool:
+    """Whether an error message says the disk (or quota) holding a store is full."""
+    text = text.lower()
+    return any(
+        mark in text
+        for mark in ("disk is full", "no space left", "disk full", "quota exceeded", "enospc")
+    )
+
+
+DISK_FULL_HINT = (
+    "The disk holding it is full: free some space and rerun the same command "
+    "(finished trials are kept)."
+)
+
+
+def make_folders(stores: Stores) -> None:
+    """Check that remote stores answer, and create (and check) the folders of local ones.
+
+    Raises:
+        StoreError: A server that does not answer, or a folder that cannot be created or written.
+    """
+    check_reachable(stores.tracking_uri, "tracking URI", "--tracking-uri")
+    check_reachable(stores.storage_url, "Optuna storage", "--storage")
     for url, what, flag in (
         (stores.tracking_uri, "MLflow store", "--tracking-uri"),
         (stores.storage_url, "Optuna storage", "--storage"),
@@ -171,10 +217,34 @@ def local_store_missing(stores: Stores) -> bool:
     return uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists()
 
 
+@contextlib.contextmanager
+def local_lock(url: str):
+    """Hold an exclusive lock beside a local sqlite store (no-op for servers).
+
+    MLflow and Optuna create and migrate a fresh database's tables on first use; two processes
+    doing it at once (workers started together) break each other's migration. The lock file is
+    `<database>.lock`; it is released when the process ends, even by `kill -9`.
+    """
+    if not url.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    path = Path(url[len("sqlite:///") :] + ".lock")
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def quiet_libraries() -> None:
     """Silence MLflow's and Alembic's informational logging (schema migrations, run links)."""
     for name in ("mlflow", "alembic", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # It logs each database error with a traceback before raising it; harness reports the error.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
@@ -199,8 +269,9 @@ def _store_call(method):
             raise
         except Exception as exc:
             first = mask(str(exc)).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            hint = f" {DISK_FULL_HINT}" if disk_full(str(exc)) else ""
             raise StoreError(
-                f"The MLflow store {mask(self.stores.tracking_uri)!r} failed: {first}"
+                f"The MLflow store {mask(self.stores.tracking_uri)!r} failed: {first}.{hint}"
             ) from None
 
     return call
@@ -220,10 +291,17 @@ class Tracker:
 
         self.stores = stores
         try:
-            self.client = MlflowClient(tracking_uri=stores.tracking_uri)
+            # MLflow creates or migrates a sqlite store's tables when the client opens it; two
+            # processes doing it at once break each other's migration.
+            with local_lock(stores.tracking_uri):
+                self.client = MlflowClient(tracking_uri=stores.tracking_uri)
+                if stores.tracking_uri.startswith("sqlite:///"):
+                    self.client.search_experiments(max_results=1)
         except Exception as exc:
+            first = mask(str(exc)).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            hint = f" {DISK_FULL_HINT}" if disk_full(str(exc)) else ""
             raise StoreError(
-                f"Cannot open the MLflow store {mask(stores.tracking_uri)!r}: {exc}"
+                f"Cannot open the MLflow store {mask(stores.tracking_uri)!r}: {first}.{hint}"
             ) from None
         self._experiments: dict[str, str] = {}
 

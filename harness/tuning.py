@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import os
+import random
+import socket
 import time
 import traceback
 import uuid
@@ -31,10 +34,17 @@ from harness.model import BuildSpec, Model
 from harness.preprocess import SKEWED_ATTR, target_skewed
 from harness.splits import Prepared
 from harness.task import NO_AUGMENTATION, Augmentation
-from harness.tracking import mask
+from harness.tracking import DISK_FULL_HINT, disk_full, local_lock, mask
 from harness.worker import JobFailed, Worker
 
 DEFAULT_ATTR = "harness.default"
+SLOT_ATTR = "harness.slot"  # the queue slot a trial fills (see ensure_slots)
+SURPLUS_ATTR = "harness.surplus"  # a trial beyond the queue, or a second trial for a filled slot
+SLOTTED_ATTR = "harness.slotted"  # study attribute: its trials come from numbered slots
+HOST_ATTR, PID_ATTR = "harness.host", "harness.pid"  # the process running a trial
+CREATOR_ATTR = "harness.creator"  # study attribute: host:pid of the process that created it
+QUEUED_ATTR = "harness.queued"  # study attribute: its first slots are queued
+CREATOR_GRACE = 10.0  # seconds a process joining a new study waits for its creator's slots
 ERROR_ATTR = "error"
 STATUS_ATTR = "harness.status"  # timeout / oom for trials killed at a limit
 FIT_INFO_ATTR = "fit_info"
@@ -350,6 +360,7 @@ def make_objective(
     def objective(trial: optuna.Trial) -> float:
         if cancelled is not None and cancelled():
             raise KeyboardInterrupt
+        claim_slot(trial)  # raises SurplusTrial for a trial no slot is left for
         report = _pruning_reporter(trial)
 
         try:
@@ -374,6 +385,7 @@ def make_objective(
             else:
                 trial.set_user_attr(ERROR_ATTR, error_text(exc))
             raise
+        claim_slot(trial, finished=True)  # another process filled the slot meanwhile
         for name, values in result.scores.items():
             trial.set_user_attr(f"fold_{name}", values)
         trial.set_user_attr("fit_seconds", result.fit_seconds)
@@ -426,19 +438,28 @@ def error_text(exc: BaseException) -> str:
 
 
 def open_storage(storage_url: str) -> Any:
-    """Optuna's RDB storage at `storage_url`, its tables created on first use.
-
-    Call it once before studies open in parallel threads: two threads creating the tables of a
-    new SQLite file at once collide.
-    """
+    """Optuna's RDB storage with heartbeats, its tables created once (retried while other
+    processes or threads create them)."""
     import optuna
 
-    return optuna.storages.RDBStorage(
-        storage_url,
-        heartbeat_interval=60,
-        grace_period=120,
-        engine_kwargs={"connect_args": {"timeout": 60}} if storage_url.startswith("sqlite") else {},
-    )
+    for attempt in range(8):
+        try:
+            with local_lock(storage_url):  # a fresh sqlite database gets its tables once
+                return optuna.storages.RDBStorage(
+                    storage_url,
+                    heartbeat_interval=60,
+                    grace_period=120,
+                    engine_kwargs={"connect_args": {"timeout": 60}}
+                    if storage_url.startswith("sqlite")
+                    else {},
+                )
+        except Exception as exc:  # two processes creating the schema of a fresh database
+            text = str(exc)
+            racing = any(m in text for m in ("UniqueViolation", "already exists", "IntegrityError"))
+            if not racing or attempt == 7:
+                raise
+            time.sleep(0.5 + random.random())
+    raise AssertionError("unreachable")
 
 
 def open_study(
@@ -461,26 +482,39 @@ def open_study(
                 optuna.delete_study(study_name=name, storage=storage)
             except KeyError:
                 pass
-        study = optuna.create_study(
-            storage=storage,
-            study_name=name,
-            direction=direction,
-            load_if_exists=True,
-        )
+        # Exactly one process creates the study (its name is unique in the storage) and writes
+        # its identity; the others load it and wait for that identity.
+        try:
+            study = optuna.create_study(storage=storage, study_name=name, direction=direction)
+            created = True
+        except optuna.exceptions.DuplicatedStudyError:
+            study = optuna.load_study(study_name=name, storage=storage)
+            created = False
     except Exception as exc:
+        text = mask(str(exc)).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = "Pass a working --storage."
+        if "No module named" in text and "psycopg" in text:
+            hint = "Install the PostgreSQL driver: pip install 'harness[postgres]'."
+        elif disk_full(text):
+            hint = DISK_FULL_HINT
         raise StoreError(
-            f"Cannot open the Optuna storage {mask(storage_url)!r}: "
-            f"{mask(str(exc)).splitlines()[0]}. Pass a working --storage."
+            f"Cannot open the Optuna storage {mask(storage_url)!r}: {text}. {hint}"
         ) from None
     attrs = study.user_attrs
+    waited = time.monotonic()
+    while not created and "harness.uid" not in attrs and time.monotonic() - waited < 15:
+        time.sleep(0.2)  # the creator is writing the study's identity
+        attrs = study.user_attrs
     if "harness.folds_fingerprint" not in attrs:
-        study.set_user_attr("harness.uid", uuid.uuid4().hex[:12])
         study.set_user_attr("harness.folds_fingerprint", data.folds_fingerprint)
         study.set_user_attr("harness.data_fingerprint", data.data_fingerprint)
         study.set_user_attr("harness.seed", seed)
         study.set_user_attr("harness.folds", len(data.folds))
         # whether search spaces offer a log target transform (harness.preprocess)
         study.set_user_attr(SKEWED_ATTR, not data.n_classes and target_skewed(data.y))
+        if created:  # it queues the first slots; processes joining at once wait for them
+            study.set_user_attr(CREATOR_ATTR, _process_id())
+        study.set_user_attr("harness.uid", uuid.uuid4().hex[:12])  # last: loaders wait for it
     elif attrs["harness.folds_fingerprint"] != data.folds_fingerprint:
         raise StoreError(
             f"Study {name!r} in {mask(storage_url)!r} was tuned on other folds or data "
@@ -506,8 +540,88 @@ def is_done(trial: Any) -> bool:
 
 
 def done_trials(study: Any) -> list[Any]:
-    """The study's trials that count as done, in order."""
-    return [t for t in study.get_trials(deepcopy=False) if is_done(t)]
+    """The study's trials that count towards `--trials`, in order.
+
+    A trial counts when it is done (`is_done`) and, for a trial of a numbered slot, it is the
+    first done trial of its slot (by trial id): a slot counts once, however many processes raced
+    for it. Done trials without a slot (from studies made before slots) count as they are.
+    """
+    counted, filled = [], set()
+    for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t._trial_id):
+        if not is_done(trial):
+            continue
+        slot = trial.user_attrs.get(SLOT_ATTR)
+        if slot is not None:
+            if slot in filled:
+                continue
+            filled.add(slot)
+        counted.append(trial)
+    return sorted(counted, key=lambda t: t.number)
+
+
+def run_here(trials: list[Any]) -> list[Any]:
+    """The trials among `trials` that this process ran (by the host and pid they record)."""
+    host, pid = socket.gethostname(), os.getpid()
+    return [
+        t
+        for t in trials
+        if t.user_attrs.get(HOST_ATTR) == host and t.user_attrs.get(PID_ATTR) == pid
+    ]
+
+
+def counts(study: Any, trial: Any) -> bool:
+    """Whether `trial` is one of the study's counted trials (`done_trials`)."""
+    return any(t._trial_id == trial._trial_id for t in done_trials(study))
+
+
+class SurplusTrial(Exception):
+    """Raised at the start (or end) of a trial that no slot is left for; the trial is FAIL
+    without an error, so it never counts and is never logged."""
+
+
+def ensure_slots(study: Any, target: int, defaults: dict) -> None:
+    """Make the study's queue hold one trial for each of its `target` numbered slots.
+
+    The queue is Optuna's own: WAITING trials made by `enqueue_trial`, which `study.ask` pops
+    atomically (one process wins each). Slot 0 carries the model's defaults; the others are
+    sampled when popped. A slot is filled while a trial for it waits, runs, or is done; the
+    trials of dead processes on this machine are failed first, so their slots are queued again
+    at once (those of other machines after Optuna's heartbeat grace period). Any process may
+    call this at any time: a slot queued twice by two processes at the same moment is run once
+    (`claim_slot`) and counted once (`done_trials`).
+    """
+    from optuna.trial import TrialState
+
+    reap_dead_trials(study)
+    trials = study.get_trials(deepcopy=False)
+    attrs = study.user_attrs
+    creator = attrs.get(CREATOR_ATTR)
+    if QUEUED_ATTR not in attrs and creator and creator != _process_id():
+        # Joined a study another process has just created: let it queue the slots, instead of
+        # queueing them too (duplicates would only be taken off the queue again).
+        waited = time.monotonic()
+        while QUEUED_ATTR not in study.user_attrs and time.monotonic() - waited < CREATOR_GRACE:
+            time.sleep(0.2)
+        trials = study.get_trials(deepcopy=False)
+    legacy = [t for t in trials if SLOT_ATTR not in t.user_attrs and is_done(t)]
+    filled = {
+        t.user_attrs[SLOT_ATTR]
+        for t in trials
+        if SLOT_ATTR in t.user_attrs
+        and (is_done(t) or t.state in (TrialState.WAITING, TrialState.RUNNING))
+    }
+    defaults_done = any(t.user_attrs.get(DEFAULT_ATTR) for t in legacy)
+    if not study.user_attrs.get(SLOTTED_ATTR):
+        study.set_user_attr(SLOTTED_ATTR, True)
+    for slot in range(target - len(legacy)):
+        if slot in filled:
+            continue
+        if slot == 0 and not defaults_done:
+            study.enqueue_trial(dict(defaults), user_attrs={SLOT_ATTR: 0, DEFAULT_ATTR: True})
+        else:
+            study.enqueue_trial({}, user_attrs={SLOT_ATTR: slot})
+    if QUEUED_ATTR not in study.user_attrs:
+        study.set_user_attr(QUEUED_ATTR, True)
 
 
 def ensure_defaults_queued(study: Any, defaults: dict) -> None:
@@ -520,6 +634,119 @@ def ensure_defaults_queued(study: Any, defaults: dict) -> None:
         ):
             return
     study.enqueue_trial(dict(defaults), user_attrs={DEFAULT_ATTR: True})
+
+
+def claim_slot(trial: Any, *, finished: bool = False) -> None:
+    """Check that a running trial may fill its slot; mark it surplus and raise if not.
+
+    Called when a trial starts (it also records the host and pid running it) and again when its
+    folds are done. The trial may not fill its slot when it was created beyond the queue (no
+    slot), when another trial of its slot is done, or when one with a lower id is running.
+    Another WAITING trial of the same slot (queued twice) is taken off the queue atomically.
+    Studies without slots (made by `optimize` directly) are not checked.
+
+    Raises:
+        SurplusTrial: The trial is surplus; it ends FAIL without an error and never counts.
+    """
+    from optuna.trial import TrialState
+
+    study = trial.study
+    if not study.user_attrs.get(SLOTTED_ATTR):
+        return
+    storage, trial_id = study._storage, trial._trial_id
+    slot = trial.user_attrs.get(SLOT_ATTR)
+    if not finished:
+        trial.set_user_attr(HOST_ATTR, socket.gethostname())
+        trial.set_user_attr(PID_ATTR, os.getpid())
+    surplus = slot is None
+    others = [] if surplus else study.get_trials(deepcopy=False)
+    for other in others:
+        if other._trial_id == trial_id or other.user_attrs.get(SLOT_ATTR) != slot:
+            continue
+        if other.state == TrialState.WAITING:
+            if _take_off_queue(storage, other._trial_id):
+                continue
+            other = storage.get_trial(other._trial_id)
+        if is_done(other) or (other.state == TrialState.RUNNING and other._trial_id < trial_id):
+            surplus = True
+            break
+    if surplus:
+        reason = "no slot" if slot is None else "slot filled" + (" after cv" if finished else "")
+        trial.set_user_attr(SURPLUS_ATTR, reason)
+        if slot is None:  # the queue is empty: this process stops asking for trials
+            study.stop()
+        raise SurplusTrial(
+            f"trial {trial.number} is surplus: "
+            + ("no queued slot was left" if slot is None else f"slot {slot} is filled")
+        )
+
+
+def _take_off_queue(storage: Any, trial_id: int) -> bool:
+    """Pop a WAITING trial (atomic: one process wins) and fail it as surplus."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    try:
+        if not storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):
+            return False
+        storage.set_trial_user_attr(trial_id, SURPLUS_ATTR, "queued twice")
+        storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+    except UpdateFinishedTrialError:
+        return False
+    return True
+
+
+def _process_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def reap_dead_trials(study: Any) -> int:
+    """Fail the RUNNING trials of dead processes: this machine's at once (by pid), other
+    machines' after Optuna's heartbeat grace period. Returns how many of this machine's."""
+    import optuna
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    from harness.tracking import process_alive
+
+    host, reaped = socket.gethostname(), 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        pid = trial.user_attrs.get(PID_ATTR)
+        if trial.user_attrs.get(HOST_ATTR) != host or not isinstance(pid, int):
+            continue
+        if pid == os.getpid() or process_alive(pid):
+            continue
+        try:
+            study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            reaped += 1
+        except UpdateFinishedTrialError:
+            pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+    return reaped
+
+
+def await_slots(
+    study: Any, target: int, defaults: dict, deadline: float | None, poll: float = 1.0
+) -> bool:
+    """Wait until the study has a queued slot to run (True) or needs none (False).
+
+    While the study has fewer than `target` counted trials and every unfilled slot is being
+    run by another process, this waits (polling every `poll` s) for those trials to end. It
+    returns False once `target` trials count or the `deadline` (time.monotonic) has passed.
+    """
+    from optuna.trial import TrialState
+
+    while True:
+        ensure_slots(study, target, defaults)
+        if len(done_trials(study)) >= target:
+            return False
+        if study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(poll)
 
 
 def make_sampler(seed: int, n_done: int) -> Any:

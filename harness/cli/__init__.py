@@ -70,3 +70,4 @@ from harness.cli import run as _run  # noqa: E402,F401
 from harness.cli import show as _show  # noqa: E402,F401
 from harness.cli import submit as _submit  # noqa: E402,F401
 from harness.cli import ui as _ui  # noqa: E402,F401
+from harness.cli import worker as _worker  # noqa: E402,F401

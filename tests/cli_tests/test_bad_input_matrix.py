@@ -44,6 +44,37 @@ CASES = [
     ("explore nosuch", 1, "Unknown task 'nosuch'."),
     ("submit breast_cancer", 1, "No runs of task 'breast_cancer'"),
     ("list widgets", 2, "No such command 'widgets'."),
+    (
+        "run breast_cancer --model dummy --storage postgresql://harness:secret@127.0.0.1:1/optuna",
+        1,
+        "The server of the Optuna storage 'postgresql://harness:***@127.0.0.1:1/optuna' is not "
+        "reachable at 127.0.0.1:1",
+    ),
+    (
+        "run breast_cancer --model dummy --tracking-uri http://127.0.0.1:1",
+        1,
+        "The server of the tracking URI 'http://127.0.0.1:1' is not reachable at 127.0.0.1:1",
+    ),
+    (
+        "run breast_cancer --model dummy --storage postgresql://u:secret@db.example:port/x",
+        2,
+        "Malformed Optuna storage 'postgresql://u:***@db.example:port/x': the port is not a number",
+    ),
+    ("worker nosuch", 1, "Unknown task 'nosuch'."),
+    ("worker breast_cancer --model xgbost", 1, "Unknown model 'xgbost'. Did you mean 'xgboost'?"),
+    ("worker breast_cancer --trials 0", 2, "--trials must be at least 1, got 0."),
+    ("worker breast_cancer --storage ftp://host/db", 2, "scheme 'ftp' is not one of sqlite"),
+    (
+        "worker breast_cancer --model dummy --storage postgresql://harness:secret@127.0.0.1:1/optuna",
+        1,
+        "The server of the Optuna storage 'postgresql://harness:***@127.0.0.1:1/optuna' is not "
+        "reachable",
+    ),
+    (
+        "worker breast_cancer --model dummy --tracking-uri http://u:secret@127.0.0.1:1",
+        1,
+        "The server of the tracking URI 'http://u:***@127.0.0.1:1' is not reachable",
+    ),
     ("ui --port 0", 2, "--port must be between 1 and 65535; got 0."),
 ]
 
@@ -56,5 +87,6 @@ def test_a_bad_input_is_refused_with_its_reason_and_leaves_no_store(
     assert got == code, err
     assert message in err, err
     assert "Traceback" not in err
+    assert "secret" not in err  # passwords in store URLs are masked
     assert not (store.root / "mlruns").exists()
     assert not (store.root / "submissions").exists()
