@@ -57,6 +57,8 @@ class Row:
         run_id: The MLflow study run.
         task: The task.
         members: For an ensemble: member model -> weight (empty for a single model).
+        tuning_seconds: Wall-clock seconds the study was tuned in its run (with `--budget`: its
+            share of the budget).
     """
 
     rank: int | None
@@ -80,6 +82,7 @@ class Row:
     run_id: str
     task: str = ""
     members: dict[str, float] = field(default_factory=dict)
+    tuning_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ def row_of(run: Any) -> Row:
         run_id=run.info.run_id,
         task=tags.get(f"{TAG}task", ""),
         members=_members(tags),
+        tuning_seconds=_number(metrics, "tuning_seconds"),
     )
 
 

@@ -63,6 +63,7 @@ def display_rows(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
         "fit s",
         "predict s/1k",
         "trials",
+        "tune s",
         "device",
         "status",
     ]
@@ -83,6 +84,7 @@ def display_rows(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
                 _fmt(r.fit_seconds, 2),
                 _fmt(r.predict_seconds_per_1000, 4),
                 "" if r.trials is None else str(r.trials),
+                _fmt(r.tuning_seconds, 0),
                 r.device,
                 status,
             ]
