@@ -188,11 +188,15 @@ def test_text_networks_learn_fine_food_reviews_in_two_epochs(name):
     X, y = reviews(1500)
     model = registry.get_model(name)
     spec = BuildSpec("binary", "text", {"review": "text"}, 2, 1200)
-    params = {**model.defaults, "lr_find": False, "learning_rate": 3e-3, "max_epochs": 2}
-    params["sequence_length"] = 64
+    params = {**model.defaults, "lr_find": False, "max_epochs": 2, "sequence_length": 64}
+    # Small and fast; measured ROC AUC about 0.74 (CNN) and 0.77 (one-block transformer).
+    if name == "keras_text":
+        params["learning_rate"] = 1e-2
+    else:
+        params |= {"learning_rate": 3e-3, "blocks": 1, "dim": 32}
     estimator = model.build(spec, params, seed=0).fit(X.iloc[:1200], y[:1200])
     auc = roc_auc_score(y[1200:], estimator.predict_proba(X.iloc[1200:])[:, 1])
-    assert auc > 0.6, auc
+    assert auc > 0.65, auc
     assert len(estimator.vocabulary_) > 1000 and estimator.fit_info_["epochs_used"] == 2
 
 
