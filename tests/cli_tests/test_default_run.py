@@ -26,6 +26,7 @@ def test_the_readme_run_command_ranks_every_default_model(cli):
         "lightgbm",
         "catboost",
         "keras_mlp",
+        "keras_resnet",
     }
     assert all(r["status"] == "ok" and r["trials"] >= 1 for r in rows)
     assert rows[-1]["model"] == "dummy"

@@ -170,8 +170,11 @@ def test_keras_mlp_embeds_the_categoricals_of_penguins_and_reproduces_its_valida
     data = probe_data("multiclass")
     spec = spec_for("multiclass", "tabular", data)
     model = registry.get_model("keras_mlp")
-    estimator = model.build(spec, {**model.defaults, "max_epochs": 8}, seed=0)
+    # As a refit gets them: Optuna's trial.params, without the unsuggested learning_rate.
+    params = {k: v for k, v in model.defaults.items() if k != "learning_rate"}
+    estimator = model.build(spec, {**params, "max_epochs": 8}, seed=0)
     estimator.fit(data.X, data.y)
+    assert estimator.fit_info_["learning_rate"] > 0  # found by the range test
     levels = estimator.preprocessor.cardinalities()
     assert levels and all(n >= 2 for n in levels)  # island, sex: levels + the unknown code
     table = next(w for w in estimator.network.weights if "embedding" in w.path)
