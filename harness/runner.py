@@ -904,7 +904,9 @@ def _budgeted(
     standings: dict[str, schedule.Standing] = {}
 
     def tuning_end() -> float:
-        reserve = schedule.reserve_seconds(config.budget, list(standings.values()), config.workers)
+        reserve = schedule.reserve_seconds(
+            config.budget, list(standings.values()), config.workers, ensemble=config.ensemble
+        )
         return end - reserve
 
     def grant(study: _StudyRun, more: int, deadline: float) -> None:

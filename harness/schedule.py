@@ -34,6 +34,7 @@ FIRST_RESERVE = 0.10
 MIN_RESERVE, MAX_RESERVE = 0.05, 0.50
 REFIT_MARGIN = 1.25
 REFIT_OVERHEAD_SECONDS = 1.0
+ENSEMBLE_SECONDS = 3.0  # reading the members' predictions back, selecting, logging the blend
 
 
 def parse_duration(text: str | float, flag: str = "--budget") -> float:
@@ -77,12 +78,15 @@ class Standing:
     failed: bool = False
 
 
-def reserve_seconds(budget: float, standings: Sequence[Standing], workers: int) -> float:
-    """Seconds kept at the end of the budget for refits and holdout scoring."""
+def reserve_seconds(
+    budget: float, standings: Sequence[Standing], workers: int, *, ensemble: bool = False
+) -> float:
+    """Seconds kept at the end of the budget for refits, holdout scoring and the ensemble."""
     known = [s.refit_seconds for s in standings if s.best is not None]
     if not known:
         return FIRST_RESERVE * budget
     needed = sum(s * REFIT_MARGIN + REFIT_OVERHEAD_SECONDS for s in known) / max(workers, 1)
+    needed += ENSEMBLE_SECONDS if ensemble and len(known) > 1 else 0.0
     return min(max(needed, MIN_RESERVE * budget), MAX_RESERVE * budget)
 
 

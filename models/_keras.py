@@ -212,8 +212,8 @@ class KerasEstimator:
     training loop and prediction. The network is built in `fit` (never cloned), so input sizes
     come from the fitted preprocessing.
 
-    Params read here: learning_rate (0 = range test), schedule, weight_decay, batch_size,
-    max_epochs, patience.
+    Params read here: lr_find, learning_rate (absent or 0 = range test), schedule, weight_decay,
+    batch_size, max_epochs, patience.
     """
 
     def __init__(self, spec: BuildSpec, params: dict, seed: int) -> None:
@@ -318,8 +318,10 @@ class KerasEstimator:
         return {"epochs_used": epochs, "learning_rate": lr, "val_loss": best}
 
     def _learning_rate(self, keras: Any, train: Any, steps_per_epoch: int) -> float:
-        lr = float(self.params["learning_rate"])
-        if lr > 0:
+        # Optuna's trial.params (what a refit gets) hold only the suggested values: with
+        # lr_find there is no learning_rate, so a missing rate means "find it" too.
+        lr = float(self.params.get("learning_rate") or 0.0)
+        if not self.params.get("lr_find", lr <= 0) and lr > 0:
             return lr
         steps = min(LR_SWEEP[2], max(30, 3 * steps_per_epoch))
         return lr_find(

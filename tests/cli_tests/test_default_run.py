@@ -27,6 +27,7 @@ def test_the_readme_run_command_ranks_every_default_model(cli):
         "catboost",
         "keras_mlp",
         "ensemble",
+        "keras_resnet",
     }
     assert all(r["status"] == "ok" for r in rows)
     assert all(r["trials"] >= 1 for r in rows if r["model"] != "ensemble")

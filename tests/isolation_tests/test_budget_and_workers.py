@@ -48,6 +48,8 @@ def test_a_budgeted_run_ends_on_time_and_gives_the_better_models_more_trials(sto
     _, _, results = runner.run(config, stores, started=started)
     elapsed = time.monotonic() - started
     assert elapsed <= budget + 3.0, f"the run took {elapsed:.1f} s on a {budget:g} s budget"
+    *results, blend = results  # the run ends with its ensemble, inside the budget too
+    assert blend.model == "ensemble" and blend.status == "ok"
     assert [r.status for r in results] == ["ok"] * 4
     assert all(r.trials_run >= 1 for r in results)  # every model got its defaults
     ranked = sorted(results, key=lambda r: -r.cv_mean)
@@ -74,6 +76,7 @@ def test_a_trial_still_running_when_the_budget_ends_is_killed_and_recorded(
         models=("dummy", "misbehaving"),
         trials=runner.BUDGET_MAX_TRIALS,
         budget=budget,
+        ensemble=False,
     )
     started = time.monotonic()
     _, _, results = runner.run(config, stores, started=started)
@@ -99,7 +102,7 @@ def test_parallel_studies_give_the_same_results_as_one_at_a_time_and_overlap(tmp
             f"sqlite:///{root}/mlruns/mlflow.db", f"sqlite:///{root}/mlruns/optuna.db"
         )
         config = runner.RunConfig(
-            task="breast_cancer", models=models, trials=2, workers=workers, n_jobs=1
+            task="breast_cancer", models=models, trials=2, workers=workers, n_jobs=1, ensemble=False
         )
         _, _, results = runner.run(config, stores)
         outcomes[workers] = [(r.model, r.status, r.cv_mean, r.holdout) for r in results]

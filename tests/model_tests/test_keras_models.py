@@ -170,8 +170,11 @@ def test_keras_mlp_embeds_the_categoricals_of_penguins_and_reproduces_its_valida
     data = probe_data("multiclass")
     spec = spec_for("multiclass", "tabular", data)
     model = registry.get_model("keras_mlp")
-    estimator = model.build(spec, {**model.defaults, "max_epochs": 8}, seed=0)
+    # As a refit gets them: Optuna's trial.params, without the unsuggested learning_rate.
+    params = {k: v for k, v in model.defaults.items() if k != "learning_rate"}
+    estimator = model.build(spec, {**params, "max_epochs": 8}, seed=0)
     estimator.fit(data.X, data.y)
+    assert estimator.fit_info_["learning_rate"] > 0  # found by the range test
     levels = estimator.preprocessor.cardinalities()
     assert levels and all(n >= 2 for n in levels)  # island, sex: levels + the unknown code
     table = next(w for w in estimator.network.weights if "embedding" in w.path)
@@ -188,11 +191,15 @@ def test_text_networks_learn_fine_food_reviews_in_two_epochs(name):
     X, y = reviews(1500)
     model = registry.get_model(name)
     spec = BuildSpec("binary", "text", {"review": "text"}, 2, 1200)
-    params = {**model.defaults, "lr_find": False, "learning_rate": 3e-3, "max_epochs": 2}
-    params["sequence_length"] = 64
+    params = {**model.defaults, "lr_find": False, "max_epochs": 2, "sequence_length": 64}
+    # Small and fast; measured ROC AUC about 0.74 (CNN) and 0.77 (one-block transformer).
+    if name == "keras_text":
+        params["learning_rate"] = 1e-2
+    else:
+        params |= {"learning_rate": 3e-3, "blocks": 1, "dim": 32}
     estimator = model.build(spec, params, seed=0).fit(X.iloc[:1200], y[:1200])
     auc = roc_auc_score(y[1200:], estimator.predict_proba(X.iloc[1200:])[:, 1])
-    assert auc > 0.6, auc
+    assert auc > 0.65, auc
     assert len(estimator.vocabulary_) > 1000 and estimator.fit_info_["epochs_used"] == 2
 
 

@@ -77,6 +77,7 @@ def test_the_reserve_for_refits_follows_the_estimates_within_bounds():
     known = [Standing("a", 0.9, 1, refit_seconds=4.0), Standing("b", 0.8, 1, refit_seconds=8.0)]
     assert schedule.reserve_seconds(100, known, 1) == pytest.approx(4 * 1.25 + 8 * 1.25 + 2)
     assert schedule.reserve_seconds(100, known, 2) == pytest.approx((15 + 2) / 2)
+    assert schedule.reserve_seconds(100, known, 1, ensemble=True) == pytest.approx(15 + 2 + 3)
     assert schedule.reserve_seconds(1000, known, 1) == 50.0  # at least 5%
     huge = [Standing("a", 0.9, 1, refit_seconds=1000.0)]
     assert schedule.reserve_seconds(100, huge, 1) == 50.0  # at most half
