@@ -298,6 +298,7 @@ class _StudyRun:
         self.study: Any = None
         self.run_id: str | None = None
         self.before = 0
+        self.done_before: set[int] = set()  # numbers of the trials done when the study started
         self.failure: tuple[str, str] | None = None
         self.tuning_seconds = 0.0
         self.trial_seconds: list[float] = []
@@ -334,6 +335,7 @@ class _StudyRun:
             if trial.number not in logged:
                 self._log_trial(self.run_id, trial)
         self.before = len(done)
+        self.done_before = {t.number for t in done}
         self.reporter.study_started(self.model.name, self.before, trials_target)
 
     def tune(self, target: int, deadline: float | None = None, until: float | None = None) -> int:
@@ -373,8 +375,8 @@ class _StudyRun:
                 metrics={"tuning_seconds": self.tuning_seconds},
                 tags={f"{TAG}budget": f"{self.budget:g}"} if self.budget else None,
             )
-            # this process's own trials, not those of other processes (harness worker)
-            trials_run = len(tuning.run_here(done))
+            # this run's own trials, not those of other processes (harness worker)
+            trials_run = sum(t.number not in self.done_before for t in tuning.run_here(done))
             result = self._refit_and_score(self.study, run_id, done, trials_run)
             end_status, error = ("FINISHED" if result.status == "ok" else "FAILED"), None
             return result
