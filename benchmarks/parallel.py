@@ -98,8 +98,9 @@ def summary(runs: list[dict], workers: list[int]) -> list[dict]:
         )
     base = out[0]
     for row in out:
-        row["speedup_trials_per_minute"] = row["trials_per_minute"] / base["trials_per_minute"]
-        row["speedup_wall"] = base["wall_seconds"] / row["wall_seconds"]
+        if row["runs"] and base["runs"]:
+            row["speedup_trials_per_minute"] = row["trials_per_minute"] / base["trials_per_minute"]
+            row["speedup_wall"] = base["wall_seconds"] / row["wall_seconds"]
     return out
 
 
@@ -114,8 +115,8 @@ def table(payload: dict) -> str:
             fmt(r["wall_seconds"], 1),
             fmt(r["tuning_seconds"], 1),
             fmt(r["trials_per_minute"], 1),
-            fmt(r["speedup_trials_per_minute"], 2),
-            fmt(r["speedup_wall"], 2),
+            fmt(r.get("speedup_trials_per_minute"), 2),
+            fmt(r.get("speedup_wall"), 2),
         ]
         for r in payload["summary"]
     ]
