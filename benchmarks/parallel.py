@@ -109,7 +109,7 @@ def table(payload: dict) -> str:
     rows = [
         [
             r["workers"],
-            s.get("jobs") or f"{s['cores']} // workers",
+            s.get("jobs") or max(1, s["cores"] // r["workers"]),
             r["runs"],
             r["trials"],
             fmt(r["wall_seconds"], 1),
