@@ -78,11 +78,13 @@ def bench_model(task, model, data, *, n_jobs: int, cap: float, seed: int) -> dic
             row["cv_fit_seconds"] = float(np.sum(scores.fit_seconds))
             row["cv_score"] = float(np.mean(scores.scores[task.metric]))
             start = time.perf_counter()
-            prediction, fit_s, predict_s, _ = worker.call(
+            prediction, fit_s, predict_s, info = worker.call(
                 tuning.refit_job, dict(model.defaults), data.holdout_X
             )
             row["refit_wall_seconds"] = time.perf_counter() - start
             row["refit_seconds"] = fit_s
+            row["refit_rounds_used"] = info.get("rounds_used")
+            row["cv_rounds_used"] = scores.fit_info.get("rounds_used")
             row["holdout"] = get_metric(task.metric).score(data.holdout_y, prediction)
             memory = worker.call(memory_job)
             row["peak_mb"] = memory["peak_mb"]
@@ -123,6 +125,7 @@ def table(results: list[dict]) -> str:
                 fmt(r.get("grew_mb"), 0),
                 fmt(r["data_mb"], 1),
                 fmt(r.get("holdout"), 4),
+                fmt(r.get("refit_rounds_used"), 0),
                 fmt(slopes.get(r["model"]), 2),
                 r.get("error", ""),
             ]
@@ -139,6 +142,7 @@ def table(results: list[dict]) -> str:
             "grew MiB",
             "data MiB",
             "holdout ROC AUC",
+            "rounds (refit)",
             "b (s ~ rows^b)",
             "error",
         ],
