@@ -191,7 +191,7 @@ def table(results: list[dict]) -> str:
             "overhead s / trial",
             "harness s outside fit+predict",
             "of which MLflow logging s",
-            "worker round trip s",
+            "worker call s (fits included)",
             "sklearn s outside fit+score",
             "same score",
         ],
