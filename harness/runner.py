@@ -16,6 +16,7 @@ as `submission.csv` and returned in the study's result.
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import tempfile
@@ -911,14 +912,22 @@ def _budgeted(
         )
         return end - reserve
 
+    waiting = set(by_name)  # studies whose rung-0 grant has not begun
+
     def grant(study: _StudyRun, more: int, deadline: float) -> None:
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        waiting.discard(study.model.name)
+        if now >= deadline:
             return
+        # Rung 0: one slow default may not eat the others' turn; it gets at most twice its
+        # fair share of the time left (the studies not yet begun, `workers` at a time).
+        share = (deadline - now) / max(1, math.ceil((len(waiting) + 1) / config.workers))
+        until = min(deadline, now + schedule.DEFAULT_SHARE * share) if more == 0 else deadline
         if study.run_id is None:
             study.start(None)
         target = min(len(tuning.done_trials(study.study)) + more, config.trials)
         if study.run_id is not None and study.failure is None:
-            study.tune(max(target, 1), deadline, until=deadline)
+            study.tune(max(target, 1), until, until=until)
         standings[study.model.name] = study.standing()
 
     def run_rung(grants: dict[str, int]) -> None:
@@ -932,7 +941,7 @@ def _budgeted(
             _in_threads(pool, chosen, granted, cancelled)
 
     try:
-        run_rung({name: 0 for name in by_name})  # rung 0: every model's defaults
+        run_rung(schedule.first_rung(studies))  # rung 0: every model's defaults
         rung = 1
         while True:
             left = tuning_end() - time.monotonic()
@@ -961,6 +970,9 @@ def _budgeted(
             results[study.model.name] = study.skipped(late)
         elif not tuning.done_trials(study.study):
             results[study.model.name] = study.skipped(late, started=True)
+        elif all(schedule.cut_by_budget(t) for t in tuning.done_trials(study.study)):
+            reason = "its defaults did not finish within its share of the run's budget"
+            results[study.model.name] = study.skipped(reason, started=True)
         else:
             continue
         reporter.study_finished(results[study.model.name])

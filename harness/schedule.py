@@ -2,8 +2,11 @@
 
 The policy, in rungs (successive halving over studies, with each model's cost per trial):
 
-1. Rung 0: every eligible model runs its default configuration (trial 0), cheapest first is not
-   known yet, so in registry order; a resumed study that already has trials keeps them.
+1. Rung 0: every eligible model runs its default configuration (trial 0): baselines first, then
+   classical models, then neural ones (usually the slowest), each family in the order asked for.
+   A default trial may use at most twice its fair share of the time left (that time divided
+   among the studies not yet begun, `--workers` at a time), so one slow default cannot starve
+   the others. A resumed study that already has trials keeps them.
 2. After each rung the studies are ranked by their best CV score so far. Rung r (r >= 1) keeps the
    best half of the previous rung (at least one study per worker) and gives each 2**r more trials.
    A study leaves the race when it has no completed trial, reaches `--trials`, or its typical trial
@@ -34,6 +37,9 @@ FIRST_RESERVE = 0.10
 MIN_RESERVE, MAX_RESERVE = 0.05, 0.50
 REFIT_MARGIN = 1.25
 REFIT_OVERHEAD_SECONDS = 1.0
+DEFAULT_SHARE = 2.0  # a rung-0 default trial may take this many fair shares of the time left
+BUDGET_KILL = "the run's budget"  # in the error of a trial the budget cut (harness.worker)
+FAMILY_ORDER = ("baseline", "classical", "neural")
 ENSEMBLE_SECONDS = 3.0  # reading the members' predictions back, selecting, logging the blend
 
 
@@ -76,6 +82,24 @@ class Standing:
     trial_seconds: float = 0.0
     refit_seconds: float = 0.0
     failed: bool = False
+
+
+def first_rung(studies: Sequence[object]) -> dict[str, int]:
+    """Rung 0's grants (model name -> 0 more trials: its defaults), cheapest families first."""
+
+    def family(study: object) -> int:
+        name = study.model.family  # type: ignore[attr-defined]
+        return FAMILY_ORDER.index(name) if name in FAMILY_ORDER else len(FAMILY_ORDER)
+
+    ordered = sorted(studies, key=family)  # stable: the order asked for within a family
+    return {study.model.name: 0 for study in ordered}  # type: ignore[attr-defined]
+
+
+def cut_by_budget(trial: object) -> bool:
+    """Whether a finished trial was killed by the budget (not by a model error or other limit)."""
+    from harness.tuning import ERROR_ATTR
+
+    return BUDGET_KILL in str(trial.user_attrs.get(ERROR_ATTR, ""))  # type: ignore[attr-defined]
 
 
 def reserve_seconds(

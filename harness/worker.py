@@ -285,7 +285,9 @@ class Worker:
     ) -> Any:
         now = time.monotonic()
         if until is not None and now >= until and (deadline is None or until < deadline):
-            return "timeout", f"killed after {now - started:.1f} s: the run's budget ended"
+            return "timeout", (
+                f"killed after {now - started:.1f} s: the end of its share of the run's budget"
+            )
         if deadline is not None and now >= deadline:
             return "timeout", (
                 f"killed after {now - started:.1f} s: over the limit of "

@@ -72,6 +72,22 @@ def test_every_worker_keeps_a_study_and_caps_and_costs_are_respected():
     assert "b" not in slow_out  # its 2 s trial cannot end before the deadline
 
 
+def test_defaults_run_baselines_first_then_classical_then_neural_models():
+    from types import SimpleNamespace
+
+    def study(name, family):
+        return SimpleNamespace(model=SimpleNamespace(name=name, family=family))
+
+    studies = [
+        study("catboost", "classical"),
+        study("keras_mlp", "neural"),
+        study("dummy", "baseline"),
+        study("linear", "classical"),
+    ]
+    assert list(schedule.first_rung(studies)) == ["dummy", "catboost", "linear", "keras_mlp"]
+    assert set(schedule.first_rung(studies).values()) == {0}
+
+
 def test_the_reserve_for_refits_follows_the_estimates_within_bounds():
     assert schedule.reserve_seconds(100, [Standing("a", None, 0)], 1) == 10.0
     known = [Standing("a", 0.9, 1, refit_seconds=4.0), Standing("b", 0.8, 1, refit_seconds=8.0)]
