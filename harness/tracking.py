@@ -317,7 +317,15 @@ class Tracker:
                 location = None
                 if self.stores.artifact_root:
                     location = Path(self.stores.artifact_root, task).as_uri()
-                experiment_id = self.client.create_experiment(task, artifact_location=location)
+                try:
+                    experiment_id = self.client.create_experiment(task, artifact_location=location)
+                except Exception:
+                    # Another process (a `harness worker` started at the same moment) may have
+                    # created it between the lookup and the creation: use theirs.
+                    experiment = self.client.get_experiment_by_name(task)
+                    if experiment is None:
+                        raise
+                    experiment_id = experiment.experiment_id
             elif experiment.lifecycle_stage == "deleted":
                 raise StoreError(
                     f"The MLflow experiment {task!r} was deleted (it is in the trash). Restore "

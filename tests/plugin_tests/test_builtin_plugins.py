@@ -25,7 +25,18 @@ CHEAP = {
 CHEAP.update({name: {"max_epochs": 4} for name in ("keras_mlp", "keras_resnet")})
 
 
-@pytest.mark.parametrize("name", sorted(registry.models()))
+# The image and text networks train for minutes on 2 cores; tests/model_tests/test_keras_*.py
+# train each of them in the default run, and their contract check runs with `pytest -m slow`.
+SLOW = {"keras_cnn", "keras_transfer", "keras_text", "keras_transformer"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n
+        for n in sorted(registry.models())
+    ],
+)
 def test_model_keeps_the_contract(name):
     problem_types = ("binary", "regression") if name in ("keras_mlp", "keras_resnet") else None
     check_model(
