@@ -333,7 +333,7 @@ class _StudyRun:
         done = tuning.done_trials(self.study)
         logged = self._logged_trials()
         for trial in done:  # trials finished by an earlier, interrupted run but never logged
-            if trial.number not in logged:
+            if trial.number not in logged and _unlogged_for_good(trial):
                 self._log_trial(self.run_id, trial)
         self.before = len(done)
         self.done_before = {t.number for t in done}
@@ -829,6 +829,28 @@ def run(
         if result.run_id:  # a skipped ensemble records nothing: only the reporter hears why
             ordered.append(result)
     return task, data, ordered
+
+
+def _unlogged_for_good(trial: Any, grace_seconds: float = 60.0) -> bool:
+    """Whether a finished trial missing from MLflow will stay missing unless we log it.
+
+    Its own process logs it a moment after it ends: we log it only when that process is this
+    one, or dead (on this host), or on another host and the trial ended over `grace_seconds`
+    ago. Otherwise a `harness run` starting beside live workers would log their trials twice.
+    """
+    import datetime
+
+    from harness.tracking import process_alive
+
+    host, pid = trial.user_attrs.get(tuning.HOST_ATTR), trial.user_attrs.get(tuning.PID_ATTR)
+    if host is None or pid is None:
+        return True
+    if host == socket.gethostname():
+        return pid == os.getpid() or not process_alive(int(pid))
+    ended = trial.datetime_complete
+    if ended is None:
+        return True
+    return (datetime.datetime.now() - ended).total_seconds() > grace_seconds
 
 
 def _finished(study: _StudyRun, reporter: Reporter) -> StudyResult:
