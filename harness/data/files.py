@@ -783,24 +783,56 @@ def load_path(argument: str, options: Options, *, known_tasks: set[str] = frozen
         groups=groups,
         times=times,
     )
-    from harness.errors import PluginError
-
     # Only free text (one or more text columns): a text task, which text models such as NB-SVM
     # take; text beside other columns stays tabular (its TF-IDF joins the other features).
     text_only = bool(kinds.kinds) and all(k == "text" for k in kinds.kinds.values())
     if text_only:
         b.notes.append("every feature is free text: a text task")
+    return local_task(
+        b,
+        path,
+        dataset,
+        submission,
+        name=name,
+        description=f"Your data from {argument}",
+        modality="text" if text_only else "tabular",
+        problem_type=problem,
+        metric=metric,
+        extras=extras,
+        positive_class=positive,
+        target=target,
+    )
+
+
+def local_task(
+    b: Any,
+    path: Path,
+    dataset: Dataset,
+    submission: Any,
+    *,
+    name: str,
+    description: str,
+    modality: str,
+    problem_type: str,
+    metric: str,
+    extras: Any,
+    positive_class: Any,
+    target: Any,
+) -> LocalTask:
+    """The `LocalTask` of the user's files: their task (a bad setting is a usage error)."""
+    from harness.errors import PluginError
+
     try:
         task = Task(
             name=name,
-            description=f"Your data from {argument}",
-            modality="text" if text_only else "tabular",
-            problem_type=problem,
+            description=description,
+            modality=modality,
+            problem_type=problem_type,
             metric=metric,
             extra_metrics=tuple(m for m in extras if m != metric),
             holdout=float(b.get("holdout", 0.2)),
             folds=int(b.get("folds", 5)),
-            positive_class=positive,
+            positive_class=positive_class,
             target=str(target),
             load=lambda: dataset,
             source=str(path.resolve()),

@@ -216,16 +216,16 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
     import pandas as pd
 
     from harness.data.files import (
-        LocalTask,
         SubmissionFormat,
         _check_target,
         _ids,
         _positive_class,
         _problem_type,
+        local_task,
     )
     from harness.data.images import image_frame
     from harness.metrics import DEFAULT_METRICS
-    from harness.task import Dataset, Task
+    from harness.task import Dataset
 
     if layout == "classes":
         root = _class_root(path)
@@ -340,32 +340,19 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
         test_X=test_X,
         ids=ids_series,
     )
-    from harness.errors import PluginError
-
-    try:
-        task = Task(
-            name=name,
-            description=f"Your images from {path}",
-            modality="image",
-            problem_type=problem,
-            metric=metric,
-            extra_metrics=tuple(m for m in extras if m != metric),
-            holdout=float(b.get("holdout", 0.2)),
-            folds=int(b.get("folds", 5)),
-            positive_class=positive,
-            target=str(target),
-            load=lambda: dataset,
-            source=str(path.resolve()),
-        )
-    except PluginError as exc:
-        raise UsageError(str(exc)) from None
-    return LocalTask(
-        task=task,
-        dataset=dataset,
-        source=str(path.resolve()),
-        submission=submission,
-        findings=tuple(b.findings),
-        notes=tuple(b.notes),
+    return local_task(
+        b,
+        path,
+        dataset,
+        submission,
+        name=name,
+        description=f"Your images from {path}",
+        modality="image",
+        problem_type=problem,
+        metric=metric,
+        extras=extras,
+        positive_class=positive,
+        target=target,
     )
 
 
