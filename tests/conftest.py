@@ -219,3 +219,23 @@ def harness_main(store, monkeypatch, capsys):
         return exit_info.value.code, " ".join(err.split())  # undo rich's line wrapping
 
     return call
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+@pytest.fixture
+def children():
+    """`children(pid)`: the ids of a process's child processes (from /proc)."""
+    return _children

@@ -123,21 +123,10 @@ def test_parallel_studies_give_the_same_results_as_one_at_a_time_and_overlap(tmp
     assert all(status == "ok" for _, status, _, _ in outcomes[2])
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                continue
-    return found
-
-
 @pytest.mark.skipif(devices.cpu_count() < 2, reason="parallel studies need 2 cores")
-def test_an_interrupt_with_parallel_studies_loses_nothing_and_the_same_command_resumes(store):
+def test_an_interrupt_with_parallel_studies_loses_nothing_and_the_same_command_resumes(
+    store, children
+):
     args = [sys.executable, "-m", "harness", "run", "breast_cancer"]
     args += ["-m", "random_forest", "-m", "extra_trees", "--trials", "4", "--workers", "2"]
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
@@ -149,7 +138,7 @@ def test_an_interrupt_with_parallel_studies_loses_nothing_and_the_same_command_r
     workers: set[int] = set()
     while time.monotonic() < deadline:  # a finished trial in one study, the other running
         time.sleep(0.3)
-        workers.update(_children(proc.pid))
+        workers.update(children(proc.pid))
         try:
             names = ("breast_cancer.random_forest", "breast_cancer.extra_trees")
             studies = [optuna.load_study(study_name=n, storage=store.storage) for n in names]

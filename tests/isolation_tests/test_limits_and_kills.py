@@ -59,20 +59,7 @@ def test_a_trial_over_a_limit_or_crashing_is_recorded_and_the_run_goes_on(
     assert message in trial.data.tags["harness.error"]
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                continue
-    return found
-
-
-def test_kill_9_mid_study_then_the_same_command_completes_every_trial_exactly_once(store):
+def test_kill_9_mid_study_then_the_same_command_completes_every_trial_exactly_once(store, children):
     args = [sys.executable, "-m", "harness", "run", "breast_cancer", "-m", "random_forest"]
     args += ["--trials", "5"]
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
@@ -84,7 +71,7 @@ def test_kill_9_mid_study_then_the_same_command_completes_every_trial_exactly_on
     workers: list[int] = []
     while time.monotonic() < deadline:  # wait for a finished trial, with the next one running
         time.sleep(0.3)
-        workers = _children(proc.pid) or workers
+        workers = children(proc.pid) or workers
         try:
             study = optuna.load_study(
                 study_name="breast_cancer.random_forest", storage=store.storage
