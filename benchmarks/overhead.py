@@ -108,10 +108,13 @@ def bench_case(case: str, *, rounds: int, folds: int | None, n_jobs: int, seed: 
                 row: dict = {"round": number}
                 for side in sides:
                     if side == "harness":
-                        study.study.enqueue_trial(
-                            dict(model.defaults), user_attrs={tuning.DEFAULT_ATTR: True}
-                        )
                         done = len(tuning.done_trials(study.study))
+                        # the defaults in the next numbered slot, as `harness run` queues
+                        # slot 0: a trial without a slot would run as a surplus trial first
+                        study.study.enqueue_trial(
+                            dict(model.defaults),
+                            user_attrs={tuning.SLOT_ATTR: done, tuning.DEFAULT_ATTR: True},
+                        )
                         spent.update(mlflow=0.0, worker=0.0)
                         start = time.perf_counter()
                         study.tune(done + 1)

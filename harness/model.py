@@ -113,3 +113,28 @@ class Model:
                 f"(supports {', '.join(self.problem_types)})"
             )
         return None
+
+
+_CONTROLLERS: dict[tuple[int, int], Any] = {}
+
+
+def thread_limits(n_jobs: int, user_api: str | None = None) -> Any:
+    """A context manager capping the loaded BLAS and OpenMP pools at `n_jobs` (threadpoolctl).
+
+    `threadpoolctl.threadpool_limits` inspects every loaded native library on each call, 3-4 ms,
+    which every fold of every trial paid twice (the fit and a booster's own cap). The inspection
+    (a `ThreadpoolController`) is kept and reused while this process has imported no module
+    since, because a native library arrives with an import; after a fork it is made again.
+    """
+    import os
+    import sys
+
+    from threadpoolctl import ThreadpoolController
+
+    key = (os.getpid(), len(sys.modules))
+    controller = _CONTROLLERS.get(key)
+    if controller is None:
+        controller = ThreadpoolController()
+        _CONTROLLERS.clear()
+        _CONTROLLERS[key] = controller
+    return controller.limit(limits=n_jobs, user_api=user_api)

@@ -486,11 +486,13 @@ class _StudyRun:
         )
 
         def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-            if not tuning.counts(study, trial):  # surplus or unfinished
+            # One read of the storage per trial (each costs milliseconds on SQLite).
+            done = tuning.done_trials(study)
+            if not any(t._trial_id == trial._trial_id for t in done):  # surplus or unfinished
                 return
             self._log_trial(self.run_id, trial)
             self.reporter.trial_finished(
-                self.model.name, trial.number, trial.state.name.lower(), _best_value(study)
+                self.model.name, trial.number, trial.state.name.lower(), _best_of(study, done)
             )
             now = time.monotonic()
             if self.cancelled.is_set():
@@ -500,7 +502,7 @@ class _StudyRun:
                     (trial.datetime_complete - trial.datetime_start).total_seconds()
                 )
             typical = float(np.median(self.trial_seconds)) if self.trial_seconds else 0.0
-            if len(tuning.done_trials(study)) >= target or (
+            if len(done) >= target or (
                 deadline is not None and now + (typical if until else 0.0) >= deadline
             ):
                 study.stop()
@@ -732,11 +734,15 @@ def holdout_frame(data: Prepared, prediction: np.ndarray, target: str) -> pd.Dat
     return frame
 
 
-def _best_value(study: Any) -> float | None:
-    try:
-        return float(study.best_value)
-    except ValueError:  # no completed trial yet
+def _best_of(study: Any, trials: list) -> float | None:
+    """The best value among `trials` (the study's direction), None before one completes."""
+    from optuna.study import StudyDirection
+    from optuna.trial import TrialState
+
+    values = [t.value for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    if not values:
         return None
+    return max(values) if study.direction == StudyDirection.MAXIMIZE else min(values)
 
 
 def run(

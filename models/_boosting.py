@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 
-from harness.model import BuildSpec
+from harness.model import BuildSpec, thread_limits
 from harness.preprocess import make_preprocessor
 
 # Below this many rows a booster uses one thread: the work per round is too small to share,
@@ -232,9 +232,7 @@ class BoostedTrees(BaseEstimator):
             learner.fit(X_fit, y_fit, cat_features=categorical, eval_set=(X_val, y_val))
             used = learner.get_best_iteration() + 1
         else:
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(limits=self.threads(), user_api="openmp"):
+            with thread_limits(self.threads(), user_api="openmp"):
                 learner.fit(X_fit, y_fit, X_val=X_val, y_val=y_val)
             used = learner.n_iter_
         self.fit_info_ = {"rounds_used": float(used), "rounds_max": float(rounds)}

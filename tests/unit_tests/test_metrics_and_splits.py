@@ -7,7 +7,7 @@ import pytest
 
 from harness import registry
 from harness.errors import DataError, UnknownNameError, UsageError
-from harness.metrics import get_metric
+from harness.metrics import METRICS, get_metric
 from harness.splits import prepare
 
 
@@ -20,6 +20,81 @@ def test_metrics_store_raw_values_and_say_which_way_is_better():
     assert loss.score(y, proba) > 0 and loss.direction == "minimize"
     assert loss.better(0.1, 0.2) and get_metric("roc_auc").better(0.9, 0.8)
     assert get_metric("rmse").score(np.array([1.0, 3.0]), np.array([2.0, 2.0])) == 1.0
+
+
+def _reference(name: str, y: np.ndarray, prediction: np.ndarray) -> float:
+    """scikit-learn's value of metric `name` (harness's metrics are NumPy rewrites of these)."""
+    import warnings
+
+    from sklearn import metrics
+
+    warnings.simplefilter("ignore")  # "y_pred contains classes not in y_true" and the like
+    labels = prediction.argmax(axis=1) if prediction.ndim == 2 else None
+    return {
+        "roc_auc": lambda: metrics.roc_auc_score(y, prediction[:, 1]),
+        "log_loss": lambda: metrics.log_loss(
+            y, prediction, labels=list(range(prediction.shape[1]))
+        ),
+        "brier": lambda: metrics.brier_score_loss(y, prediction[:, 1]),
+        "accuracy": lambda: metrics.accuracy_score(y, labels),
+        "balanced_accuracy": lambda: metrics.balanced_accuracy_score(y, labels),
+        "f1_macro": lambda: metrics.f1_score(y, labels, average="macro", zero_division=0),
+        "rmse": lambda: metrics.root_mean_squared_error(y, prediction),
+        "mae": lambda: metrics.mean_absolute_error(y, prediction),
+        "r2": lambda: metrics.r2_score(y, prediction),
+    }[name]()
+
+
+def _cases(rng: np.random.Generator):
+    """(metric names, y, prediction) cases: random, tied, float32, lopsided, certain-and-wrong."""
+    for n_classes in (2, 3, 5):
+        names = [m for m, metric in METRICS.items() if "multiclass" in metric.problem_types]
+        if n_classes == 2:
+            names = [m for m, metric in METRICS.items() if "binary" in metric.problem_types]
+        for n, dtype, rounding in ((7, float, None), (500, float, 1), (300, np.float32, None)):
+            y = rng.integers(0, n_classes, n)
+            y[:n_classes] = np.arange(n_classes)  # every class present
+            raw = rng.dirichlet(np.ones(n_classes), n)
+            if rounding is not None:  # many tied scores
+                raw = np.round(raw, rounding)
+                raw /= raw.sum(axis=1, keepdims=True)
+            yield names, y, raw.astype(dtype)
+        certain = np.eye(n_classes)[(np.arange(40) + 1) % n_classes]  # all wrong, p = 0 and 1
+        yield names, np.arange(40) % n_classes, certain
+        lopsided = np.zeros(60, dtype=int)
+        lopsided[:2] = 1 if n_classes == 2 else [1, n_classes - 1]
+        yield names, lopsided, rng.dirichlet(np.ones(n_classes), 60)
+    regression = [m for m, metric in METRICS.items() if "regression" in metric.problem_types]
+    y = rng.normal(size=200)
+    yield regression, y, y + rng.normal(size=200)
+    yield regression, np.full(10, 3.0), rng.normal(size=10)
+    yield regression, np.full(10, 3.0), np.full(10, 3.0)
+
+
+def test_every_metric_equals_scikit_learns_value():
+    rng = np.random.default_rng(0)
+    checked = set()
+    for names, y, prediction in _cases(rng):
+        for name in names:
+            ours = get_metric(name).score(y, prediction)
+            # float32 probabilities: scikit-learn sums in float32, harness in float64
+            rel = 1e-6 if prediction.dtype == np.float32 else 1e-9
+            assert ours == pytest.approx(_reference(name, y, prediction), rel=rel, abs=1e-12), (
+                name,
+                y[:10],
+            )
+            checked.add(name)
+    assert checked == set(METRICS)
+
+
+def test_roc_auc_of_one_class_is_nan_with_a_warning_and_bad_probabilities_are_refused():
+    from sklearn.exceptions import UndefinedMetricWarning
+
+    proba = np.array([[0.3, 0.7], [0.6, 0.4]])
+    with pytest.warns(UndefinedMetricWarning, match="Only one class is present"):
+        assert np.isnan(get_metric("roc_auc").score(np.array([1, 1]), proba))
+    with pytest.raises(ValueError, match=r"probabilities must lie in \[0, 1\]"):
+        get_metric("log_loss").score(np.array([0, 1]), np.array([[1.2, -0.2], [0.5, 0.5]]))
 
 
 def test_unknown_metric_suggests_the_closest_name():

@@ -1,0 +1,89 @@
+"""What keeps a trial cheap changes no result: the fold pruner decides as Optuna's MedianPruner
+does while reading the storage once a trial, and the reused thread-pool inspection still caps and
+restores every pool."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+
+from harness.model import thread_limits
+from harness.tuning import FoldMedianPruner
+
+
+def _replay(direction: str, seed: int, pruner) -> list[tuple[int, int, bool]]:
+    """Run a seeded study whose trials report noisy scores (some NaN) for up to 6 steps; return
+    every (trial, step, pruned) decision `pruner` made."""
+    rng = np.random.default_rng(seed)
+    decisions: list[tuple[int, int, bool]] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        level = rng.normal()
+        for step in range(int(rng.integers(1, 7))):
+            value = float("nan") if rng.random() < 0.1 else level + rng.normal(scale=0.3)
+            trial.report(value, step)
+            pruned = trial.should_prune()
+            decisions.append((trial.number, step, pruned))
+            if pruned:
+                raise optuna.TrialPruned
+        return level
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction=direction, pruner=pruner)
+    study.optimize(objective, n_trials=40)
+    return decisions
+
+
+@pytest.mark.filterwarnings("ignore:All-NaN slice")
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fold_pruner_decides_exactly_as_optunas_median_pruner(direction, seed):
+    ours = _replay(direction, seed, FoldMedianPruner(n_startup_trials=5, n_warmup_steps=1))
+    theirs = _replay(
+        direction, seed, optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    )
+    assert ours == theirs
+    assert any(pruned for *_, pruned in ours)  # the comparison covers pruning, not only "go on"
+
+
+def test_fold_pruner_reads_the_completed_trials_once_per_trial():
+    pruner = FoldMedianPruner(n_startup_trials=1, n_warmup_steps=0)
+    reads: list[int] = []
+    study = optuna.create_study(pruner=pruner)
+    get_trials = study.get_trials
+
+    def counting(*args, **kwargs):
+        reads.append(1)
+        return get_trials(*args, **kwargs)
+
+    study.get_trials = counting  # type: ignore[method-assign]
+
+    def objective(trial: optuna.Trial) -> float:
+        for step in range(5):
+            trial.report(1.0, step)
+            trial.should_prune()
+        return 1.0
+
+    study.optimize(objective, n_trials=3)
+    assert len(reads) == 3  # one read per trial, not one per report (15 with Optuna's)
+
+
+def test_thread_limits_caps_and_restores_the_pools_and_reuses_one_inspection():
+    import sklearn.ensemble  # noqa: F401  (loads scikit-learn's OpenMP runtime)
+    from threadpoolctl import threadpool_info
+
+    from harness import model
+
+    before = {lib["filepath"]: lib["num_threads"] for lib in threadpool_info()}
+    assert before, "no BLAS or OpenMP library is loaded"
+    with thread_limits(1):
+        assert {lib["num_threads"] for lib in threadpool_info()} == {1}
+        with thread_limits(1, user_api="openmp"):  # nested, as a booster's own cap is
+            pass
+        assert {lib["num_threads"] for lib in threadpool_info()} == {1}
+    assert {lib["filepath"]: lib["num_threads"] for lib in threadpool_info()} == before
+    inspected = dict(model._CONTROLLERS)
+    with thread_limits(1):
+        pass
+    assert model._CONTROLLERS == inspected  # no import since: the same inspection
