@@ -188,6 +188,17 @@ def run_harness(task, data, folder: Path, budget: float, preset: str, seed: int)
         "models_ok": len(rows),
         "trials": sum(r.trials or 0 for r in rows),
         "prediction": prediction,
+        "leaderboard": [
+            {
+                "model": r.model,
+                "rank": r.rank,
+                "cv": r.cv_mean,
+                "holdout": r.holdout,
+                "trials": r.trials,
+                "ensemble": bool(r.members),
+            }
+            for r in sorted(rows, key=lambda r: r.rank)
+        ],
     }
 
 
@@ -246,6 +257,46 @@ def bench_task(name: str, python: Path, budget: float, preset: str, seed: int) -
     return row
 
 
+def ensemble_versus_single(row: dict) -> dict | None:
+    """The ensemble's holdout score against the single model CV ranks first, on one task."""
+    board = row["harness"].get("leaderboard") or []
+    ensemble = next((r for r in board if r["ensemble"]), None)
+    single = next((r for r in board if not r["ensemble"]), None)
+    if ensemble is None or single is None:
+        return None
+    sign = 1.0 if row["direction"] == "maximize" else -1.0
+    difference = sign * (ensemble["holdout"] - single["holdout"])
+    return {"ensemble": ensemble, "single": single, "difference": difference}
+
+
+def ensemble_table(results: list[dict]) -> str:
+    """Ensemble against the best single model (by CV) on the holdout, per task."""
+    rows, compared, as_good = [], 0, 0
+    for r in results:
+        pair = ensemble_versus_single(r)
+        if pair is None:
+            continue
+        compared += 1
+        as_good += pair["difference"] >= 0
+        rows.append(
+            [
+                r["task"],
+                pair["single"]["model"],
+                fmt(pair["single"]["holdout"], 4),
+                pair["ensemble"]["model"],
+                fmt(pair["ensemble"]["holdout"], 4),
+                fmt(pair["difference"], 4),
+            ]
+        )
+    if not rows:
+        return "(no leaderboard with an ensemble in these results)"
+    head = ["task", "best single (CV)", "its holdout", "ensemble", "ensemble holdout"]
+    return (
+        markdown([*head, "difference (+: ensemble)"], rows)
+        + f"\n\nEnsemble at least as good as the best single model: {as_good} of {compared}"
+    )
+
+
 def table(results: list[dict]) -> str:
     rows = []
     for r in results:
@@ -290,6 +341,8 @@ def table(results: list[dict]) -> str:
             rows,
         )
         + f"\n\nHarness wins / ties / losses: {counts['win']} / {counts['tie']} / {counts['loss']}"
+        + "\n\n"
+        + ensemble_table(results)
     )
 
 

@@ -85,8 +85,10 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
 
 
 def _probabilities(proba: np.ndarray) -> np.ndarray:
-    """`proba` as floats, refused (as scikit-learn refuses them) when outside [0, 1]."""
+    """`proba` as floats, refused (as scikit-learn refuses them) when NaN or outside [0, 1]."""
     proba = proba if np.issubdtype(proba.dtype, np.floating) else proba.astype(float)
+    if np.isnan(proba).any():
+        raise ValueError("probabilities contain NaN")
     if proba.size and (proba.max() > 1 or proba.min() < 0):
         raise ValueError(f"probabilities must lie in [0, 1]; got {proba.min()} to {proba.max()}")
     return proba

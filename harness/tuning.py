@@ -34,7 +34,7 @@ from harness.model import BuildSpec, Model, thread_limits
 from harness.preprocess import SKEWED_ATTR, target_skewed
 from harness.splits import Prepared
 from harness.task import NO_AUGMENTATION, Augmentation
-from harness.tracking import DISK_FULL_HINT, disk_full, local_lock, mask
+from harness.tracking import DISK_FULL_HINT, disk_full, local_lock, mask, write_ahead_log
 from harness.worker import JobFailed, Worker
 
 DEFAULT_ATTR = "harness.default"
@@ -437,13 +437,13 @@ def error_text(exc: BaseException) -> str:
 
 def open_storage(storage_url: str) -> Any:
     """Optuna's RDB storage with heartbeats, its tables created once (retried while other
-    processes or threads create them)."""
+    processes or threads create them); SQLite in write-ahead-log mode (`write_ahead_log`)."""
     import optuna
 
     for attempt in range(8):
         try:
             with local_lock(storage_url):  # a fresh sqlite database gets its tables once
-                return optuna.storages.RDBStorage(
+                storage = optuna.storages.RDBStorage(
                     storage_url,
                     heartbeat_interval=60,
                     grace_period=120,
@@ -451,6 +451,9 @@ def open_storage(storage_url: str) -> Any:
                     if storage_url.startswith("sqlite")
                     else {},
                 )
+            if storage_url.startswith("sqlite"):
+                write_ahead_log(storage.engine)
+            return storage
         except Exception as exc:  # two processes creating the schema of a fresh database
             text = str(exc)
             racing = any(m in text for m in ("UniqueViolation", "already exists", "IntegrityError"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 
 import optuna
 import pytest
@@ -27,6 +29,9 @@ def _study_runs(client, task):
 def test_a_rerun_resumes_the_studies_and_adds_only_the_missing_trials(cli, store):
     first = cli("run", "breast_cancer", *MODELS, "--trials", "3")
     assert first.code == 0, first.err
+    for database in ("mlflow.db", "optuna.db"):  # both stores log ahead (tracking.write_ahead_log)
+        with contextlib.closing(sqlite3.connect(store.root / "mlruns" / database)) as connection:
+            assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",), database
     second = cli("run", "breast_cancer", *MODELS, "--trials", "5")
     assert second.code == 0, second.err
 

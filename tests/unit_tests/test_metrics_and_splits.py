@@ -95,6 +95,9 @@ def test_roc_auc_of_one_class_is_nan_with_a_warning_and_bad_probabilities_are_re
         assert np.isnan(get_metric("roc_auc").score(np.array([1, 1]), proba))
     with pytest.raises(ValueError, match=r"probabilities must lie in \[0, 1\]"):
         get_metric("log_loss").score(np.array([0, 1]), np.array([[1.2, -0.2], [0.5, 0.5]]))
+    for name in ("roc_auc", "log_loss", "brier"):  # a diverged network's NaN never scores
+        with pytest.raises(ValueError, match="probabilities contain NaN"):
+            get_metric(name).score(np.array([0, 1]), np.array([[np.nan, np.nan], [0.5, 0.5]]))
 
 
 def test_unknown_metric_suggests_the_closest_name():
