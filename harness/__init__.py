@@ -7,4 +7,11 @@ read back from it.
 
 from __future__ import annotations
 
+import os
+
 __version__ = "0.1.0"
+
+# MLflow 3 sends usage telemetry to its makers unless told not to. A harness run on the user's
+# data should not phone home (this also covers `harness ui`'s MLflow server, which inherits the
+# environment); MLFLOW_DISABLE_TELEMETRY=false turns it back on.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

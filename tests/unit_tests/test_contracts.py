@@ -107,3 +107,17 @@ def test_an_official_holdout_must_be_complete_and_aligned():
         )
     with pytest.raises(DataError, match="ids has 3 rows but X has 2"):
         Dataset(X=X, y=pd.Series([0, 1]), feature_kinds=kinds, ids=pd.Series([1, 2, 3]))
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "true"), ("false", "false")])
+def test_mlflow_telemetry_is_off_unless_the_user_turns_it_on(given, seen):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_DISABLE_TELEMETRY"}
+    if given is not None:
+        env["MLFLOW_DISABLE_TELEMETRY"] = given
+    code = "import os, harness; print(os.environ['MLFLOW_DISABLE_TELEMETRY'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == seen, out.stderr
