@@ -296,8 +296,15 @@ class Preprocessor:
                 )
                 transformers.append(("categorical", make_pipeline(cat_imputer, onehot), low))
             if high:
+                from sklearn.model_selection import KFold, StratifiedKFold
+
+                # its inner cross-fitting, as scikit-learn's default makes it (5 shuffled folds,
+                # stratified for classes), seeded through the splitter (1.9 deprecated
+                # `random_state` on the encoder)
+                splitter = KFold if self.problem_type == "regression" else StratifiedKFold
                 target = TargetEncoder(
-                    target_type=_target_type(self.problem_type), random_state=self.random_state
+                    target_type=_target_type(self.problem_type),
+                    cv=splitter(5, shuffle=True, random_state=self.random_state),
                 )
                 steps = make_pipeline(
                     SimpleImputer(strategy="constant", fill_value=MISSING),

@@ -52,6 +52,7 @@ def test_array_styles_fit_on_the_fold_and_map_unseen_and_missing_values_to_finit
     assert out.shape == (4, fitted.shape[1]) and np.isfinite(out).all()
 
 
+@pytest.mark.filterwarnings("error::FutureWarning")  # no deprecated TargetEncoder arguments
 def test_onehot_target_encodes_high_cardinality_columns_and_one_hot_encodes_the_rest():
     X, y = _frame(300)
     pre = make_preprocessor(KINDS, "onehot", problem_type="binary").fit(X, y)
