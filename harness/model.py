@@ -115,7 +115,7 @@ class Model:
         return None
 
 
-_CONTROLLERS: dict[tuple[int, int], Any] = {}
+_CONTROLLER: tuple[tuple[int, int], Any] | None = None  # ((pid, modules imported), inspection)
 
 
 def thread_limits(n_jobs: int, user_api: str | None = None) -> Any:
@@ -131,10 +131,8 @@ def thread_limits(n_jobs: int, user_api: str | None = None) -> Any:
 
     from threadpoolctl import ThreadpoolController
 
+    global _CONTROLLER
     key = (os.getpid(), len(sys.modules))
-    controller = _CONTROLLERS.get(key)
-    if controller is None:
-        controller = ThreadpoolController()
-        _CONTROLLERS.clear()
-        _CONTROLLERS[key] = controller
-    return controller.limit(limits=n_jobs, user_api=user_api)
+    if _CONTROLLER is None or _CONTROLLER[0] != key:
+        _CONTROLLER = (key, ThreadpoolController())
+    return _CONTROLLER[1].limit(limits=n_jobs, user_api=user_api)

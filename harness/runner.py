@@ -488,7 +488,7 @@ class _StudyRun:
         def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             # One read of the storage per trial (each costs milliseconds on SQLite).
             done = tuning.done_trials(study)
-            if not any(t._trial_id == trial._trial_id for t in done):  # surplus or unfinished
+            if not tuning.counts(study, trial, done):  # surplus or unfinished
                 return
             self._log_trial(self.run_id, trial)
             self.reporter.trial_finished(

@@ -570,9 +570,11 @@ def run_here(trials: list[Any]) -> list[Any]:
     ]
 
 
-def counts(study: Any, trial: Any) -> bool:
-    """Whether `trial` is one of the study's counted trials (`done_trials`)."""
-    return any(t._trial_id == trial._trial_id for t in done_trials(study))
+def counts(study: Any, trial: Any, done: list[Any] | None = None) -> bool:
+    """Whether `trial` is one of the study's counted trials (`done_trials`, or `done` when the
+    caller has just read them)."""
+    done = done_trials(study) if done is None else done
+    return any(t._trial_id == trial._trial_id for t in done)
 
 
 class SurplusTrial(Exception):
