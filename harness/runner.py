@@ -16,7 +16,6 @@ as `submission.csv` and returned in the study's result.
 from __future__ import annotations
 
 import json
-import math
 import os
 import socket
 import tempfile
@@ -941,21 +940,20 @@ def _budgeted(
         return end - reserve
 
     waiting = set(by_name)  # studies whose rung-0 grant has not begun
+    first = schedule.FirstRung.plan(time.monotonic(), tuning_end(), len(studies), config.workers)
 
     def grant(study: _StudyRun, more: int, deadline: float) -> None:
         now = time.monotonic()
         waiting.discard(study.model.name)
+        if more == 0:  # rung 0: one slow default may not eat the others' turn or their tuning
+            deadline = first.until(now, len(waiting), config.workers, deadline)
         if now >= deadline:
             return
-        # Rung 0: one slow default may not eat the others' turn; it gets at most twice its
-        # fair share of the time left (the studies not yet begun, `workers` at a time).
-        share = (deadline - now) / max(1, math.ceil((len(waiting) + 1) / config.workers))
-        until = min(deadline, now + schedule.DEFAULT_SHARE * share) if more == 0 else deadline
         if study.run_id is None:
             study.start(None)
         target = min(len(tuning.done_trials(study.study)) + more, config.trials)
         if study.run_id is not None and study.failure is None:
-            study.tune(max(target, 1), until, until=until)
+            study.tune(max(target, 1), deadline, until=deadline)
         standings[study.model.name] = study.standing()
 
     def run_rung(grants: dict[str, int]) -> None:

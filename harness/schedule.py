@@ -4,9 +4,14 @@ The policy, in rungs (successive halving over studies, with each model's cost pe
 
 1. Rung 0: every eligible model runs its default configuration (trial 0): baselines first, then
    classical models, then neural ones (usually the slowest), each family in the order asked for.
-   A default trial may use at most twice its fair share of the time left (that time divided
-   among the studies not yet begun, `--workers` at a time), so one slow default cannot starve
-   the others. A resumed study that already has trials keeps them.
+   Rung 0 as a whole should end by half of the tuning time (all of it when the studies fill at
+   most two turns, `--workers` at a time), so the models that come last (the slow neural ones)
+   cannot take the time the promising models would be tuned in. Within that half, a default
+   trial may use at most twice its fair share of the time left (divided among the turns of the
+   studies not yet begun), so one slow default cannot starve the others. Whatever is left of the
+   half, every default may run for its equal share of the whole tuning time (the tuning time
+   divided by the turns), so none is cut before it had that. A resumed study that already has
+   trials keeps them.
 2. After each rung the studies are ranked by their best CV score so far. Rung r (r >= 1) keeps the
    best half of the previous rung (at least one study per worker) and gives each 2**r more trials.
    A study leaves the race when it has no completed trial, reaches `--trials`, or its typical trial
@@ -38,6 +43,7 @@ MIN_RESERVE, MAX_RESERVE = 0.05, 0.50
 REFIT_MARGIN = 1.25
 REFIT_OVERHEAD_SECONDS = 1.0
 DEFAULT_SHARE = 2.0  # a rung-0 default trial may take this many fair shares of the time left
+FIRST_RUNG_SHARE = 0.5  # of the tuning time, for rung 0 when it takes more than two turns
 BUDGET_KILL = "the run's budget"  # in the error of a trial the budget cut (harness.worker)
 FAMILY_ORDER = ("baseline", "classical", "neural")
 ENSEMBLE_SECONDS = 3.0  # reading the members' predictions back, selecting, logging the blend
@@ -82,6 +88,41 @@ class Standing:
     trial_seconds: float = 0.0
     refit_seconds: float = 0.0
     failed: bool = False
+
+
+@dataclass(frozen=True)
+class FirstRung:
+    """The time of rung 0 (every model's defaults), planned when it begins.
+
+    Attributes:
+        end: When rung 0 should be over (a slow default may go past it by its `fair` seconds).
+        fair: Seconds every default may run, however late its turn: its equal share of the
+            tuning time.
+    """
+
+    end: float
+    fair: float
+
+    @classmethod
+    def plan(cls, start: float, deadline: float, studies: int, workers: int) -> FirstRung:
+        """Rung 0 for `studies` studies, `workers` at a time, from `start` to the tuning
+        `deadline` (clock seconds): half the tuning time, all of it for at most two turns."""
+        turns = max(1, math.ceil(studies / max(workers, 1)))
+        tuning = max(0.0, deadline - start)
+        share = 1.0 if turns <= 2 else FIRST_RUNG_SHARE
+        return cls(end=start + share * tuning, fair=tuning / turns)
+
+    def until(self, now: float, waiting: int, workers: int, deadline: float) -> float:
+        """When a default trial beginning at `now` must end, with `waiting` studies yet to begin.
+
+        At most twice its fair share of what is left of rung 0 (shared among the turns of the
+        studies not yet begun, this one included), but never less than `fair` seconds, and never
+        past the tuning `deadline`.
+        """
+        turns = max(1, math.ceil((waiting + 1) / max(workers, 1)))
+        share = (self.end - now) / turns
+        bounded = min(self.end, now + DEFAULT_SHARE * share)
+        return min(deadline, max(bounded, now + self.fair))
 
 
 def first_rung(studies: Sequence[object]) -> dict[str, int]:

@@ -64,25 +64,26 @@ def test_a_budgeted_run_ends_on_time_and_gives_the_better_models_more_trials(sto
     assert sum(r.tuning_seconds for r in results) < budget
 
 
-def test_a_trial_still_running_when_the_budget_ends_is_killed_and_recorded(
+def test_a_slow_default_is_killed_at_its_share_and_leaves_the_others_time_to_tune(
     store, installed_plugins, monkeypatch
 ):
     installed_plugins({"misbehaving": "extra_plugins:MISBEHAVING"})
     monkeypatch.setenv("MISBEHAVE", "sleep")  # the forked worker sleeps 120 s in fit
     stores = _ready_stores(store.root)
-    budget = 12.0
+    budget = 16.0
     config = runner.RunConfig(
         task="breast_cancer",
-        models=("dummy", "misbehaving"),
+        models=("dummy", "misbehaving", "naive_bayes", "linear"),  # a baseline: its turn is 2nd
         trials=runner.BUDGET_MAX_TRIALS,
         budget=budget,
+        n_jobs=1,
         ensemble=False,
     )
     started = time.monotonic()
     _, _, results = runner.run(config, stores, started=started)
     assert time.monotonic() - started <= budget + 3.0
-    dummy, misbehaving = results
-    assert dummy.status == "ok"
+    dummy, misbehaving, naive_bayes, linear = results
+    assert [r.status for r in (dummy, naive_bayes, linear)] == ["ok"] * 3
     # Its only trial was cut by the budget: not a failure of the model, so the study is skipped
     # with the reason (and the run's exit code stays 0), while the trial is recorded as timeout.
     assert misbehaving.status == "skipped"
@@ -92,6 +93,12 @@ def test_a_trial_still_running_when_the_budget_ends_is_killed_and_recorded(
     ]
     assert trial.data.tags["harness.status"] == "timeout"
     assert "the end of its share of the run's budget" in trial.data.tags["harness.error"]
+    # Four studies in four turns: rung 0 keeps to half the tuning time, so the sleeper is killed
+    # at twice its share of that half (about a third of the tuning time; before, two thirds)...
+    seconds = (trial.info.end_time - trial.info.start_time) / 1000
+    assert seconds < 0.4 * budget, f"the slow default ran {seconds:.1f} s of {budget:g} s"
+    # ...and the models after it have their defaults and then more trials in the time it left.
+    assert max(naive_bayes.trials_run, linear.trials_run) > 1
 
 
 @pytest.mark.skipif(devices.cpu_count() < 2, reason="parallel studies need 2 cores")

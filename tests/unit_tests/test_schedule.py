@@ -88,6 +88,37 @@ def test_defaults_run_baselines_first_then_classical_then_neural_models():
     assert set(schedule.first_rung(studies).values()) == {0}
 
 
+def test_rung_0_ends_by_half_the_tuning_time_but_every_default_gets_its_equal_share():
+    # hotel_rates at 5 minutes: 14 models, 270 s of tuning; the classical defaults took 67 s.
+    first = schedule.FirstRung.plan(start=0.0, deadline=270.0, studies=14, workers=1)
+    assert first.end == 135.0 and first.fair == pytest.approx(270 / 14)
+    # the second-last default (keras_mlp) may take what is left of the half, up to twice its share
+    assert first.until(67.0, waiting=1, workers=1, deadline=270.0) == 135.0
+    # the last one (keras_resnet, 91 s before) gets what is left of the half: 22 s, over its 19 s
+    assert first.until(113.0, waiting=0, workers=1, deadline=270.0) == 135.0
+    # past the half, a default still gets its equal share of the tuning time...
+    assert first.until(130.0, waiting=0, workers=1, deadline=270.0) == pytest.approx(130 + 270 / 14)
+    # ...but never past the tuning deadline
+    assert first.until(260.0, waiting=0, workers=1, deadline=270.0) == 270.0
+    # early on, one default may take at most twice its fair share of the half
+    assert first.until(0.0, waiting=13, workers=1, deadline=270.0) == pytest.approx(2 * 135 / 14)
+
+
+def test_rung_0_may_use_all_the_tuning_time_when_the_studies_fill_two_turns():
+    for studies, workers in ((1, 1), (2, 1), (4, 2)):
+        first = schedule.FirstRung.plan(
+            start=10.0, deadline=110.0, studies=studies, workers=workers
+        )
+        assert first.end == 110.0
+    alone = schedule.FirstRung.plan(start=10.0, deadline=110.0, studies=1, workers=1)
+    assert alone.until(10.0, waiting=0, workers=1, deadline=110.0) == 110.0
+    # two workers, six studies: three turns, so rung 0 gets half, and a turn is two studies
+    pair = schedule.FirstRung.plan(start=0.0, deadline=120.0, studies=6, workers=2)
+    assert (pair.end, pair.fair) == (60.0, 40.0)
+    assert pair.until(0.0, waiting=5, workers=2, deadline=120.0) == 40.0  # max(2 x 60/3, 40)
+    assert pair.until(30.0, waiting=1, workers=2, deadline=120.0) == 70.0  # its 40 s, past 60
+
+
 def test_the_reserve_for_refits_follows_the_estimates_within_bounds():
     assert schedule.reserve_seconds(100, [Standing("a", None, 0)], 1) == 10.0
     known = [Standing("a", 0.9, 1, refit_seconds=4.0), Standing("b", 0.8, 1, refit_seconds=8.0)]
