@@ -69,19 +69,22 @@ def _roc_auc(y, proba):
             stacklevel=3,
         )
         return float("nan")
-    ranks = _average_ranks(_probabilities(proba)[:, 1])
-    return (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    rank_sum = _rank_sum(_probabilities(proba)[:, 1], positive)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks of `values`, tied values sharing their average rank."""
-    order = np.argsort(values, kind="mergesort")
+def _rank_sum(values: np.ndarray, chosen: np.ndarray) -> float:
+    """Sum of the 1-based ranks of `values[chosen]` among `values`, ties at their average rank.
+
+    Ranks are summed in sorted order, so the order of tied values (an unstable sort's) does not
+    matter and no array of ranks is scattered back to the input's order.
+    """
+    order = np.argsort(values)
     ordered = values[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     ends = np.r_[starts[1:], len(values)]
-    ranks = np.empty(len(values))
-    ranks[order] = np.repeat((starts + ends + 1) / 2, ends - starts)
-    return ranks
+    ranks = np.repeat((starts + ends + 1) / 2, ends - starts)
+    return float(ranks[chosen[order]].sum())
 
 
 def _probabilities(proba: np.ndarray) -> np.ndarray:

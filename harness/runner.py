@@ -933,9 +933,20 @@ def _budgeted(
     by_name = {study.model.name: study for study in studies}
     standings: dict[str, schedule.Standing] = {}
 
+    score_seconds = 0.0
+    if config.ensemble and studies:
+        from harness.ensemble import score_seconds as timed
+
+        data = studies[0].data
+        score_seconds = timed(data.y, studies[0].task.metric, data.n_classes)
+
     def tuning_end() -> float:
         reserve = schedule.reserve_seconds(
-            config.budget, list(standings.values()), config.workers, ensemble=config.ensemble
+            config.budget,
+            list(standings.values()),
+            config.workers,
+            ensemble=config.ensemble,
+            score_seconds=score_seconds,
         )
         return end - reserve
 

@@ -21,7 +21,8 @@ The policy, in rungs (successive halving over studies, with each model's cost pe
 4. The tuning deadline is the budget minus a reserve for refitting every study on the whole
    training part and scoring the holdout: at first 10% of the budget, then, once trials have run,
    the estimated refit times (a fold's fit time scaled to the whole training part, plus a margin)
-   shared among the workers, within 5% to 50% of the budget.
+   shared among the workers, plus the ensemble's selection (a score of every member in every
+   round, timed once on the training part), within 5% to 50% of the budget.
 
 Every study keeps its own honest row: it is refitted and scored on the holdout however few trials it
 got. Each study's run records the seconds and trials it was given (`tuning_seconds`, `trials_run`).
@@ -144,14 +145,32 @@ def cut_by_budget(trial: object) -> bool:
 
 
 def reserve_seconds(
-    budget: float, standings: Sequence[Standing], workers: int, *, ensemble: bool = False
+    budget: float,
+    standings: Sequence[Standing],
+    workers: int,
+    *,
+    ensemble: bool = False,
+    score_seconds: float = 0.0,
 ) -> float:
-    """Seconds kept at the end of the budget for refits, holdout scoring and the ensemble."""
+    """Seconds kept at the end of the budget for refits, holdout scoring and the ensemble.
+
+    Args:
+        budget: The run's budget in seconds.
+        standings: Every study so far (those with a score will be refitted and ensembled).
+        workers: Studies refitted at once.
+        ensemble: Whether the run ends with the ensemble of its studies.
+        score_seconds: Seconds one score of out-of-fold predictions takes on the training part
+            (`harness.ensemble.score_seconds`): the selection scores every member in every round.
+    """
     known = [s.refit_seconds for s in standings if s.best is not None]
     if not known:
         return FIRST_RESERVE * budget
     needed = sum(s * REFIT_MARGIN + REFIT_OVERHEAD_SECONDS for s in known) / max(workers, 1)
-    needed += ENSEMBLE_SECONDS if ensemble and len(known) > 1 else 0.0
+    if ensemble and len(known) > 1:
+        from harness.ensemble import ROUNDS
+
+        scores = (ROUNDS + 1) * len(known)
+        needed += ENSEMBLE_SECONDS + REFIT_MARGIN * scores * score_seconds
     return min(max(needed, MIN_RESERVE * budget), MAX_RESERVE * budget)
 
 

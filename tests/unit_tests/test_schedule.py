@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from harness import presets, schedule
@@ -125,6 +126,9 @@ def test_the_reserve_for_refits_follows_the_estimates_within_bounds():
     assert schedule.reserve_seconds(100, known, 1) == pytest.approx(4 * 1.25 + 8 * 1.25 + 2)
     assert schedule.reserve_seconds(100, known, 2) == pytest.approx((15 + 2) / 2)
     assert schedule.reserve_seconds(100, known, 1, ensemble=True) == pytest.approx(15 + 2 + 3)
+    # the selection scores both members in each of its 50 rounds and once alone: 102 scores
+    timed = schedule.reserve_seconds(100, known, 1, ensemble=True, score_seconds=0.03)
+    assert timed == pytest.approx(15 + 2 + 3 + 1.25 * 102 * 0.03)
     assert schedule.reserve_seconds(1000, known, 1) == 50.0  # at least 5%
     huge = [Standing("a", 0.9, 1, refit_seconds=1000.0)]
     assert schedule.reserve_seconds(100, huge, 1) == 50.0  # at most half
@@ -141,3 +145,14 @@ def test_presets_pick_models_that_fit_the_task_and_unknown_ones_are_refused():
     assert "keras_mlp" in presets.preset_models(presets.get_preset("best"), ames)
     with pytest.raises(UsageError, match="Unknown preset 'quick'; use one of fast, medium, best"):
         presets.get_preset("quick")
+
+
+@pytest.mark.parametrize(
+    ("metric", "classes"), [("roc_auc", 2), ("log_loss", 3), ("accuracy", 3), ("rmse", 0)]
+)
+def test_the_ensemble_s_score_is_timed_on_predictions_of_the_task_s_shape(metric, classes):
+    from harness import ensemble
+
+    y = np.random.default_rng(0).integers(0, max(classes, 2), 5000).astype(float)
+    seconds = ensemble.score_seconds(y if classes == 0 else y.astype(int), metric, classes)
+    assert 0 < seconds < 1
