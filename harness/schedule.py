@@ -7,11 +7,11 @@ The policy, in rungs (successive halving over studies, with each model's cost pe
    Rung 0 as a whole should end by half of the tuning time (all of it when the studies fill at
    most two turns, `--workers` at a time), so the models that come last (the slow neural ones)
    cannot take the time the promising models would be tuned in. Within that half, a default
-   trial may use at most twice its fair share of the time left (divided among the turns of the
-   studies not yet begun), so one slow default cannot starve the others. Whatever is left of the
-   half, every default may run for its equal share of the whole tuning time (the tuning time
-   divided by the turns), so none is cut before it had that. A resumed study that already has
-   trials keeps them.
+   trial may use at most twice its fair share of the tuning time left (divided among the turns
+   of the studies not yet begun), so one slow default cannot starve the others. Whatever is left
+   of the half, every default may run for its equal share of the whole tuning time (the tuning
+   time divided by the turns), so none is cut before it had that. A resumed study that already
+   has trials keeps them.
 2. After each rung the studies are ranked by their best CV score so far. Rung r (r >= 1) keeps the
    best half of the previous rung (at least one study per worker) and gives each 2**r more trials.
    A study leaves the race when it has no completed trial, reaches `--trials`, or its typical trial
@@ -116,12 +116,12 @@ class FirstRung:
     def until(self, now: float, waiting: int, workers: int, deadline: float) -> float:
         """When a default trial beginning at `now` must end, with `waiting` studies yet to begin.
 
-        At most twice its fair share of what is left of rung 0 (shared among the turns of the
-        studies not yet begun, this one included), but never less than `fair` seconds, and never
-        past the tuning `deadline`.
+        At most twice its fair share of the tuning time left (shared among the turns of the
+        studies not yet begun, this one included) and not past rung 0's `end`, but never less
+        than `fair` seconds, and never past the tuning `deadline`.
         """
         turns = max(1, math.ceil((waiting + 1) / max(workers, 1)))
-        share = (self.end - now) / turns
+        share = (deadline - now) / turns
         bounded = min(self.end, now + DEFAULT_SHARE * share)
         return min(deadline, max(bounded, now + self.fair))
 

@@ -138,6 +138,11 @@ MISBEHAVING = Model(
     build=lambda spec, params, *, seed: _Misbehaving(), search_space=_space,
     problem_types=("binary", "multiclass"),
 )
+MISBEHAVING_LATE = Model(
+    name="misbehaving_late", description="Misbehaves like misbehaving; its turn comes last.",
+    family="neural", build=lambda spec, params, *, seed: _Misbehaving(), search_space=_space,
+    problem_types=("binary", "multiclass"),
+)
 DUPLICATE = Model(
     name="linear", description="Clashes with the built-in.", family="classical",
     build=_ridge, search_space=_space,

@@ -64,26 +64,25 @@ def test_a_budgeted_run_ends_on_time_and_gives_the_better_models_more_trials(sto
     assert sum(r.tuning_seconds for r in results) < budget
 
 
-def test_a_slow_default_is_killed_at_its_share_and_leaves_the_others_time_to_tune(
+def test_a_trial_still_running_when_the_budget_ends_is_killed_and_recorded(
     store, installed_plugins, monkeypatch
 ):
     installed_plugins({"misbehaving": "extra_plugins:MISBEHAVING"})
     monkeypatch.setenv("MISBEHAVE", "sleep")  # the forked worker sleeps 120 s in fit
     stores = _ready_stores(store.root)
-    budget = 16.0
+    budget = 12.0
     config = runner.RunConfig(
         task="breast_cancer",
-        models=("dummy", "misbehaving", "naive_bayes", "linear"),  # a baseline: its turn is 2nd
+        models=("dummy", "misbehaving"),
         trials=runner.BUDGET_MAX_TRIALS,
         budget=budget,
-        n_jobs=1,
         ensemble=False,
     )
     started = time.monotonic()
     _, _, results = runner.run(config, stores, started=started)
     assert time.monotonic() - started <= budget + 3.0
-    dummy, misbehaving, naive_bayes, linear = results
-    assert [r.status for r in (dummy, naive_bayes, linear)] == ["ok"] * 3
+    dummy, misbehaving = results
+    assert dummy.status == "ok"
     # Its only trial was cut by the budget: not a failure of the model, so the study is skipped
     # with the reason (and the run's exit code stays 0), while the trial is recorded as timeout.
     assert misbehaving.status == "skipped"
@@ -93,11 +92,36 @@ def test_a_slow_default_is_killed_at_its_share_and_leaves_the_others_time_to_tun
     ]
     assert trial.data.tags["harness.status"] == "timeout"
     assert "the end of its share of the run's budget" in trial.data.tags["harness.error"]
-    # Four studies in four turns: rung 0 keeps to half the tuning time, so the sleeper is killed
-    # at twice its share of that half (about a third of the tuning time; before, two thirds)...
+
+
+def test_a_slow_default_whose_turn_comes_last_leaves_half_the_tuning_time_to_the_others(
+    store, installed_plugins, monkeypatch
+):
+    installed_plugins({"misbehaving_late": "extra_plugins:MISBEHAVING_LATE"})
+    monkeypatch.setenv("MISBEHAVE", "sleep")  # the forked worker sleeps 120 s in fit
+    stores = _ready_stores(store.root)
+    budget = 16.0
+    config = runner.RunConfig(
+        task="breast_cancer",
+        models=("misbehaving_late", "dummy", "naive_bayes", "linear"),  # neural: its turn is last
+        trials=runner.BUDGET_MAX_TRIALS,
+        budget=budget,
+        n_jobs=1,
+        ensemble=False,
+    )
+    started = time.monotonic()
+    _, _, results = runner.run(config, stores, started=started)
+    assert time.monotonic() - started <= budget + 3.0
+    sleeper, dummy, naive_bayes, linear = results
+    assert [r.status for r in (dummy, naive_bayes, linear)] == ["ok"] * 3
+    assert sleeper.status == "skipped"
+    (trial,) = [r for r in _runs(store, "breast_cancer", "trial") if "late" in r.info.run_name]
+    assert trial.data.tags["harness.status"] == "timeout"
+    # Four studies in four turns: rung 0 keeps to half the tuning time, so the last default is
+    # killed when that half ends (before, the last default could run to the tuning deadline)...
     seconds = (trial.info.end_time - trial.info.start_time) / 1000
-    assert seconds < 0.4 * budget, f"the slow default ran {seconds:.1f} s of {budget:g} s"
-    # ...and the models after it have their defaults and then more trials in the time it left.
+    assert seconds < 0.4 * budget, f"the last default ran {seconds:.1f} s of {budget:g} s"
+    # ...and the models before it get more trials in the time it left.
     assert max(naive_bayes.trials_run, linear.trials_run) > 1
 
 

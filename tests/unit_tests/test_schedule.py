@@ -101,8 +101,8 @@ def test_rung_0_ends_by_half_the_tuning_time_but_every_default_gets_its_equal_sh
     assert first.until(130.0, waiting=0, workers=1, deadline=270.0) == pytest.approx(130 + 270 / 14)
     # ...but never past the tuning deadline
     assert first.until(260.0, waiting=0, workers=1, deadline=270.0) == 270.0
-    # early on, one default may take at most twice its fair share of the half
-    assert first.until(0.0, waiting=13, workers=1, deadline=270.0) == pytest.approx(2 * 135 / 14)
+    # early on, one default may take at most twice its fair share of the tuning time left
+    assert first.until(0.0, waiting=13, workers=1, deadline=270.0) == pytest.approx(2 * 270 / 14)
 
 
 def test_rung_0_may_use_all_the_tuning_time_when_the_studies_fill_two_turns():
@@ -116,7 +116,9 @@ def test_rung_0_may_use_all_the_tuning_time_when_the_studies_fill_two_turns():
     # two workers, six studies: three turns, so rung 0 gets half, and a turn is two studies
     pair = schedule.FirstRung.plan(start=0.0, deadline=120.0, studies=6, workers=2)
     assert (pair.end, pair.fair) == (60.0, 40.0)
-    assert pair.until(0.0, waiting=5, workers=2, deadline=120.0) == 40.0  # max(2 x 60/3, 40)
+    assert pair.until(0.0, waiting=5, workers=2, deadline=120.0) == 60.0  # 2 x 120/3, by 60
+    ten = schedule.FirstRung.plan(start=0.0, deadline=120.0, studies=10, workers=2)
+    assert ten.until(0.0, waiting=9, workers=2, deadline=120.0) == 48.0  # 2 x 120/5
     assert pair.until(30.0, waiting=1, workers=2, deadline=120.0) == 70.0  # its 40 s, past 60
 
 
