@@ -359,7 +359,7 @@ def make_objective(
         if cancelled is not None and cancelled():
             raise KeyboardInterrupt
         claim_slot(trial)  # raises SurplusTrial for a trial no slot is left for
-        report = _pruning_reporter(trial)
+        report = _pruning_reporter(trial, len(context.data.folds))
 
         try:
             params = context.model.search_space(trial)
@@ -397,13 +397,16 @@ def make_objective(
     return objective
 
 
-def _pruning_reporter(trial: Any) -> Callable[[tuple], bool]:
+def _pruning_reporter(trial: Any, folds: int) -> Callable[[tuple], bool]:
     """Handle a trial's progress messages: fold (running mean) or epoch (validation score).
 
-    Folds are steps 0..K-1. A network that reports epochs makes the trial's steps epochs
-    (`fold * EPOCH_STEPS + epoch`), and its fold messages are then not reported: mixing the two
-    would put a fold mean and an epoch score at the same step, and MedianPruner compares trials
-    step by step. Every trial of a study is the same model, so all use the same kind of step.
+    Folds are steps 0..K-2: the last fold's running mean is the trial's value, so it is not
+    reported, and a trial whose folds are all done is never pruned (it completes with its score,
+    which the sampler learns from; pruning it then would save nothing). A network that reports
+    epochs makes the trial's steps epochs (`fold * EPOCH_STEPS + epoch`), and its fold messages
+    are then not reported: mixing the two would put a fold mean and an epoch score at the same
+    step, and MedianPruner compares trials step by step. Every trial of a study is the same
+    model, so all use the same kind of step.
     """
     import optuna
 
@@ -419,7 +422,7 @@ def _pruning_reporter(trial: Any) -> Callable[[tuple], bool]:
                 raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} of fold {fold + 1}")
             return True
         fold, running_mean = message
-        if by_epoch:
+        if by_epoch or fold + 1 >= folds:
             return True
         trial.report(running_mean, fold)
         if trial.should_prune():

@@ -164,6 +164,33 @@ def test_every_model_can_be_pruned_after_its_first_fold(cheap, name):
     assert list(trial.intermediate_values) == [0]
 
 
+class _PruneAnyStep(optuna.pruners.BasePruner):
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    def prune(self, study, trial) -> bool:
+        self.asked.append(trial.last_step)
+        return trial.last_step >= 1  # from the second fold's report on
+
+
+def test_a_trial_whose_folds_are_all_done_completes_instead_of_being_pruned(cheap):
+    model = cheap("linear")
+    data = probe_data("binary")
+    folds = len(data.folds)
+    assert folds == 2  # so the second fold is the last: its mean is the trial's value
+    pruner = _PruneAnyStep()
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    study.enqueue_trial(dict(model.defaults))
+    with Worker(
+        StudyContext(model, data, spec_for("binary", "tabular", data), ("roc_auc",), 0)
+    ) as w:
+        study.optimize(make_objective(w.context, w), n_trials=1)
+    (trial,) = study.trials
+    assert trial.state.name == "COMPLETE", trial.user_attrs
+    assert pruner.asked == [0] and list(trial.intermediate_values) == [0]
+    assert trial.value == pytest.approx(np.mean(trial.user_attrs["fold_roc_auc"]))
+
+
 @pytest.mark.parametrize("name", CLASSICAL)
 def test_every_model_gets_a_fresh_estimator_for_each_fold(cheap, name):
     model = cheap(name)
