@@ -490,8 +490,10 @@ def target_transform_space(trial: Any) -> dict[str, str]:
     The choice is fixed per study, so every trial of a study has the same space; the parameter
     is always present, so a model's defaults (`target_transform: none`) stay in the space.
     """
+    from harness.tuning import settled_attr
+
     study = getattr(trial, "study", None)  # a FixedTrial has none
-    skewed = bool(study is not None and study.user_attrs.get(SKEWED_ATTR))
+    skewed = bool(study is not None and settled_attr(study, SKEWED_ATTR))
     choices = list(TARGET_TRANSFORMS) if skewed else ["none"]
     return {"target_transform": trial.suggest_categorical("target_transform", choices)}
 

@@ -22,6 +22,7 @@ import time
 import traceback
 import uuid
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -642,6 +643,24 @@ def ensure_defaults_queued(study: Any, defaults: dict) -> None:
     study.enqueue_trial(dict(defaults), user_attrs={DEFAULT_ATTR: True})
 
 
+_SETTLED: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def settled_attr(study: Any, key: str) -> Any:
+    """A study attribute that never changes once set (`SLOTTED_ATTR`, `SKEWED_ATTR`), or None.
+
+    `study.user_attrs` is a query of the storage; these are asked at every trial. Once a value is
+    seen it is kept for the life of this `study` object; until then each call asks the storage.
+    """
+    known = _SETTLED.setdefault(study, {})
+    if key not in known:
+        attrs = study.user_attrs
+        if key not in attrs:
+            return None
+        known[key] = attrs[key]
+    return known[key]
+
+
 def claim_slot(trial: Any, *, finished: bool = False) -> None:
     """Check that a running trial may fill its slot; mark it surplus and raise if not.
 
@@ -657,7 +676,7 @@ def claim_slot(trial: Any, *, finished: bool = False) -> None:
     from optuna.trial import TrialState
 
     study = trial.study
-    if not study.user_attrs.get(SLOTTED_ATTR):
+    if not settled_attr(study, SLOTTED_ATTR):
         return
     storage, trial_id = study._storage, trial._trial_id
     slot = trial.user_attrs.get(SLOT_ATTR)

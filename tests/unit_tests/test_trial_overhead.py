@@ -87,3 +87,25 @@ def test_thread_limits_caps_and_restores_the_pools_and_reuses_one_inspection():
     with thread_limits(1):
         pass
     assert model._CONTROLLER is inspected  # no import since: the same inspection
+
+
+def test_a_settled_study_attribute_is_read_from_the_storage_until_it_is_set_then_kept():
+    from harness.tuning import SLOTTED_ATTR, settled_attr
+
+    study = optuna.create_study()
+    reads: list[int] = []
+    get_attrs = study._storage.get_study_user_attrs
+
+    def counting(*args, **kwargs):
+        reads.append(1)
+        return get_attrs(*args, **kwargs)
+
+    study._storage.get_study_user_attrs = counting  # type: ignore[method-assign]
+    assert settled_attr(study, SLOTTED_ATTR) is None
+    assert settled_attr(study, SLOTTED_ATTR) is None
+    assert len(reads) == 2  # not set yet: asked each time
+    study.set_user_attr(SLOTTED_ATTR, True)
+    assert [settled_attr(study, SLOTTED_ATTR) for _ in range(5)] == [True] * 5
+    assert len(reads) == 3  # then once
+    other = optuna.load_study(study_name=study.study_name, storage=study._storage)
+    assert settled_attr(other, SLOTTED_ATTR) is True  # another study object asks for itself
