@@ -457,9 +457,9 @@ class _StudyRun:
         """
         from concurrent.futures import ThreadPoolExecutor
 
-        for future in self._logging:
-            if future.done():
-                future.result()  # raises the logging error of an earlier trial
+        for future in [f for f in self._logging if f.done()]:
+            future.result()  # raises the logging error of an earlier trial
+            self._logging.remove(future)
         if self._logger is None:
             self._logger = ThreadPoolExecutor(1, thread_name_prefix=f"log-{self.model.name}")
         self._logging.append(self._logger.submit(self._log_trial, run_id, trial))
@@ -470,8 +470,8 @@ class _StudyRun:
         self._logger, self._logging = None, []
         if logger is not None:
             logger.shutdown(wait=True)
-        for future in futures:
-            if raising:
+        if raising:
+            for future in futures:
                 future.result()
 
     def _log_trial(self, run_id: str, trial: Any) -> None:
