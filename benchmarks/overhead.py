@@ -2,22 +2,27 @@
 
 For each TASK:MODEL case, alternating in one process, `--rounds` times:
 
-- **harness**: one trial through the real per-trial path of `harness run -m MODEL`: an Optuna
+- **harness**: `--trials-per-round` trials (one `tune` call, as `harness run` makes one per study
+  or per rung of a budget) through the real per-trial path of `harness run -m MODEL`: an Optuna
   study in SQLite storage asks for the configuration, the study's forked worker fits and scores
   every fold (pipes, per-fold pruning reports, limits watched), the trial is told back to the
-  storage, and the MLflow child run is logged (params, metrics, per-fold series, tags);
-- **scikit-learn**: `sklearn.model_selection.cross_validate` in this process with the identical
-  estimator (`model.build(spec, defaults, seed=)`: the same preprocessing pipeline and learner),
-  the identical folds (`Prepared.folds`) and the same scoring (harness's predictions and metric).
+  storage, and the MLflow child run is logged (params, metrics, per-fold series, tags) on the
+  study's logging thread while the next trial runs; `tune` returns once the last one is written;
+- **scikit-learn**: as many `sklearn.model_selection.cross_validate` calls in this process with
+  the identical estimator (`model.build(spec, defaults, seed=)`: the same preprocessing pipeline
+  and learner), the identical folds (`Prepared.folds`) and the same scoring (harness's
+  predictions and metric).
 
 Every trial runs the model's defaults (enqueued), so both sides do the same work and get the same
 score (checked). The first round of each side is a warm-up (the worker's fork and its first import
 of the learner's library) and is left out. Reported: median wall seconds per trial of each side,
 their ratio, the median paired difference (harness minus scikit-learn, the absolute per-trial
-overhead), and each side's time outside fit+predict (orchestration, storage and tracking).
+overhead), and each side's time outside fit+predict (orchestration, storage and tracking), all
+per trial (a round's seconds divided by its trials).
 
     python benchmarks/overhead.py                                  # the default cases
     python benchmarks/overhead.py --cases wa_churn:linear ames:lightgbm --rounds 15
+    python benchmarks/overhead.py --cases ames:random_forest --trials-per-round 1
 """
 
 from __future__ import annotations
@@ -77,8 +82,11 @@ def _instrument(study) -> dict[str, float]:
     return spent
 
 
-def bench_case(case: str, *, rounds: int, folds: int | None, n_jobs: int, seed: int) -> dict:
-    """Alternate harness trials and scikit-learn CVs of one task:model; medians of the rounds."""
+def bench_case(
+    case: str, *, rounds: int, per_round: int, folds: int | None, n_jobs: int, seed: int
+) -> dict:
+    """Alternate harness trials and scikit-learn CVs of one task:model, `per_round` of each per
+    round; medians over the rounds of the seconds per trial."""
     from harness import registry, runner, tuning
     from harness.metrics import get_metric
     from harness.splits import prepare
@@ -109,34 +117,40 @@ def bench_case(case: str, *, rounds: int, folds: int | None, n_jobs: int, seed: 
                 for side in sides:
                     if side == "harness":
                         done = len(tuning.done_trials(study.study))
-                        # the defaults in the next numbered slot, as `harness run` queues
-                        # slot 0: a trial without a slot would run as a surplus trial first
-                        study.study.enqueue_trial(
-                            dict(model.defaults),
-                            user_attrs={tuning.SLOT_ATTR: done, tuning.DEFAULT_ATTR: True},
-                        )
+                        # the defaults in the next numbered slots, as `harness run` queues
+                        # them: a trial without a slot would run as a surplus trial first
+                        for slot in range(done, done + per_round):
+                            study.study.enqueue_trial(
+                                dict(model.defaults),
+                                user_attrs={tuning.SLOT_ATTR: slot, tuning.DEFAULT_ATTR: True},
+                            )
                         spent.update(mlflow=0.0, worker=0.0)
                         start = time.perf_counter()
-                        study.tune(done + 1)
+                        study.tune(done + per_round)
                         wall = time.perf_counter() - start
-                        trial = study.study.get_trials(deepcopy=False)[-1]
-                        attrs = trial.user_attrs
-                        inner = float(
-                            np.sum(attrs.get("fit_seconds", [np.nan]))
-                            + np.sum(attrs.get("predict_seconds", [np.nan]))
-                        )
+                        trials = study.study.get_trials(deepcopy=False)[-per_round:]
+                        inner = [
+                            np.sum(t.user_attrs.get("fit_seconds", [np.nan]))
+                            + np.sum(t.user_attrs.get("predict_seconds", [np.nan]))
+                            for t in trials
+                        ]
+                        values = {t.value for t in trials}
                         row["harness"] = {
-                            "wall": wall,
-                            "inner": inner,
-                            "score": trial.value,
-                            "state": trial.state.name,
-                            "mlflow_logging": spent["mlflow"],
-                            "worker_call": spent["worker"],
+                            "wall": wall / per_round,
+                            "inner": float(np.mean(inner)),
+                            "score": values.pop() if len(values) == 1 else None,
+                            "state": ",".join(sorted({t.state.name for t in trials})),
+                            "mlflow_logging": spent["mlflow"] / per_round,
+                            "worker_call": spent["worker"] / per_round,
                         }
                     else:
-                        row["sklearn"] = _sklearn_cv(
-                            model, study.worker.context.spec, data, metric, seed
-                        )
+                        runs = [
+                            _sklearn_cv(model, study.worker.context.spec, data, metric, seed)
+                            for _ in range(per_round)
+                        ]
+                        row["sklearn"] = {
+                            key: float(np.mean([r[key] for r in runs])) for key in runs[0]
+                        }
                 rows.append(row)
                 print(
                     f"  {case} round {number}: harness {row['harness']['wall']:.3f} s "
@@ -156,6 +170,7 @@ def bench_case(case: str, *, rounds: int, folds: int | None, n_jobs: int, seed: 
         "training_rows": len(data.y),
         "jobs": n_jobs,
         "rounds": len(measured),
+        "trials_per_round": per_round,
         "harness_seconds": median(h),
         "sklearn_seconds": median(s),
         "ratio": median(h) / median(s),
@@ -193,7 +208,7 @@ def table(results: list[dict]) -> str:
             "ratio (paired median)",
             "overhead s / trial",
             "harness s outside fit+predict",
-            "of which MLflow logging s",
+            "MLflow logging s (its thread)",
             "worker call s (fits included)",
             "sklearn s outside fit+score",
             "same score",
@@ -222,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", default=list(DEFAULT_CASES), help="TASK:MODEL")
     parser.add_argument("--rounds", type=int, default=9, help="measured rounds per side")
+    parser.add_argument(
+        "--trials-per-round", type=int, default=5, help="trials (and CVs) per round, one tune call"
+    )
     parser.add_argument("--folds", type=int, default=None, help="CV folds (task default: 5)")
     parser.add_argument("--jobs", type=int, default=1, help="threads per model")
     parser.add_argument("--seed", type=int, default=0)
@@ -238,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         {
             "cases": args.cases,
             "rounds": args.rounds,
+            "trials_per_round": args.trials_per_round,
             "folds": args.folds,
             "jobs": args.jobs,
             "seed": args.seed,
@@ -245,7 +264,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     for case in args.cases:
         results.add(
-            bench_case(case, rounds=args.rounds, folds=args.folds, n_jobs=args.jobs, seed=args.seed)
+            bench_case(
+                case,
+                rounds=args.rounds,
+                per_round=args.trials_per_round,
+                folds=args.folds,
+                n_jobs=args.jobs,
+                seed=args.seed,
+            )
         )
     print()
     print(table(results.payload["results"]))
