@@ -308,14 +308,16 @@ class _StudyRun:
     def skipped(self, reason: str, *, started: bool = False) -> StudyResult:
         """Record the study as skipped, with the reason (`started`: its run is already open)."""
         tags = {f"{TAG}status": "skipped", f"{TAG}reason": reason}
-        if started:
+        if started:  # its time still counts: a budget's allocation shows where the time went
             self.worker.close()
             run_id, self.run_id = self.run_id, None
-            self.tracker.log(run_id, tags=tags)
+            self.tracker.log(run_id, metrics={"tuning_seconds": self.tuning_seconds}, tags=tags)
         else:
             run_id = self.tracker.start_run(self.task.name, self.model.name, {**self.tags, **tags})
         self.tracker.end_run(run_id)
-        return StudyResult(self.model.name, "skipped", reason, run_id=run_id)
+        return StudyResult(
+            self.model.name, "skipped", reason, run_id=run_id, tuning_seconds=self.tuning_seconds
+        )
 
     def start(self, trials_target: int | None) -> None:
         """Open the study and its MLflow run; log trials an interrupted run finished unlogged."""

@@ -285,7 +285,8 @@ def run(
 def _print_allocation(err: Any, budget: float, results: list) -> None:
     """How the budget was shared: seconds and trials each study got in this run."""
     parts = [
-        f"{r.model} {r.tuning_seconds:.0f} s / {r.trials_run} trials"
+        f"{r.model} {r.tuning_seconds:.0f} s / "
+        + (f"{r.trials_run} trials" if r.status != "skipped" else "skipped")
         for r in sorted(results, key=lambda r: -r.tuning_seconds)
         if r.model != "ensemble" and (r.status != "skipped" or r.tuning_seconds)
     ]

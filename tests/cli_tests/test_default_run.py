@@ -4,6 +4,7 @@ default model (slow)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -39,6 +40,8 @@ def test_the_readme_run_command_ends_in_about_its_minute_with_models_and_their_e
                 else "did not finish within its share of the run's budget"
             )
             assert expected in row["reason"], row
+            if row["model"] not in TEXT_AND_IMAGE:  # its cut default's time is in the allocation
+                assert re.search(rf"{row['model']}\s+\d+\s+s\s+/\s+skipped", result.err)
 
 
 @pytest.mark.slow

@@ -121,6 +121,11 @@ def test_a_slow_default_whose_turn_comes_last_leaves_half_the_tuning_time_to_the
     # killed when that half ends (before, the last default could run to the tuning deadline)...
     seconds = (trial.info.end_time - trial.info.start_time) / 1000
     assert seconds < 0.4 * budget, f"the last default ran {seconds:.1f} s of {budget:g} s"
+    # The time its cut default took is still its share of the allocation, in MLflow too.
+    assert sleeper.tuning_seconds == pytest.approx(seconds, abs=1.0)
+    studies = {r.data.tags["harness.model"]: r for r in _runs(store, "breast_cancer", "study")}
+    logged = studies["misbehaving_late"].data.metrics["tuning_seconds"]
+    assert logged == pytest.approx(sleeper.tuning_seconds)
     # ...and the models before it get more trials in the time it left.
     assert max(naive_bayes.trials_run, linear.trials_run) > 1
 
