@@ -47,7 +47,7 @@ DEFAULT_SHARE = 2.0  # a rung-0 default trial may take this many fair shares of 
 FIRST_RUNG_SHARE = 0.5  # of the tuning time, for rung 0 when it takes more than two turns
 BUDGET_KILL = "the run's budget"  # in the error of a trial the budget cut (harness.worker)
 FAMILY_ORDER = ("baseline", "classical", "neural")
-ENSEMBLE_SECONDS = 3.0  # reading the members' predictions back, selecting, logging the blend
+ENSEMBLE_SECONDS = 3.0  # reading the members' predictions back, logging the blend (scores: timed)
 
 
 def parse_duration(text: str | float, flag: str = "--budget") -> float:
