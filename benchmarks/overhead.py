@@ -6,8 +6,7 @@ For each TASK:MODEL case, alternating in one process, `--rounds` times:
   or per rung of a budget) through the real per-trial path of `harness run -m MODEL`: an Optuna
   study in SQLite storage asks for the configuration, the study's forked worker fits and scores
   every fold (pipes, per-fold pruning reports, limits watched), the trial is told back to the
-  storage, and the MLflow child run is logged (params, metrics, per-fold series, tags) on the
-  study's logging thread while the next trial runs; `tune` returns once the last one is written;
+  storage, and the MLflow child run is logged (params, metrics, per-fold series, tags);
 - **scikit-learn**: as many `sklearn.model_selection.cross_validate` calls in this process with
   the identical estimator (`model.build(spec, defaults, seed=)`: the same preprocessing pipeline
   and learner), the identical folds (`Prepared.folds`) and the same scoring (harness's
@@ -208,7 +207,7 @@ def table(results: list[dict]) -> str:
             "ratio (paired median)",
             "overhead s / trial",
             "harness s outside fit+predict",
-            "MLflow logging s (its thread)",
+            "of which MLflow logging s",
             "worker call s (fits included)",
             "sklearn s outside fit+score",
             "same score",

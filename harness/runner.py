@@ -302,8 +302,6 @@ class _StudyRun:
         self.failure: tuple[str, str] | None = None
         self.tuning_seconds = 0.0
         self.trial_seconds: list[float] = []
-        self._logging: list[Any] = []  # futures of trials being logged to MLflow (`_log_later`)
-        self._logger: Any = None
 
     def skipped(self, reason: str, *, started: bool = False) -> StudyResult:
         """Record the study as skipped, with the reason (`started`: its run is already open)."""
@@ -448,34 +446,6 @@ class _StudyRun:
         runs = self.tracker.search(self.task.name, f"tags.`{TAG}study_uid` = '{uid}'")
         return {int(r.data.tags[f"{TAG}trial"]) for r in runs if f"{TAG}trial" in r.data.tags}
 
-    def _log_later(self, run_id: str, trial: Any) -> None:
-        """Log a finished trial on the study's logging thread, while the next trial runs.
-
-        A trial's MLflow child run is three writes (about 20 ms on SQLite), which would otherwise
-        wait between the trial and the next. A logging error is raised by the next call (the
-        callback after the next trial), or by `_logs_written`. A trial whose process dies before
-        its log is written is logged by the next run (`start`), as any trial of an interrupted
-        run.
-        """
-        from concurrent.futures import ThreadPoolExecutor
-
-        for future in [f for f in self._logging if f.done()]:
-            future.result()  # raises the logging error of an earlier trial
-            self._logging.remove(future)
-        if self._logger is None:
-            self._logger = ThreadPoolExecutor(1, thread_name_prefix=f"log-{self.model.name}")
-        self._logging.append(self._logger.submit(self._log_trial, run_id, trial))
-
-    def _logs_written(self, *, raising: bool = True) -> None:
-        """Wait until every trial handed to `_log_later` is logged; raise the first error."""
-        logger, futures = self._logger, self._logging
-        self._logger, self._logging = None, []
-        if logger is not None:
-            logger.shutdown(wait=True)
-        if raising:
-            for future in futures:
-                future.result()
-
     def _log_trial(self, run_id: str, trial: Any) -> None:
         payload = _trial_payload(trial, self.task.metrics)
         start = trial.datetime_start or trial.datetime_complete
@@ -521,7 +491,7 @@ class _StudyRun:
             done = tuning.done_trials(study)
             if not tuning.counts(study, trial, done):  # surplus or unfinished
                 return
-            self._log_later(self.run_id, trial)
+            self._log_trial(self.run_id, trial)
             self.reporter.trial_finished(
                 self.model.name, trial.number, trial.state.name.lower(), _best_of(study, done)
             )
@@ -538,32 +508,27 @@ class _StudyRun:
             ):
                 study.stop()
 
-        try:
-            # Trials that fail on a dead process are not "done"; loop until the target is met.
-            while finished < target:
-                if self.cancelled.is_set():
-                    raise KeyboardInterrupt
-                left = deadline - time.monotonic() if deadline is not None else None
-                if left is not None and left <= 0:
-                    break
-                study.optimize(
-                    objective,
-                    n_trials=target - finished,
-                    timeout=left,
-                    catch=(Exception,),
-                    callbacks=[after_trial],
-                    gc_after_trial=False,
-                )
-                now_finished = len(tuning.done_trials(study))
-                if now_finished == finished and not tuning.await_slots(
-                    study, target, self.model.defaults, deadline
-                ):  # nothing counted, and no slot left to run or to wait for (other processes)
-                    break
-                finished = now_finished
-        except BaseException:
-            self._logs_written(raising=False)  # best effort: the error at hand is the news
-            raise
-        self._logs_written()
+        # Trials that fail on a dead process are not "done"; loop until the target is met.
+        while finished < target:
+            if self.cancelled.is_set():
+                raise KeyboardInterrupt
+            left = deadline - time.monotonic() if deadline is not None else None
+            if left is not None and left <= 0:
+                break
+            study.optimize(
+                objective,
+                n_trials=target - finished,
+                timeout=left,
+                catch=(Exception,),
+                callbacks=[after_trial],
+                gc_after_trial=False,
+            )
+            now_finished = len(tuning.done_trials(study))
+            if now_finished == finished and not tuning.await_slots(
+                study, target, self.model.defaults, deadline
+            ):  # nothing counted, and no slot left to run or to wait for (other processes)
+                break
+            finished = now_finished
         return finished
 
     def _refit_and_score(self, study: Any, run_id: str, done: list, trials_run: int) -> StudyResult:
