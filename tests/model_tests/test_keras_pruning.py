@@ -74,20 +74,21 @@ class _Recorder:
 
 def test_a_trial_that_reports_epochs_uses_epoch_steps_only_and_folds_keep_fold_steps():
     trial = _Recorder(prune=False)
-    report = tuning._pruning_reporter(trial)
+    report = tuning._pruning_reporter(trial, folds=2)
     for message in [("epoch", 0, 0, 0.7), ("epoch", 0, 1, 0.8), (0, 0.75), ("epoch", 1, 0, 0.6)]:
         assert report(message) is True
     report((1, 0.7))
     assert trial.reports == [(0.7, 0), (0.8, 1), (0.6, EPOCH_STEPS)]
     classical = _Recorder(prune=False)
-    report = tuning._pruning_reporter(classical)
+    report = tuning._pruning_reporter(classical, folds=3)
     report((0, 0.7))
     report((1, 0.8))
+    report((2, 0.9))  # the last fold's mean is the trial's value: not a step to prune at
     assert classical.reports == [(0.7, 0), (0.8, 1)]
 
 
 def test_pruning_is_considered_from_the_warm_up_epoch_of_each_fold():
-    report = tuning._pruning_reporter(_Recorder(prune=True))
+    report = tuning._pruning_reporter(_Recorder(prune=True), folds=2)
     for epoch in range(EPOCH_WARMUP - 1):
         assert report(("epoch", 1, epoch, 0.5)) is True
     with pytest.raises(optuna.TrialPruned, match=f"pruned at epoch {EPOCH_WARMUP} of fold 2"):
