@@ -64,24 +64,30 @@ def test_a_budgeted_run_ends_on_time_and_gives_the_better_models_more_trials(sto
     assert sum(r.tuning_seconds for r in results) < budget
 
 
+def _run_with_a_sleeper(store, monkeypatch, models, budget: float, **options) -> list:
+    """A budgeted run of `models` without an ensemble, whose misbehaving plugins sleep 120 s in
+    fit; checks it ended within 3 s of the budget and returns its results."""
+    monkeypatch.setenv("MISBEHAVE", "sleep")
+    config = runner.RunConfig(
+        task="breast_cancer",
+        models=models,
+        trials=runner.BUDGET_MAX_TRIALS,
+        budget=budget,
+        ensemble=False,
+        **options,
+    )
+    stores = _ready_stores(store.root)
+    started = time.monotonic()
+    _, _, results = runner.run(config, stores, started=started)
+    assert time.monotonic() - started <= budget + 3.0
+    return results
+
+
 def test_a_trial_still_running_when_the_budget_ends_is_killed_and_recorded(
     store, installed_plugins, monkeypatch
 ):
     installed_plugins({"misbehaving": "extra_plugins:MISBEHAVING"})
-    monkeypatch.setenv("MISBEHAVE", "sleep")  # the forked worker sleeps 120 s in fit
-    stores = _ready_stores(store.root)
-    budget = 12.0
-    config = runner.RunConfig(
-        task="breast_cancer",
-        models=("dummy", "misbehaving"),
-        trials=runner.BUDGET_MAX_TRIALS,
-        budget=budget,
-        ensemble=False,
-    )
-    started = time.monotonic()
-    _, _, results = runner.run(config, stores, started=started)
-    assert time.monotonic() - started <= budget + 3.0
-    dummy, misbehaving = results
+    dummy, misbehaving = _run_with_a_sleeper(store, monkeypatch, ("dummy", "misbehaving"), 12.0)
     assert dummy.status == "ok"
     # Its only trial was cut by the budget: not a failure of the model, so the study is skipped
     # with the reason (and the run's exit code stays 0), while the trial is recorded as timeout.
@@ -98,21 +104,11 @@ def test_a_slow_default_whose_turn_comes_last_leaves_half_the_tuning_time_to_the
     store, installed_plugins, monkeypatch
 ):
     installed_plugins({"misbehaving_late": "extra_plugins:MISBEHAVING_LATE"})
-    monkeypatch.setenv("MISBEHAVE", "sleep")  # the forked worker sleeps 120 s in fit
-    stores = _ready_stores(store.root)
     budget = 16.0
-    config = runner.RunConfig(
-        task="breast_cancer",
-        models=("misbehaving_late", "dummy", "naive_bayes", "linear"),  # neural: its turn is last
-        trials=runner.BUDGET_MAX_TRIALS,
-        budget=budget,
-        n_jobs=1,
-        ensemble=False,
+    models = ("misbehaving_late", "dummy", "naive_bayes", "linear")  # neural: its turn is last
+    sleeper, dummy, naive_bayes, linear = _run_with_a_sleeper(
+        store, monkeypatch, models, budget, n_jobs=1
     )
-    started = time.monotonic()
-    _, _, results = runner.run(config, stores, started=started)
-    assert time.monotonic() - started <= budget + 3.0
-    sleeper, dummy, naive_bayes, linear = results
     assert [r.status for r in (dummy, naive_bayes, linear)] == ["ok"] * 3
     assert sleeper.status == "skipped"
     (trial,) = [r for r in _runs(store, "breast_cancer", "trial") if "late" in r.info.run_name]
