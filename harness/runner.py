@@ -959,7 +959,12 @@ def _budgeted(
         now = time.monotonic()
         waiting.discard(study.model.name)
         if more == 0:  # rung 0: one slow default may not eat the others' turn or their tuning
-            deadline = first.until(now, len(waiting), config.workers, deadline)
+            ranked = sum(
+                1
+                for name, standing in list(standings.items())
+                if standing.best is not None and by_name[name].model.family != "baseline"
+            )
+            deadline = first.until(now, len(waiting), config.workers, deadline, ranked)
         if now >= deadline:
             return
         if study.run_id is None:

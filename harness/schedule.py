@@ -45,6 +45,7 @@ REFIT_MARGIN = 1.25
 REFIT_OVERHEAD_SECONDS = 1.0
 DEFAULT_SHARE = 2.0  # a rung-0 default trial may take this many fair shares of the time left
 FIRST_RUNG_SHARE = 0.5  # of the tuning time, for rung 0 when it takes more than two turns
+RANKED_BEFORE_BOUND = 2  # models beyond the baselines with a score before rung 0's end applies
 BUDGET_KILL = "the run's budget"  # in the error of a trial the budget cut (harness.worker)
 FAMILY_ORDER = ("baseline", "classical", "neural")
 ENSEMBLE_SECONDS = 3.0  # reading the members' predictions back, logging the blend (scores: timed)
@@ -113,16 +114,23 @@ class FirstRung:
         share = 1.0 if turns <= 2 else FIRST_RUNG_SHARE
         return cls(end=start + share * tuning, fair=tuning / turns)
 
-    def until(self, now: float, waiting: int, workers: int, deadline: float) -> float:
-        """When a default trial beginning at `now` must end, with `waiting` studies yet to begin.
+    def until(
+        self, now: float, waiting: int, workers: int, deadline: float, ranked: int = 0
+    ) -> float:
+        """When a default trial beginning at `now` must end, with `waiting` studies yet to begin
+        and `ranked` studies other than the baselines already holding a score.
 
         At most twice its fair share of the tuning time left (shared among the turns of the
-        studies not yet begun, this one included) and not past rung 0's `end`, but never less
-        than `fair` seconds, and never past the tuning `deadline`.
+        studies not yet begun, this one included), but never less than `fair` seconds, and
+        never past the tuning `deadline`. Once `RANKED_BEFORE_BOUND` models beyond the baselines
+        have a score, also not past rung 0's `end`: the time it saves goes to models that ranked.
+        Before that, nothing has ranked to receive the time, and a default ending at the half
+        would leave the rest of the run to the baselines.
         """
         turns = max(1, math.ceil((waiting + 1) / max(workers, 1)))
-        share = (deadline - now) / turns
-        bounded = min(self.end, now + DEFAULT_SHARE * share)
+        bounded = now + DEFAULT_SHARE * (deadline - now) / turns
+        if ranked >= RANKED_BEFORE_BOUND:
+            bounded = min(self.end, bounded)
         return min(deadline, max(bounded, now + self.fair))
 
 

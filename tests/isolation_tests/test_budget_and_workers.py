@@ -126,6 +126,23 @@ def test_a_slow_default_whose_turn_comes_last_leaves_half_the_tuning_time_to_the
     assert max(naive_bayes.trials_run, linear.trials_run) > 1
 
 
+def test_rung_0_keeps_no_half_while_only_the_baselines_and_one_model_have_ranked(
+    store, installed_plugins, monkeypatch
+):
+    # flights at 1 minute: the half ended before models beyond the dummy had a score, and the
+    # rest of the run went to the dummy. With only linear ranked besides the dummy, the last
+    # default may run past the half (to twice its fair share of what is left: here, all of it).
+    installed_plugins({"misbehaving_late": "extra_plugins:MISBEHAVING_LATE"})
+    budget = 12.0
+    models = ("misbehaving_late", "dummy", "linear")
+    sleeper, dummy, linear = _run_with_a_sleeper(store, monkeypatch, models, budget, n_jobs=1)
+    assert (dummy.status, linear.status, sleeper.status) == ("ok", "ok", "skipped")
+    (trial,) = [r for r in _runs(store, "breast_cancer", "trial") if "late" in r.info.run_name]
+    assert trial.data.tags["harness.status"] == "timeout"
+    seconds = (trial.info.end_time - trial.info.start_time) / 1000
+    assert seconds > 0.5 * budget, f"the last default ran {seconds:.1f} s of {budget:g} s"
+
+
 @pytest.mark.skipif(devices.cpu_count() < 2, reason="parallel studies need 2 cores")
 def test_parallel_studies_give_the_same_results_as_one_at_a_time_and_overlap(tmp_path):
     models = ("linear", "knn", "naive_bayes")

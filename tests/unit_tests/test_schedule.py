@@ -90,19 +90,40 @@ def test_defaults_run_baselines_first_then_classical_then_neural_models():
 
 
 def test_rung_0_ends_by_half_the_tuning_time_but_every_default_gets_its_equal_share():
-    # hotel_rates at 5 minutes: 14 models, 270 s of tuning; the classical defaults took 67 s.
+    # hotel_rates at 5 minutes: 14 models, 270 s of tuning; the classical defaults took 67 s,
+    # and eleven models beyond the dummies had a score when the networks' turns came.
     first = schedule.FirstRung.plan(start=0.0, deadline=270.0, studies=14, workers=1)
     assert first.end == 135.0 and first.fair == pytest.approx(270 / 14)
     # the second-last default (keras_mlp) may take what is left of the half, up to twice its share
-    assert first.until(67.0, waiting=1, workers=1, deadline=270.0) == 135.0
+    assert first.until(67.0, waiting=1, workers=1, deadline=270.0, ranked=11) == 135.0
     # the last one (keras_resnet, 91 s before) gets what is left of the half: 22 s, over its 19 s
-    assert first.until(113.0, waiting=0, workers=1, deadline=270.0) == 135.0
+    assert first.until(113.0, waiting=0, workers=1, deadline=270.0, ranked=11) == 135.0
     # past the half, a default still gets its equal share of the tuning time...
-    assert first.until(130.0, waiting=0, workers=1, deadline=270.0) == pytest.approx(130 + 270 / 14)
+    late = first.until(130.0, waiting=0, workers=1, deadline=270.0, ranked=11)
+    assert late == pytest.approx(130 + 270 / 14)
     # ...but never past the tuning deadline
-    assert first.until(260.0, waiting=0, workers=1, deadline=270.0) == 270.0
+    assert first.until(260.0, waiting=0, workers=1, deadline=270.0, ranked=11) == 270.0
     # early on, one default may take at most twice its fair share of the tuning time left
     assert first.until(0.0, waiting=13, workers=1, deadline=270.0) == pytest.approx(2 * 270 / 14)
+
+
+def test_rung_0_keeps_no_half_until_two_models_beyond_the_baselines_have_ranked():
+    # flights at 1 minute: 14 models, about 46 s of tuning; three slow defaults used the half
+    # (23 s) and only the dummy had a score. With the half applied, every later default got its
+    # 3.3 s equal share, too short for 262k rows, and the second half went to the dummy.
+    first = schedule.FirstRung.plan(start=0.0, deadline=46.0, studies=14, workers=1)
+    assert first.end == 23.0 and first.fair == pytest.approx(46 / 14)
+    for ranked in (0, 1):  # nothing (or one model) to give the time to: twice the fair share left
+        until = first.until(23.0, waiting=10, workers=1, deadline=46.0, ranked=ranked)
+        assert until == pytest.approx(23.0 + 2 * 23.0 / 11)
+    assert first.until(40.0, waiting=1, workers=1, deadline=46.0, ranked=1) == 46.0
+    # two ranked models: from now on the half applies (here only the equal share is left)
+    two = first.until(23.0, waiting=10, workers=1, deadline=46.0, ranked=2)
+    assert two == pytest.approx(23.0 + 46 / 14)
+    assert first.until(10.0, waiting=10, workers=1, deadline=46.0, ranked=2) == pytest.approx(
+        10.0 + 2 * 36.0 / 11
+    )
+    assert first.until(19.0, waiting=1, workers=1, deadline=46.0, ranked=2) == 23.0
 
 
 def test_rung_0_may_use_all_the_tuning_time_when_the_studies_fill_two_turns():
@@ -116,10 +137,10 @@ def test_rung_0_may_use_all_the_tuning_time_when_the_studies_fill_two_turns():
     # two workers, six studies: three turns, so rung 0 gets half, and a turn is two studies
     pair = schedule.FirstRung.plan(start=0.0, deadline=120.0, studies=6, workers=2)
     assert (pair.end, pair.fair) == (60.0, 40.0)
-    assert pair.until(0.0, waiting=5, workers=2, deadline=120.0) == 60.0  # 2 x 120/3, by 60
+    assert pair.until(0.0, waiting=5, workers=2, deadline=120.0, ranked=2) == 60.0  # 80, by 60
     ten = schedule.FirstRung.plan(start=0.0, deadline=120.0, studies=10, workers=2)
     assert ten.until(0.0, waiting=9, workers=2, deadline=120.0) == 48.0  # 2 x 120/5
-    assert pair.until(30.0, waiting=1, workers=2, deadline=120.0) == 70.0  # its 40 s, past 60
+    assert pair.until(30.0, waiting=1, workers=2, deadline=120.0, ranked=2) == 70.0  # 40 s, past 60
 
 
 def test_the_reserve_for_refits_follows_the_estimates_within_bounds():
