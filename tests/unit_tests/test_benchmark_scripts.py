@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-SCRIPTS = ("overhead", "startup", "scale", "parallel", "peer")
+SCRIPTS = ("overhead", "startup", "scale", "parallel", "peer", "gpu")
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -20,3 +20,32 @@ def test_benchmark_script_help_describes_its_options(name, monkeypatch, capsys):
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage:") and "--show" in out
+
+
+def test_the_gpu_benchmark_measures_the_cpu_side_in_a_child_with_the_gpu_hidden(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    benchlib, gpu = importlib.import_module("benchlib"), importlib.import_module("gpu")
+    monkeypatch.setattr(benchlib, "RESULTS", tmp_path)
+    argv = ["--cases", "xgboost:breast_cancer", "--devices", "cpu", "--repeats", "2", "--jobs", "1"]
+    assert gpu.main(argv) == 0
+    (written,) = tmp_path.glob("gpu-*.json")
+    (row,) = benchlib.load(written)["results"]
+    assert (row["device"], row["harness_device"], row["training_rows"]) == ("cpu", "cpu", 455)
+    assert row["proof"]["booster_device"] == "cpu" and not row["gpu_mode_ran"]
+    assert not row["proof"]["listed_by_nvidia_smi"]
+    # early stopping ends a fit 50 rounds past its best one, within the model's 2000
+    assert 50 < row["units_per_fit"] <= 2000 and row["units_per_second"] > 0
+    assert len(row["fits"]) == 2 and row["fit_seconds"] == row["fits"][1]["seconds"]
+    out = capsys.readouterr().out
+    assert "| xgboost:breast_cancer | cpu | 455 |" in out and "booster on cpu" in out
+
+
+def test_the_gpu_benchmark_reports_a_failed_child_and_exits_1(tmp_path, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    benchlib, gpu = importlib.import_module("benchlib"), importlib.import_module("gpu")
+    monkeypatch.setattr(benchlib, "RESULTS", tmp_path)
+    assert gpu.main(["--cases", "xgboost:no_such_task", "--devices", "cpu"]) == 1
+    out = capsys.readouterr().out
+    assert "xgboost:no_such_task on cpu:" in out and "| xgboost:no_such_task | cpu | - |" in out
