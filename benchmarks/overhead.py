@@ -129,8 +129,8 @@ def bench_case(
                         wall = time.perf_counter() - start
                         trials = study.study.get_trials(deepcopy=False)[-per_round:]
                         inner = [
-                            np.sum(t.user_attrs.get("fit_seconds", [np.nan]))
-                            + np.sum(t.user_attrs.get("predict_seconds", [np.nan]))
+                            np.sum(tuning.results_of(t).get("fit_seconds", [np.nan]))
+                            + np.sum(tuning.results_of(t).get("predict_seconds", [np.nan]))
                             for t in trials
                         ]
                         values = {t.value for t in trials}

@@ -226,31 +226,28 @@ def _trial_payload(trial: Any, metrics: tuple[str, ...]) -> dict:
     """MLflow metrics, per-fold series and tags of one finished Optuna trial."""
     state = trial.state.name.lower()
     status = {"complete": "ok", "pruned": "pruned", "fail": "failed"}.get(state, state)
-    status = trial.user_attrs.get(tuning.STATUS_ATTR, status)  # timeout, oom
-    series = {
-        f"fold_{name}": trial.user_attrs[f"fold_{name}"]
-        for name in metrics
-        if f"fold_{name}" in trial.user_attrs
-    }
+    attrs = tuning.results_of(trial)
+    status = attrs.get(tuning.STATUS_ATTR, status)  # timeout, oom
+    series = {f"fold_{name}": attrs[f"fold_{name}"] for name in metrics if f"fold_{name}" in attrs}
     summary = {}
     for key, values in series.items():
         name = key[len("fold_") :]
         summary[f"cv_{name}_mean"] = float(np.mean(values))
         summary[f"cv_{name}_std"] = float(np.std(values))
-    if "fit_seconds" in trial.user_attrs:
-        summary["fit_seconds"] = float(np.sum(trial.user_attrs["fit_seconds"]))
-        summary["predict_seconds"] = float(np.sum(trial.user_attrs["predict_seconds"]))
+    if "fit_seconds" in attrs:
+        summary["fit_seconds"] = float(np.sum(attrs["fit_seconds"]))
+        summary["predict_seconds"] = float(np.sum(attrs["predict_seconds"]))
     # What the fitted models reported (an early-stopped booster's rounds_used): the fold mean.
-    for key, values in trial.user_attrs.get(tuning.FIT_INFO_ATTR, {}).items():
+    for key, values in attrs.get(tuning.FIT_INFO_ATTR, {}).items():
         summary[key] = float(np.mean(values))
     intermediate = trial.intermediate_values
     if status == "pruned" and intermediate:
         summary["pruned_after_folds"] = max(intermediate) + 1
     tags = {f"{TAG}kind": "trial", f"{TAG}trial": trial.number, f"{TAG}status": status}
-    if trial.user_attrs.get(tuning.DEFAULT_ATTR):
+    if attrs.get(tuning.DEFAULT_ATTR):
         tags[f"{TAG}default_config"] = "true"
-    if tuning.ERROR_ATTR in trial.user_attrs:
-        tags[f"{TAG}error"] = trial.user_attrs[tuning.ERROR_ATTR]
+    if tuning.ERROR_ATTR in attrs:
+        tags[f"{TAG}error"] = attrs[tuning.ERROR_ATTR]
     return {"metrics": summary, "series": series, "tags": tags, "status": status}
 
 
@@ -429,7 +426,7 @@ class _StudyRun:
         if complete:
             best_trial = self.study.best_trial
             best = float(best_trial.value)
-            folds = best_trial.user_attrs.get("fit_seconds") or [0.0]
+            folds = tuning.results_of(best_trial).get("fit_seconds") or [0.0]
             k = len(self.data.folds) / max(self.data.repeats, 1)
             refit = float(np.mean(folds)) * k / max(k - 1, 1)
         return schedule.Standing(
@@ -589,7 +586,8 @@ class _StudyRun:
         if oof is not None:
             arrays["oof_predictions.npy"] = oof
         n_hold = len(self.data.holdout_y)
-        fit_info_keys = best.user_attrs.get(tuning.FIT_INFO_ATTR, {})
+        results = tuning.results_of(best)
+        fit_info_keys = results.get(tuning.FIT_INFO_ATTR, {})
         metrics = {
             **{k: v for k, v in payload["metrics"].items() if k.startswith("cv_")},
             **{k: v for k, v in payload["metrics"].items() if k in fit_info_keys},
@@ -599,7 +597,7 @@ class _StudyRun:
             "fit_seconds": fit_s,
             "predict_seconds": predict_s,
             "predict_seconds_per_1000_rows": predict_s / max(n_hold + n_test, 1) * 1000,
-            "cv_fit_seconds_per_fold": float(np.mean(best.user_attrs["fit_seconds"])),
+            "cv_fit_seconds_per_fold": float(np.mean(results["fit_seconds"])),
         }
         self.tracker.log(
             run_id,
@@ -639,7 +637,7 @@ class _StudyRun:
     ) -> None:
         folds = pd.DataFrame(payload["series"])
         folds.insert(0, "fold", range(len(folds)))
-        folds["fit_seconds"] = best.user_attrs["fit_seconds"]
+        folds["fit_seconds"] = tuning.results_of(best)["fit_seconds"]
         predictions = holdout_frame(self.data, prediction, self.task.target)
         with tempfile.TemporaryDirectory() as tmp:
             paths = {

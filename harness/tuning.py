@@ -49,6 +49,10 @@ CREATOR_GRACE = 10.0  # seconds a process joining a new study waits for its crea
 ERROR_ATTR = "error"
 STATUS_ATTR = "harness.status"  # timeout / oom for trials killed at a limit
 FIT_INFO_ATTR = "fit_info"
+# A completed trial's results, in one user attribute (one storage write instead of one per key):
+# fold_<metric> (per-fold scores), fit_seconds and predict_seconds (per fold), FIT_INFO_ATTR.
+# Trials of studies made before it hold the same keys as separate attributes (`results_of`).
+RESULT_ATTR = "harness.result"
 # Per-epoch pruning (networks): epoch e of fold f is Optuna step f * EPOCH_STEPS + e, and a trial
 # that reports epochs reports no fold steps, so a step means the same thing in every trial of a
 # study (a study is one model). Pruning is considered from the EPOCH_WARMUP-th epoch of a fold.
@@ -385,12 +389,11 @@ def make_objective(
                 trial.set_user_attr(ERROR_ATTR, error_text(exc))
             raise
         claim_slot(trial, finished=True)  # another process filled the slot meanwhile
-        for name, values in result.scores.items():
-            trial.set_user_attr(f"fold_{name}", values)
-        trial.set_user_attr("fit_seconds", result.fit_seconds)
-        trial.set_user_attr("predict_seconds", result.predict_seconds)
+        results = {f"fold_{name}": values for name, values in result.scores.items()}
+        results.update(fit_seconds=result.fit_seconds, predict_seconds=result.predict_seconds)
         if result.fit_info:
-            trial.set_user_attr(FIT_INFO_ATTR, result.fit_info)
+            results[FIT_INFO_ATTR] = result.fit_info
+        trial.set_user_attr(RESULT_ATTR, results)
         if on_result is not None:
             on_result(trial, value, result)
         return value
@@ -562,6 +565,15 @@ def done_trials(study: Any) -> list[Any]:
             filled.add(slot)
         counted.append(trial)
     return sorted(counted, key=lambda t: t.number)
+
+
+def results_of(trial: Any) -> dict[str, Any]:
+    """A trial's user attributes with its results (`RESULT_ATTR`) among them, as separate keys:
+    fold_<metric>, fit_seconds, predict_seconds, FIT_INFO_ATTR. Trials from before the results
+    were one attribute hold those keys themselves, and are read the same way."""
+    attrs = dict(trial.user_attrs)
+    attrs.update(attrs.pop(RESULT_ATTR, {}))
+    return attrs
 
 
 def run_here(trials: list[Any]) -> list[Any]:

@@ -124,4 +124,4 @@ def test_without_pruning_every_epoch_of_every_fold_is_a_step_and_the_trial_compl
     assert trial.state.name == "COMPLETE"
     expected = [fold * EPOCH_STEPS + epoch for fold in range(2) for epoch in range(6)]
     assert sorted(trial.intermediate_values) == expected
-    assert len(trial.user_attrs["fold_roc_auc"]) == 2
+    assert len(tuning.results_of(trial)["fold_roc_auc"]) == 2

@@ -138,7 +138,7 @@ def test_a_two_trial_study_learns_on_each_problem_type(cheap, name, problem):
     if name != "dummy":
         assert better, f"{name} on {problem}: {metric} {default.value} vs constant {constant}"
     if name in BOOSTERS:
-        rounds = default.user_attrs[tuning.FIT_INFO_ATTR]["rounds_used"]
+        rounds = tuning.results_of(default)[tuning.FIT_INFO_ATTR]["rounds_used"]
         assert len(rounds) == len(data.folds)
         assert all(1 <= r <= 100 for r in rounds), rounds
 
@@ -188,7 +188,32 @@ def test_a_trial_whose_folds_are_all_done_completes_instead_of_being_pruned(chea
     (trial,) = study.trials
     assert trial.state.name == "COMPLETE", trial.user_attrs
     assert pruner.asked == [0] and list(trial.intermediate_values) == [0]
-    assert trial.value == pytest.approx(np.mean(trial.user_attrs["fold_roc_auc"]))
+    assert trial.value == pytest.approx(np.mean(tuning.results_of(trial)["fold_roc_auc"]))
+
+
+def test_a_completed_trial_writes_its_results_in_one_user_attribute(cheap):
+    model = cheap("linear")
+    data = probe_data("binary")
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial(dict(model.defaults))
+    writes: list[str] = []
+    write = study._storage.set_trial_user_attr
+
+    def counting(trial_id, key, value):
+        writes.append(key)
+        return write(trial_id, key, value)
+
+    study._storage.set_trial_user_attr = counting  # type: ignore[method-assign]
+    context = StudyContext(
+        model, data, spec_for("binary", "tabular", data), ("roc_auc", "accuracy"), 0
+    )
+    study.optimize(make_objective(context), n_trials=1)
+    (trial,) = study.trials
+    assert writes == [tuning.RESULT_ATTR]  # not one write per metric, timing and fit info
+    results = tuning.results_of(trial)
+    assert len(results["fold_roc_auc"]) == len(results["fold_accuracy"]) == len(data.folds)
+    assert len(results["fit_seconds"]) == len(results["predict_seconds"]) == len(data.folds)
+    assert trial.value == pytest.approx(np.mean(results["fold_roc_auc"]))
 
 
 @pytest.mark.parametrize("name", CLASSICAL)

@@ -109,3 +109,35 @@ def test_a_settled_study_attribute_is_read_from_the_storage_until_it_is_set_then
     assert len(reads) == 3  # then once
     other = optuna.load_study(study_name=study.study_name, storage=study._storage)
     assert settled_attr(other, SLOTTED_ATTR) is True  # another study object asks for itself
+
+
+def test_a_trial_whose_results_are_separate_attributes_is_read_as_one_written_in_one():
+    # Studies made before the results were one attribute hold them as separate keys.
+    from harness import tuning
+    from harness.runner import _trial_payload
+
+    results = {
+        "fold_rmse": [1.0, 3.0],
+        "fit_seconds": [0.5, 0.7],
+        "predict_seconds": [0.1, 0.1],
+        tuning.FIT_INFO_ATTR: {"rounds_used": [10.0, 30.0]},
+    }
+    common = {tuning.SLOT_ATTR: 0, tuning.DEFAULT_ATTR: True}
+    distribution = optuna.distributions.FloatDistribution(0.0, 1.0)
+    trials = [
+        optuna.trial.create_trial(
+            value=2.0,
+            params={"alpha": 0.5},
+            distributions={"alpha": distribution},
+            user_attrs={**common, **attrs},
+        )
+        for attrs in (results, {tuning.RESULT_ATTR: results})
+    ]
+    legacy, current = (tuning.results_of(t) for t in trials)
+    assert legacy == current == {**common, **results}
+    payloads = [_trial_payload(t, ("rmse",)) for t in trials]
+    assert payloads[0] == payloads[1]
+    assert payloads[0]["metrics"]["cv_rmse_mean"] == 2.0
+    assert payloads[0]["metrics"]["fit_seconds"] == pytest.approx(1.2)
+    assert payloads[0]["metrics"]["rounds_used"] == 20.0
+    assert payloads[0]["tags"]["harness.default_config"] == "true"
