@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 
+
+# Two CLI runs (about 45 s on 2 cores). The default run checks the same numbers in process: one
+# worker against two (test_budget_and_workers.py).
+@pytest.mark.slow
 def test_the_same_command_twice_gives_identical_classical_scores(run_in, tmp_path):
     args = ["run", "penguins", "-m", "linear", "-m", "xgboost", "--trials", "3", "--seed", "7"]
     boards = []
