@@ -18,11 +18,12 @@ speed-up of the GPU over the CPU, and the proof that the device was used:
 - `nvidia-smi` lists the measuring process among the GPU's compute processes.
 
 Boosting rounds are those trained: early stopping ends a fit 50 rounds after its best round
-(`harness.models._boosting.PATIENCE`), up to the model's maximum. Epochs include the learning-rate
-range test that a Keras fit starts with, as a harness fit does.
+(`harness.models._boosting.PATIENCE`), up to the model's maximum. A network's fit seconds include
+the learning-rate range test it starts with, as a harness fit does. `--epochs` caps a network's
+epochs (5 by default, so a CNN's CPU side ends in minutes; early stopping may end a fit sooner).
 
     python benchmarks/gpu.py                                   # xgboost:flights, keras_cnn:mnist_5k
-    python benchmarks/gpu.py --cases xgboost:diamonds keras_mlp:flights --repeats 5
+    python benchmarks/gpu.py --cases xgboost:diamonds keras_mlp:flights --repeats 5 --epochs 0
     python benchmarks/gpu.py --devices cpu                     # the CPU side only
 """
 
@@ -73,8 +74,11 @@ def _rounds(info: dict[str, float]) -> float:
     return min(info["rounds_used"] + PATIENCE, info["rounds_max"])
 
 
-def measure(case: str, device: str, repeats: int, n_jobs: int, seed: int) -> dict[str, Any]:
-    """Fit MODEL:TASK's defaults `repeats` times on this process's device (run in a child)."""
+def measure(
+    case: str, device: str, repeats: int, n_jobs: int, seed: int, epochs: int | None = None
+) -> dict[str, Any]:
+    """Fit MODEL:TASK's defaults `repeats` times on this process's device (run in a child); a
+    network trains for at most `epochs` epochs (its default maximum when None)."""
     import numpy as np
 
     from harness import devices, registry, tuning
@@ -88,9 +92,12 @@ def measure(case: str, device: str, repeats: int, n_jobs: int, seed: int) -> dic
         task.problem_type, task.modality, data, n_jobs=n_jobs, device=devices.device()
     )
     keras = model_name.startswith("keras")
+    params = dict(model.defaults)
+    if keras and epochs:
+        params["max_epochs"] = epochs
     fits = []
     for _ in range(repeats):
-        estimator = model.build(spec, dict(model.defaults), seed=seed)
+        estimator = model.build(spec, dict(params), seed=seed)
         with thread_limits(n_jobs):
             start = time.perf_counter()
             estimator.fit(data.X, data.y)
@@ -131,13 +138,16 @@ def measure(case: str, device: str, repeats: int, n_jobs: int, seed: int) -> dic
     }
 
 
-def _child(case: str, device: str, repeats: int, n_jobs: int, seed: int) -> dict[str, Any]:
+def _child(
+    case: str, device: str, repeats: int, n_jobs: int, seed: int, epochs: int
+) -> dict[str, Any]:
     """Measure in a fresh process, the GPU hidden from it for the CPU side."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", HARNESS_DEVICE=device)
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = "-1"
     command = [sys.executable, __file__, "--one", case, "--devices", device]
     command += ["--repeats", str(repeats), "--jobs", str(n_jobs), "--seed", str(seed)]
+    command += ["--epochs", str(epochs)]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return {"case": case, "device": device, "error": done.stderr.strip()[-2000:]}
@@ -204,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         help="default: cpu, and cuda when nvidia-smi lists a GPU",
     )
     parser.add_argument("--repeats", type=int, default=3, help="fits per model and device")
+    parser.add_argument(
+        "--epochs", type=int, default=5, help="most epochs a network trains (0: its default)"
+    )
     parser.add_argument("--jobs", type=int, default=None, help="CPU threads (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a child: measure one case, print JSON
@@ -216,19 +229,25 @@ def main(argv: list[str] | None = None) -> int:
 
     n_jobs = args.jobs or devices.cpu_count()
     if args.one:
-        row = measure(args.one, args.devices[0], args.repeats, n_jobs, args.seed)
+        row = measure(args.one, args.devices[0], args.repeats, n_jobs, args.seed, args.epochs)
         print(json.dumps(row, default=float))
         return 0
     chosen = args.devices or (["cpu", "cuda"] if devices.gpu_count() > 0 else ["cpu"])
     results = Results(
         "gpu",
-        {"cases": args.cases, "devices": chosen, "repeats": args.repeats, "jobs": n_jobs},
+        {
+            "cases": args.cases,
+            "devices": chosen,
+            "repeats": args.repeats,
+            "jobs": n_jobs,
+            "epochs": args.epochs,
+        },
     )
     if "cuda" not in chosen:
         print("No GPU: measuring the CPU side only.", flush=True)
     for case in args.cases:
         for device in chosen:
-            row = _child(case, device, args.repeats, n_jobs, args.seed)
+            row = _child(case, device, args.repeats, n_jobs, args.seed, args.epochs)
             results.add(row)
             state = row.get("error", "").splitlines()[-1:] or [f"{row['fit_seconds']:.2f} s"]
             print(f"  {case} on {device}: {state[0]}", flush=True)
