@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-SCRIPTS = ("overhead", "startup", "scale", "parallel", "peer", "gpu")
+SCRIPTS = ("overhead", "startup", "scale", "parallel", "peer", "gpu", "storage")
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -49,3 +49,16 @@ def test_the_gpu_benchmark_reports_a_failed_child_and_exits_1(tmp_path, monkeypa
     assert gpu.main(["--cases", "xgboost:no_such_task", "--devices", "cpu"]) == 1
     out = capsys.readouterr().out
     assert "xgboost:no_such_task on cpu:" in out and "| xgboost:no_such_task | cpu | - |" in out
+
+
+def test_the_storage_benchmark_replays_a_completed_trial_on_each_storage(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    benchlib, storage = importlib.import_module("benchlib"), importlib.import_module("storage")
+    monkeypatch.setattr(benchlib, "RESULTS", tmp_path)
+    assert storage.main(["--trials", "3"]) == 0
+    (written,) = tmp_path.glob("storage-*.json")
+    rows = benchlib.load(written)["results"]
+    assert [r["storage"] for r in rows if r["case"] == "trial"] == ["sqlite", "journal", "memory"]
+    layouts = {r["layout"]: r["writes"] for r in rows if r["case"] == "results attribute"}
+    assert layouts == {"separate": 7, "one": 1}
+    assert all(r["seconds_per_trial"] > 0 for r in rows)
