@@ -133,12 +133,13 @@ def test_rung_0_keeps_no_half_while_only_the_baselines_and_one_model_have_ranked
     # rest of the run went to the dummy. With only linear ranked besides the dummy, the last
     # default may run past the half (to twice its fair share of what is left: here, all of it).
     installed_plugins({"misbehaving_late": "extra_plugins:MISBEHAVING_LATE"})
-    budget = 12.0
+    budget = 16.0
     models = ("misbehaving_late", "dummy", "linear")
     sleeper, dummy, linear = _run_with_a_sleeper(store, monkeypatch, models, budget, n_jobs=1)
     assert (dummy.status, linear.status, sleeper.status) == ("ok", "ok", "skipped")
     (trial,) = [r for r in _runs(store, "breast_cancer", "trial") if "late" in r.info.run_name]
     assert trial.data.tags["harness.status"] == "timeout"
+    # About 11 s here; with the half applied it was killed after about 5 s (measured).
     seconds = (trial.info.end_time - trial.info.start_time) / 1000
     assert seconds > 0.5 * budget, f"the last default ran {seconds:.1f} s of {budget:g} s"
 
