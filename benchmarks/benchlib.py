@@ -6,11 +6,12 @@ Not a benchmark itself. Each script writes `benchmarks/results/<name>-<UTC time>
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,3 +85,22 @@ def markdown(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def load(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
+
+
+def parse_args(
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None,
+    table: Callable[[Any], str],
+    *,
+    part: str | None = "results",
+    help: str = "only print the table of a results file",  # noqa: A002 (argparse's word)
+) -> argparse.Namespace | None:
+    """Parse a script's arguments with `--show FILE` added; with it, print `table` of the file's
+    `part` (the whole payload when None) and return None: the script has nothing left to do."""
+    parser.add_argument("--show", type=Path, help=help)
+    args = parser.parse_args(argv)
+    if args.show:
+        payload = load(args.show)
+        print(table(payload[part] if part else payload))
+        return None
+    return args

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import Results, fmt, load, markdown, median
+from benchlib import Results, fmt, markdown, median, parse_args
 
 DEFAULT_MODELS = ("linear", "naive_bayes", "hist_gradient_boosting", "lightgbm")
 
@@ -150,10 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--folds", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side, alternating")
-    parser.add_argument("--show", type=Path, help="only print the table of a results file")
-    args = parser.parse_args(argv)
-    if args.show:
-        print(table(load(args.show)))
+    args = parse_args(parser, argv, table, part=None)
+    if args is None:
         return 0
     results = Results(
         "parallel",

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from benchlib import Results, fmt, load, markdown
+from benchlib import Results, fmt, markdown, parse_args
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venvs" / "flaml"
@@ -352,10 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=60.0, help="seconds for each side")
     parser.add_argument("--preset", default="best", help="harness's preset (fast, medium, best)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--show", type=Path, help="only print the table of a results file")
-    args = parser.parse_args(argv)
-    if args.show:
-        print(table(load(args.show)["results"]))
+    args = parse_args(parser, argv, table)
+    if args is None:
         return 0
     python = ensure_venv()
     flaml_version = subprocess.run(

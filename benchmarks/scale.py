@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
-from benchlib import Results, fmt, load, markdown
+from benchlib import Results, fmt, markdown, parse_args
 
 DEFAULT_MODELS = ("linear", "lightgbm", "xgboost", "hist_gradient_boosting", "random_forest")
 
@@ -169,10 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds of CV after which a model skips the larger sizes",
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--show", type=Path, help="only print the table of a results file")
-    args = parser.parse_args(argv)
-    if args.show:
-        print(table(load(args.show)["results"]))
+    args = parse_args(parser, argv, table)
+    if args is None:
         return 0
     from harness import devices, registry
     from harness.splits import prepare

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import Results, fmt, load, markdown, median
+from benchlib import Results, fmt, markdown, median, parse_args
 
 HEAVY = (
     "tensorflow",
@@ -150,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--first-run", default="run breast_cancer", help="the first run's harness arguments"
     )
-    parser.add_argument("--show", type=Path, help="only print the tables of a results file")
-    args = parser.parse_args(argv)
-    if args.show:
-        print(table(load(args.show)))
+    args = parse_args(
+        parser, argv, table, part=None, help="only print the tables of a results file"
+    )
+    if args is None:
         return 0
     results = Results(
         "startup",

@@ -30,10 +30,9 @@ import argparse
 import tempfile
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
-from benchlib import Results, fmt, load, markdown, median
+from benchlib import Results, fmt, markdown, median, parse_args
 
 METRICS = ("roc_auc", "accuracy", "log_loss", "f1", "brier")  # a binary task's five
 FOLDS = 5
@@ -185,10 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         choices=("sqlite", "journal", "memory"),
         default=["sqlite", "journal", "memory"],
     )
-    parser.add_argument("--show", type=Path, help="only print the table of a results file")
-    args = parser.parse_args(argv)
-    if args.show:
-        print(table(load(args.show)["results"]))
+    args = parse_args(parser, argv, table)
+    if args is None:
         return 0
     import optuna
 
