@@ -35,13 +35,11 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-from benchlib import Results, fmt, load, markdown, median
+from benchlib import Results, fmt, markdown, median, parse_args
 
 DEFAULT_CASES = ("xgboost:flights", "keras_cnn:mnist_5k")
-UNITS = {"keras": "epochs"}  # by the model name's prefix; anything else counts boosting rounds
 
 
 def _gpu_processes() -> list[int]:
@@ -79,8 +77,6 @@ def measure(
 ) -> dict[str, Any]:
     """Fit MODEL:TASK's defaults `repeats` times on this process's device (run in a child); a
     network trains for at most `epochs` epochs (its default maximum when None)."""
-    import numpy as np
-
     from harness import devices, registry, tuning
     from harness.model import thread_limits
     from harness.splits import prepare
@@ -124,7 +120,7 @@ def measure(
         "device": device,
         "harness_device": spec.device,
         "training_rows": len(data.y),
-        "unit": UNITS.get(model_name.split("_")[0], "rounds"),
+        "unit": "epochs" if keras else "rounds",
         "fits": fits,
         "first_fit_seconds": fits[0]["seconds"],
         "fit_seconds": median([f["seconds"] for f in timed]),
@@ -134,7 +130,6 @@ def measure(
         "proof": proof,
         "n_jobs": n_jobs,
         "repeats": repeats,
-        "seconds_per_unit_spread": float(np.ptp([f["seconds"] / f["units"] for f in timed])),
     }
 
 
@@ -220,10 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=None, help="CPU threads (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a child: measure one case, print JSON
-    parser.add_argument("--show", type=Path, help="only print the table of a results file")
-    args = parser.parse_args(argv)
-    if args.show:
-        print(table(load(args.show)["results"]))
+    args = parse_args(parser, argv, table)
+    if args is None:
         return 0
     from harness import devices
 

@@ -30,10 +30,9 @@ import argparse
 import tempfile
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
-from benchlib import Results, fmt, load, markdown, median
+from benchlib import Results, fmt, markdown, median, parse_args
 
 DEFAULT_CASES = ("wa_churn:linear", "wa_churn:random_forest")
 
@@ -128,10 +127,11 @@ def bench_case(
                         study.tune(done + per_round)
                         wall = time.perf_counter() - start
                         trials = study.study.get_trials(deepcopy=False)[-per_round:]
+                        timings = [tuning.results_of(t) for t in trials]
                         inner = [
-                            np.sum(tuning.results_of(t).get("fit_seconds", [np.nan]))
-                            + np.sum(tuning.results_of(t).get("predict_seconds", [np.nan]))
-                            for t in trials
+                            np.sum(r.get("fit_seconds", [np.nan]))
+                            + np.sum(r.get("predict_seconds", [np.nan]))
+                            for r in timings
                         ]
                         values = {t.value for t in trials}
                         row["harness"] = {
@@ -242,10 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=None, help="CV folds (task default: 5)")
     parser.add_argument("--jobs", type=int, default=1, help="threads per model")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--show", type=Path, help="only print the table of a results file")
-    args = parser.parse_args(argv)
-    if args.show:
-        print(table(load(args.show)["results"]))
+    args = parse_args(parser, argv, table)
+    if args is None:
         return 0
     import optuna
 

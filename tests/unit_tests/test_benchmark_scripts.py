@@ -11,6 +11,16 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 SCRIPTS = ("overhead", "startup", "scale", "parallel", "peer", "gpu", "storage")
 
 
+@pytest.fixture
+def scripts(tmp_path, monkeypatch):
+    """(benchlib, a function importing a benchmark script by name), results files going to
+    `tmp_path`."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    benchlib = importlib.import_module("benchlib")
+    monkeypatch.setattr(benchlib, "RESULTS", tmp_path)
+    return benchlib, importlib.import_module
+
+
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_benchmark_script_help_describes_its_options(name, monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
@@ -23,11 +33,10 @@ def test_benchmark_script_help_describes_its_options(name, monkeypatch, capsys):
 
 
 def test_the_gpu_benchmark_measures_the_cpu_side_in_a_child_with_the_gpu_hidden(
-    tmp_path, monkeypatch, capsys
+    scripts, tmp_path, capsys
 ):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    benchlib, gpu = importlib.import_module("benchlib"), importlib.import_module("gpu")
-    monkeypatch.setattr(benchlib, "RESULTS", tmp_path)
+    benchlib, load_script = scripts
+    gpu = load_script("gpu")
     argv = ["--cases", "xgboost:breast_cancer", "--devices", "cpu", "--repeats", "2", "--jobs", "1"]
     assert gpu.main(argv) == 0
     (written,) = tmp_path.glob("gpu-*.json")
@@ -42,19 +51,17 @@ def test_the_gpu_benchmark_measures_the_cpu_side_in_a_child_with_the_gpu_hidden(
     assert "| xgboost:breast_cancer | cpu | 455 |" in out and "booster on cpu" in out
 
 
-def test_the_gpu_benchmark_reports_a_failed_child_and_exits_1(tmp_path, monkeypatch, capsys):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    benchlib, gpu = importlib.import_module("benchlib"), importlib.import_module("gpu")
-    monkeypatch.setattr(benchlib, "RESULTS", tmp_path)
+def test_the_gpu_benchmark_reports_a_failed_child_and_exits_1(scripts, capsys):
+    _, load_script = scripts
+    gpu = load_script("gpu")
     assert gpu.main(["--cases", "xgboost:no_such_task", "--devices", "cpu"]) == 1
     out = capsys.readouterr().out
     assert "xgboost:no_such_task on cpu:" in out and "| xgboost:no_such_task | cpu | - |" in out
 
 
-def test_the_storage_benchmark_replays_a_completed_trial_on_each_storage(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    benchlib, storage = importlib.import_module("benchlib"), importlib.import_module("storage")
-    monkeypatch.setattr(benchlib, "RESULTS", tmp_path)
+def test_the_storage_benchmark_replays_a_completed_trial_on_each_storage(scripts, tmp_path):
+    benchlib, load_script = scripts
+    storage = load_script("storage")
     assert storage.main(["--trials", "3"]) == 0
     (written,) = tmp_path.glob("storage-*.json")
     rows = benchlib.load(written)["results"]
