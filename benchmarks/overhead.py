@@ -4,9 +4,11 @@ For each TASK:MODEL case, alternating in one process, `--rounds` times:
 
 - **harness**: `--trials-per-round` trials (one `tune` call, as `harness run` makes one per study
   or per rung of a budget) through the real per-trial path of `harness run -m MODEL`: an Optuna
-  study in SQLite storage asks for the configuration, the study's forked worker fits and scores
-  every fold (pipes, per-fold pruning reports, limits watched), the trial is told back to the
-  storage, and the MLflow child run is logged (params, metrics, per-fold series, tags);
+  study in the `--storages` given (`journal`, the default store's; `sqlite`, the RDB storage of
+  `--storage sqlite:///...` and of stores made before the journal) asks for the configuration,
+  the study's forked worker fits and scores every fold (pipes, per-fold pruning reports, limits
+  watched), the trial is told back to the storage, and the MLflow child run is logged (params,
+  metrics, per-fold series, tags);
 - **scikit-learn**: as many `sklearn.model_selection.cross_validate` calls in this process with
   the identical estimator (`model.build(spec, defaults, seed=)`: the same preprocessing pipeline
   and learner), the identical folds (`Prepared.folds`) and the same scoring (harness's
@@ -22,6 +24,7 @@ per trial (a round's seconds divided by its trials).
     python benchmarks/overhead.py                                  # the default cases
     python benchmarks/overhead.py --cases wa_churn:linear ames:lightgbm --rounds 15
     python benchmarks/overhead.py --cases ames:random_forest --trials-per-round 1
+    python benchmarks/overhead.py --cases breast_cancer:linear --storages journal sqlite
 """
 
 from __future__ import annotations
@@ -80,8 +83,18 @@ def _instrument(study) -> dict[str, float]:
     return spent
 
 
+STORAGES = {"journal": "journal:///{tmp}/optuna", "sqlite": "sqlite:///{tmp}/optuna.db"}
+
+
 def bench_case(
-    case: str, *, rounds: int, per_round: int, folds: int | None, n_jobs: int, seed: int
+    case: str,
+    *,
+    storage: str,
+    rounds: int,
+    per_round: int,
+    folds: int | None,
+    n_jobs: int,
+    seed: int,
 ) -> dict:
     """Alternate harness trials and scikit-learn CVs of one task:model, `per_round` of each per
     round; medians over the rounds of the seconds per trial."""
@@ -96,7 +109,7 @@ def bench_case(
     metric = get_metric(task.metric)
     with tempfile.TemporaryDirectory(prefix="harness-overhead-") as tmp:
         stores = resolve_stores(
-            f"sqlite:///{tmp}/mlflow.db", f"sqlite:///{tmp}/optuna.db", create=False
+            f"sqlite:///{tmp}/mlflow.db", STORAGES[storage].format(tmp=tmp), create=False
         )
         make_folders(stores)
         tracker = Tracker(stores)
@@ -163,6 +176,7 @@ def bench_case(
     s = [r["sklearn"]["wall"] for r in measured]
     return {
         "case": case,
+        "storage": storage,
         "task": task.name,
         "model": model.name,
         "folds": len(data.folds),
@@ -200,6 +214,7 @@ def table(results: list[dict]) -> str:
     return markdown(
         [
             "task:model",
+            "storage",
             "s / fold",
             "harness s / trial",
             "sklearn s / trial",
@@ -215,6 +230,7 @@ def table(results: list[dict]) -> str:
         [
             [
                 r["case"],
+                r.get("storage", "sqlite"),  # results written before the journal: sqlite
                 fmt(r["seconds_per_fold"]),
                 fmt(r["harness_seconds"]),
                 fmt(r["sklearn_seconds"]),
@@ -242,6 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=None, help="CV folds (task default: 5)")
     parser.add_argument("--jobs", type=int, default=1, help="threads per model")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--storages",
+        nargs="+",
+        choices=sorted(STORAGES),
+        default=["journal"],
+        help="Optuna storages to run each case on (default: journal, the default store's)",
+    )
     args = parse_args(parser, argv, table)
     if args is None:
         return 0
@@ -257,12 +280,14 @@ def main(argv: list[str] | None = None) -> int:
             "folds": args.folds,
             "jobs": args.jobs,
             "seed": args.seed,
+            "storages": args.storages,
         },
     )
-    for case in args.cases:
+    for case, storage in ((c, s) for c in args.cases for s in args.storages):
         results.add(
             bench_case(
                 case,
+                storage=storage,
                 rounds=args.rounds,
                 per_round=args.trials_per_round,
                 folds=args.folds,

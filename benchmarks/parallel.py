@@ -37,9 +37,11 @@ def one_run(
 ) -> dict:
     import optuna
 
+    from harness import tuning
+
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="harness-parallel-") as tmp:
-        storage = f"sqlite:///{tmp}/optuna.db"
+        storage = f"journal:///{tmp}/optuna"  # the default store's storage
         args = [
             task,
             "--trials",
@@ -65,8 +67,8 @@ def one_run(
         if done.returncode != 0:
             raise SystemExit(f"harness run failed ({done.returncode}): {done.stderr[-3000:]}")
         starts, ends, count = [], [], 0
-        for name in optuna.study.get_all_study_names(storage):
-            study = optuna.load_study(study_name=name, storage=storage)
+        for name in (f"{task}.{model}" for model in models):
+            study = tuning.load_study(storage, name)
             for trial in study.get_trials(deepcopy=False):
                 if trial.datetime_start and trial.datetime_complete:
                     starts.append(trial.datetime_start)

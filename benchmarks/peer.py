@@ -143,7 +143,7 @@ def run_harness(task, data, folder: Path, budget: float, preset: str, seed: int)
     from harness.leaderboard import task_rows
     from harness.tracking import Tracker, resolve_stores
 
-    tracking, storage = f"sqlite:///{folder}/mlflow.db", f"sqlite:///{folder}/optuna.db"
+    tracking, storage = f"sqlite:///{folder}/mlflow.db", f"journal:///{folder}/optuna"
     env = {
         k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "HARNESS_STORAGE")
     }

@@ -1,4 +1,4 @@
-"""A harness trial's Optuna storage work, on the storage harness uses and on Optuna's journal file.
+"""A harness trial's Optuna storage work on each storage harness opens: SQLite and the journal.
 
 The per-trial overhead (`overhead.py`) is mostly storage work. This script replays, with no
 model and no MLflow, the storage operations one completed trial of `harness run` makes on a
@@ -13,7 +13,9 @@ numbered slot (5 folds), and times them per trial, alternating the storages:
 Storages (`--storages`):
     sqlite      what harness opens (`tuning.open_storage`: Optuna's RDB storage, SQLite in WAL
                 mode, synchronous=NORMAL, heartbeats on);
-    journal     Optuna's `JournalStorage` on a `JournalFileBackend` (an append-only log file);
+    journal     what harness opens for the default store (`tuning.open_storage` of a journal
+                folder: Optuna's `JournalStorage` on a `JournalFileBackend`, an append-only
+                file per study, under harness's flock lock, `harness.journal`);
     memory      Optuna's in-memory storage (no persistence: the floor).
 
 A second table times a completed trial's results written as separate user attributes (one per
@@ -53,9 +55,7 @@ def _storage(kind: str, folder: str) -> Any:
     if kind == "sqlite":
         return tuning.open_storage(f"sqlite:///{folder}/optuna.db")
     if kind == "journal":
-        from optuna.storages.journal import JournalFileBackend
-
-        return optuna.storages.JournalStorage(JournalFileBackend(f"{folder}/optuna.journal"))
+        return tuning.open_storage(f"journal:///{folder}/optuna", "bench")
     return optuna.storages.InMemoryStorage()
 
 

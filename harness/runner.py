@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 import harness
-from harness import devices, registry, schedule, tuning
+from harness import devices, journal, registry, schedule, tuning
 from harness.data.health import Finding, check_prepared
 from harness.errors import NotSupportedError, StoreError, UsageError
 from harness.metrics import get_metric
@@ -792,7 +792,8 @@ def run(
     tracker = Tracker(stores)
     tracker.experiment_id(task.name)
     tracker.close_orphans(task.name)
-    if config.workers > 1:  # create the storage's tables before threads open studies in it
+    # Create an RDB storage's tables before threads open studies in it (a journal has none).
+    if config.workers > 1 and not journal.is_journal(stores.storage_url):
         try:
             tuning.open_storage(stores.storage_url)
         except Exception as exc:

@@ -1,9 +1,11 @@
 """Where results are stored, and what each MLflow run records.
 
 Default store: `sqlite:///<cwd>/mlruns/mlflow.db` for MLflow with artifacts in `mlruns/artifacts/`,
-and `sqlite:///<cwd>/mlruns/optuna.db` for the Optuna studies. `--tracking-uri` (or
-`MLFLOW_TRACKING_URI`) and `--storage` (or `HARNESS_STORAGE`) point elsewhere: another sqlite file,
-an MLflow tracking server, a PostgreSQL database. URLs can carry passwords: they are masked in every
+and `journal:///<cwd>/mlruns/optuna` for the Optuna studies, a journal file per study
+(`harness.journal`); a store that already has `mlruns/optuna.db` (made before the journal) keeps
+its SQLite studies. `--tracking-uri` (or `MLFLOW_TRACKING_URI`) and `--storage` (or
+`HARNESS_STORAGE`) point elsewhere: another sqlite file or journal folder, an MLflow tracking
+server, a PostgreSQL database. URLs can carry passwords: they are masked in every
 message and never logged.
 
 Runs: one MLflow experiment per task (named after it). Each `harness run` of a (task, model) study
@@ -28,10 +30,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from harness import journal
 from harness.errors import StoreError, UsageError
 
 TRACKING_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks")
-STORAGE_SCHEMES = ("sqlite", "postgresql", "mysql")
+STORAGE_SCHEMES = ("sqlite", "postgresql", "mysql", "journal")
 TAG = "harness."
 PARENT_TAG = "mlflow.parentRunId"
 
@@ -69,6 +72,16 @@ def _sqlite_path(url: str, what: str) -> Path:
     return Path(path).resolve()
 
 
+def _journal_folder(url: str) -> Path:
+    try:
+        return journal.folder(url)
+    except ValueError:
+        raise UsageError(
+            f"Malformed Optuna storage {mask(url)!r}: a journal storage is a folder, "
+            "journal:///relative/folder or journal:////absolute/folder."
+        ) from None
+
+
 def _check_url(url: str, schemes: tuple[str, ...], what: str, flag: str) -> None:
     if url == "databricks" and "databricks" in schemes:  # MLflow's own short form
         return
@@ -78,8 +91,8 @@ def _check_url(url: str, schemes: tuple[str, ...], what: str, flag: str) -> None
             f"The {what} {mask(url)!r} is a plain folder; MLflow 3 needs a database store. "
             f"Use {flag} sqlite:///path/to/mlflow.db (or a server URL)."
             if what == "tracking URI"
-            else f"The {what} {mask(url)!r} is not a database URL. Use {flag} sqlite:///path.db "
-            "or postgresql://user@host/db."
+            else f"The {what} {mask(url)!r} is not a storage URL. Use {flag} journal:///folder, "
+            "sqlite:///path.db or postgresql://user@host/db."
         )
     if scheme not in schemes:
         raise UsageError(
@@ -141,11 +154,15 @@ def resolve_stores(
         local_folder = db.parent
         artifact_root = str(db.parent / "artifacts")
     if storage is None:
-        storage = f"sqlite:///{local_folder / 'optuna.db'}"
+        # Stores made before the journal keep their SQLite studies, and resume them.
+        legacy = local_folder / "optuna.db"
+        storage = f"sqlite:///{legacy}" if legacy.exists() else f"journal:///{local_folder}/optuna"
     _check_url(storage, STORAGE_SCHEMES, "Optuna storage", "--storage")
     if storage.startswith("sqlite"):
         db = _sqlite_path(storage, "Optuna storage")
         storage = f"sqlite:///{db}"
+    elif journal.is_journal(storage):
+        storage = f"{journal.SCHEME}{_journal_folder(storage)}"
     stores = Stores(tracking_uri=tracking_uri, storage_url=storage, artifact_root=artifact_root)
     if create:
         make_folders(stores)
@@ -203,12 +220,25 @@ def make_folders(stores: Stores) -> None:
     """
     check_reachable(stores.tracking_uri, "tracking URI", "--tracking-uri")
     check_reachable(stores.storage_url, "Optuna storage", "--storage")
-    for url, what, flag in (
-        (stores.tracking_uri, "MLflow store", "--tracking-uri"),
-        (stores.storage_url, "Optuna storage", "--storage"),
-    ):
-        if url.startswith("sqlite"):
-            _writable_folder(_sqlite_path(url, what).parent, what, flag)
+    made: list[Path] = []  # the folders this call creates, taken back if a later one fails
+    try:
+        for url, what, flag in (
+            (stores.tracking_uri, "MLflow store", "--tracking-uri"),
+            (stores.storage_url, "Optuna storage", "--storage"),
+        ):
+            if url.startswith("sqlite"):
+                folder = _sqlite_path(url, what).parent
+            elif journal.is_journal(url):
+                folder = _journal_folder(url)
+            else:
+                continue
+            made += [p for p in (folder, *folder.parents) if not p.exists()]
+            _writable_folder(folder, what, flag)
+    except StoreError:
+        for folder in sorted(made, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if still empty
+        raise
 
 
 def local_store_missing(stores: Stores) -> bool:

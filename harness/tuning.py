@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from harness import journal
 from harness.errors import StoreError
 from harness.metrics import get_metric
 from harness.model import BuildSpec, Model, thread_limits
@@ -442,11 +443,17 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"[:2000]
 
 
-def open_storage(storage_url: str) -> Any:
-    """Optuna's RDB storage with heartbeats, its tables created once (retried while other
-    processes or threads create them); SQLite in write-ahead-log mode (`write_ahead_log`)."""
+def open_storage(storage_url: str, name: str | None = None) -> Any:
+    """The Optuna storage of `storage_url`: for a `journal:///` folder, the journal file of study
+    `name` (`harness.journal`); otherwise Optuna's RDB storage with heartbeats, its tables created
+    once (retried while other processes or threads create them), SQLite in write-ahead-log mode
+    (`write_ahead_log`)."""
     import optuna
 
+    if journal.is_journal(storage_url):
+        if name is None:
+            raise ValueError("a journal storage holds one study per file: name the study")
+        return journal.open_storage(storage_url, name)
     for attempt in range(8):
         try:
             with local_lock(storage_url):  # a fresh sqlite database gets its tables once
@@ -470,6 +477,13 @@ def open_storage(storage_url: str) -> Any:
     raise AssertionError("unreachable")
 
 
+def load_study(storage_url: str, name: str) -> Any:
+    """The existing study `name` of a storage, read as it is (no checks, no changes)."""
+    import optuna
+
+    return optuna.load_study(study_name=name, storage=open_storage(storage_url, name))
+
+
 def open_study(
     storage_url: str, name: str, direction: str, *, seed: int, data: Prepared, fresh: bool = False
 ) -> Any:
@@ -484,7 +498,7 @@ def open_study(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
-        storage = open_storage(storage_url)
+        storage = open_storage(storage_url, name)
         if fresh:
             try:
                 optuna.delete_study(study_name=name, storage=storage)

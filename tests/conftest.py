@@ -28,7 +28,13 @@ class Store:
 
     @property
     def storage(self) -> str:
-        return f"sqlite:///{self.root / 'mlruns' / 'optuna.db'}"
+        return f"journal:///{self.root / 'mlruns' / 'optuna'}"
+
+    def study(self, name: str):
+        """The Optuna study `name` of this store, as harness left it."""
+        from harness import tuning
+
+        return tuning.load_study(self.storage, name)
 
 
 def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: int = 600) -> Result:

@@ -73,10 +73,10 @@ def worker(
         markup=False,
         highlight=False,
     )
-    if stores.storage_url.startswith("sqlite"):
+    if stores.storage_url.startswith(("sqlite", "journal")):
         err.print(
-            "Note: the Optuna storage is a local sqlite file; only workers on this machine share "
-            "it. Pass --storage postgresql://... to share it between machines.",
+            "Note: the Optuna storage is local files; only workers on this machine share it. "
+            "Pass --storage postgresql://... to share it between machines.",
             markup=False,
             highlight=False,
         )

@@ -26,6 +26,14 @@ CASES = [
     ("run breast_cancer --tracking-uri ./folder", 2, "is a plain folder; MLflow 3 needs a"),
     ("run breast_cancer --tracking-uri sqlite:///", 2, "it must name a database file"),
     ("run breast_cancer --storage ftp://host/db", 2, "scheme 'ftp' is not one of sqlite"),
+    ("run breast_cancer --storage journal:///", 2, "a journal storage is a folder"),
+    ("run breast_cancer --storage journal://host/x", 2, "a journal storage is a folder"),
+    ("run breast_cancer --storage journal:///x/a.journal", 2, "a journal storage is a folder"),
+    (
+        "run breast_cancer --model dummy --storage journal:////proc/harness",
+        1,
+        "Cannot create the folder '/proc/harness' for the Optuna storage",
+    ),
     (
         "run breast_cancer --model dummy --tracking-uri sqlite:////proc/harness/mlflow.db",
         1,

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 
-import optuna
 from mlflow.tracking import MlflowClient
 
 
@@ -38,9 +37,7 @@ def test_sigterm_ends_open_runs_and_a_rerun_completes_the_missing_trials(store):
     while time.monotonic() < deadline:  # wait until at least one trial has finished
         time.sleep(0.5)
         try:
-            study = optuna.load_study(
-                study_name="breast_cancer.random_forest", storage=store.storage
-            )
+            study = store.study("breast_cancer.random_forest")
         except Exception:
             continue
         if any(t.state.name == "COMPLETE" for t in study.trials):
@@ -67,7 +64,7 @@ def test_sigterm_ends_open_runs_and_a_rerun_completes_the_missing_trials(store):
         timeout=300,
     )
     assert rerun.returncode == 0, rerun.stderr
-    study = optuna.load_study(study_name="breast_cancer.random_forest", storage=store.storage)
+    study = store.study("breast_cancer.random_forest")
     done = [t for t in study.trials if t.state.name == "COMPLETE"]
     assert len(done) == 6
     trial_runs = [

@@ -6,9 +6,10 @@ import contextlib
 import json
 import sqlite3
 
-import optuna
 import pytest
 from mlflow.tracking import MlflowClient
+
+from harness import tuning
 
 # --no-ensemble: the resume test counts study runs and rows (tests/ensemble_tests: the ensemble)
 MODELS = ("--model", "dummy", "--model", "linear", "--model", "xgboost", "--no-ensemble")
@@ -26,17 +27,34 @@ def _study_runs(client, task):
     return studies, trials
 
 
+def test_a_store_made_before_the_journal_keeps_resuming_its_sqlite_studies(cli, store):
+    legacy = f"sqlite:///{store.root / 'mlruns' / 'optuna.db'}"
+    args = ("run", "breast_cancer", "--model", "linear", "--no-ensemble", "--trials")
+    first = cli(*args, "2", env={"HARNESS_STORAGE": legacy})  # how the default store was made
+    assert first.code == 0, first.err
+    second = cli(*args, "3")  # the default now: the store's optuna.db, not a journal
+    assert second.code == 0, second.err
+    study = tuning.load_study(legacy, "breast_cancer.linear")
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    with contextlib.closing(sqlite3.connect(store.root / "mlruns" / "optuna.db")) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert not (store.root / "mlruns" / "optuna").exists()
+
+
 def test_a_rerun_resumes_the_studies_and_adds_only_the_missing_trials(cli, store):
     first = cli("run", "breast_cancer", *MODELS, "--trials", "3")
     assert first.code == 0, first.err
-    for database in ("mlflow.db", "optuna.db"):  # both stores log ahead (tracking.write_ahead_log)
-        with contextlib.closing(sqlite3.connect(store.root / "mlruns" / database)) as connection:
-            assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",), database
+    # MLflow's database logs ahead (tracking.write_ahead_log); the studies are journal files
+    with contextlib.closing(sqlite3.connect(store.root / "mlruns" / "mlflow.db")) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    journals = sorted(p.name for p in (store.root / "mlruns" / "optuna").glob("*.journal"))
+    assert journals == [f"breast_cancer.{m}.journal" for m in ("dummy", "linear", "xgboost")]
+    assert not (store.root / "mlruns" / "optuna.db").exists()
     second = cli("run", "breast_cancer", *MODELS, "--trials", "5")
     assert second.code == 0, second.err
 
     for model in ("dummy", "linear", "xgboost"):
-        study = optuna.load_study(study_name=f"breast_cancer.{model}", storage=store.storage)
+        study = store.study(f"breast_cancer.{model}")
         states = [t.state.name for t in study.trials]
         assert states == ["COMPLETE"] * 5, (model, states)
         assert study.trials[0].user_attrs["harness.default"] is True

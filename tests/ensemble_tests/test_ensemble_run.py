@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness import registry, runner
+from harness import registry, runner, tuning
 from harness.metrics import get_metric
 from harness.tracking import Tracker, resolve_stores
 from tests.conftest import Store, run_cli
@@ -126,12 +126,10 @@ def test_a_rerun_takes_the_best_trials_predictions_from_the_earlier_run(penguins
 
 
 def test_a_best_trial_with_no_stored_predictions_is_cross_validated_again_identically(penguins):
-    import optuna
-
     _, stores, config, task, data, results = penguins
     tracker = Tracker(stores)
     model = registry.get_model("naive_bayes")
-    best = optuna.load_study(study_name="penguins.naive_bayes", storage=stores.storage_url)
+    best = tuning.load_study(stores.storage_url, "penguins.naive_bayes")
     study = runner._StudyRun(task, model, data, config, tracker, runner.Reporter(), "cpu", 1)
     study.tags["harness.study_uid"] = "no-such-study"  # nothing stored under it
     try:

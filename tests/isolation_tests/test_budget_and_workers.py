@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 
-import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -191,7 +190,7 @@ def test_an_interrupt_with_parallel_studies_loses_nothing_and_the_same_command_r
         workers.update(children(proc.pid))
         try:
             names = ("breast_cancer.random_forest", "breast_cancer.extra_trees")
-            studies = [optuna.load_study(study_name=n, storage=store.storage) for n in names]
+            studies = [store.study(n) for n in names]
             states = [[t.state.name for t in study.trials] for study in studies]
         except Exception:
             continue
@@ -212,7 +211,7 @@ def test_an_interrupt_with_parallel_studies_loses_nothing_and_the_same_command_r
     rerun = subprocess.run(args, cwd=store.root, env=env, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     for name in ("random_forest", "extra_trees"):
-        study = optuna.load_study(study_name=f"breast_cancer.{name}", storage=store.storage)
+        study = store.study(f"breast_cancer.{name}")
         complete = sorted(t.number for t in study.trials if t.state.name == "COMPLETE")
         assert len(complete) == 4
         logged = sorted(

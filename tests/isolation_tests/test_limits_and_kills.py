@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 
-import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -73,9 +72,7 @@ def test_kill_9_mid_study_then_the_same_command_completes_every_trial_exactly_on
         time.sleep(0.3)
         workers = children(proc.pid) or workers
         try:
-            study = optuna.load_study(
-                study_name="breast_cancer.random_forest", storage=store.storage
-            )
+            study = store.study("breast_cancer.random_forest")
         except Exception:
             continue
         states = [t.state.name for t in study.trials]
@@ -93,7 +90,7 @@ def test_kill_9_mid_study_then_the_same_command_completes_every_trial_exactly_on
 
     rerun = subprocess.run(args, cwd=store.root, env=env, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
-    study = optuna.load_study(study_name="breast_cancer.random_forest", storage=store.storage)
+    study = store.study("breast_cancer.random_forest")
     complete = sorted(t.number for t in study.trials if t.state.name == "COMPLETE")
     assert len(complete) == 5
     logged = sorted(int(r.data.tags["harness.trial"]) for r in _trial_runs(store, "breast_cancer"))

@@ -10,7 +10,6 @@ command must finish the study with exactly the asked trials, each in MLflow once
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 TRIALS = 10
+STUDY = "breast_cancer.naive_bayes"
 
 
 @pytest.fixture
@@ -42,11 +42,18 @@ def small_disk(tmp_path: Path):
         subprocess.run(["umount", "-l", str(folder)], capture_output=True)
 
 
-def _complete_trials(db: Path) -> int:
+def _study(folder: Path):
+    from harness import tuning
+
+    return tuning.load_study(f"journal:///{folder / 'mlruns' / 'optuna'}", STUDY)
+
+
+def _complete_trials(folder: Path) -> int:
+    if not (folder / "mlruns" / "optuna" / f"{STUDY}.journal").exists():
+        return 0
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
-            return con.execute("select count(*) from trials where state = 'COMPLETE'").fetchone()[0]
-    except sqlite3.Error:
+        return sum(t.state.name == "COMPLETE" for t in _study(folder).get_trials(deepcopy=False))
+    except KeyError:  # the study is being created
         return 0
 
 
@@ -89,9 +96,8 @@ def test_a_full_disk_stops_the_run_with_its_reason_and_a_rerun_completes(small_d
         stderr=subprocess.PIPE,
         text=True,
     )
-    db = small_disk / "mlruns" / "optuna.db"
     end = time.monotonic() + 120
-    while _complete_trials(db) < 2 and proc.poll() is None and time.monotonic() < end:
+    while _complete_trials(small_disk) < 2 and proc.poll() is None and time.monotonic() < end:
         time.sleep(0.1)
     assert proc.poll() is None, "the run ended before the disk could be filled"
     filler = _fill(small_disk)
@@ -105,13 +111,11 @@ def test_a_full_disk_stops_the_run_with_its_reason_and_a_rerun_completes(small_d
     again = subprocess.run(_command(), cwd=small_disk, env=_env(), capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
 
-    import optuna
     from mlflow.tracking import MlflowClient
 
     from harness import tuning
 
-    study = optuna.load_study(study_name="breast_cancer.naive_bayes", storage=f"sqlite:///{db}")
-    counted = tuning.done_trials(study)
+    counted = tuning.done_trials(_study(small_disk))
     assert len(counted) == TRIALS
     client = MlflowClient(f"sqlite:///{small_disk / 'mlruns' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("breast_cancer")

@@ -1,8 +1,8 @@
 """The slot queue that makes shared studies end with exactly `--trials` counted trials.
 
-The races between machines are forced here, in one process, on a sqlite RDB storage: a slot
-queued twice, a trial created beyond the queue, two finished trials of one slot, and the running
-trial of a dead process.
+The races between machines are forced here, in one process, on both local storages (SQLite's
+RDB storage and the journal folder): a slot queued twice, a trial created beyond the queue, two
+finished trials of one slot, and the running trial of a dead process.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import pytest
 from harness import tuning
 
 
-@pytest.fixture
-def study(tmp_path: Path):
+@pytest.fixture(params=["sqlite", "journal"])
+def study(request, tmp_path: Path):
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'optuna.db'}")
+    url = {"sqlite": f"sqlite:///{tmp_path / 'optuna.db'}", "journal": f"journal:///{tmp_path}"}
+    storage = tuning.open_storage(url[request.param], "t.m")
     return optuna.create_study(storage=storage, study_name="t.m", direction="maximize")
 
 
