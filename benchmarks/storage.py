@@ -20,7 +20,9 @@ Storages (`--storages`):
 
 A second table times a completed trial's results written as separate user attributes (one per
 metric's fold scores, fit and predict seconds: how harness wrote them before) against one
-attribute (how it writes them now), on the sqlite storage.
+attribute (how it writes them now), on the sqlite storage. A third times the other store a trial
+writes: its MLflow child run (`Tracker.start_run` with a study's tags, one `log` of a binary
+task's metrics and fold series and 2 parameters, `end_run`), each of the three calls apart.
 
     python benchmarks/storage.py                        # 100 trials per storage
     python benchmarks/storage.py --trials 300 --storages sqlite journal
@@ -148,6 +150,47 @@ def bench_results_attribute(trials: int) -> list[dict[str, Any]]:
     ]
 
 
+def bench_mlflow(trials: int) -> list[dict[str, Any]]:
+    """A trial's MLflow child run on a local sqlite store: create, log, end, timed apart."""
+    from harness.tracking import Tracker, make_folders, resolve_stores
+
+    results = _results()
+    series = {k: v for k, v in results.items() if k.startswith("fold_")}
+    summary = {f"cv_{m}_{s}": 0.9 for m in METRICS for s in ("mean", "std")}
+    summary.update(fit_seconds=0.5, predict_seconds=0.05)
+    tags = {f"harness.tag{i}": "value" for i in range(12)}  # a study's tags, on each trial
+    spent: dict[str, list[float]] = {"create": [], "log": [], "end": []}
+    with tempfile.TemporaryDirectory(prefix="harness-storage-") as folder:
+        stores = resolve_stores(f"sqlite:///{folder}/mlflow.db", f"journal:///{folder}/optuna")
+        make_folders(stores)
+        tracker = Tracker(stores)
+        parent = tracker.start_run("bench", "study", tags)
+        for number in range(trials):
+            start = time.perf_counter()
+            child = tracker.start_run("bench", f"trial-{number}", tags, parent=parent)
+            logged = time.perf_counter()
+            tracker.log(child, metrics=summary, series=series, params={"C": 1.0, "l1": 0.5})
+            ended = time.perf_counter()
+            tracker.end_run(child)
+            spent["create"].append(logged - start)
+            spent["log"].append(ended - logged)
+            spent["end"].append(time.perf_counter() - ended)
+    rows = [
+        {"case": "mlflow", "call": call, "trials": trials, "seconds_per_trial": median(v[10:] or v)}
+        for call, v in spent.items()
+    ]
+    total = [sum(parts) for parts in zip(*spent.values(), strict=True)]
+    rows.append(
+        {
+            "case": "mlflow",
+            "call": "child run",
+            "trials": trials,
+            "seconds_per_trial": median(total[10:] or total),
+        }
+    )
+    return rows
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     trial = [r for r in rows if r["case"] == "trial"]
     base = next((r for r in trial if r["storage"] == "sqlite"), None)
@@ -165,14 +208,27 @@ def table(rows: list[dict[str, Any]]) -> str:
             for r in trial
         ],
     )
+    parts = [first]
     layouts = [r for r in rows if r["case"] == "results attribute"]
-    if not layouts:
-        return first
-    second = markdown(
-        ["a trial's results", "writes", "ms / trial (median)"],
-        [[r["layout"], r["writes"], fmt(r["seconds_per_trial"] * 1000, 1)] for r in layouts],
-    )
-    return f"{first}\n\n{second}"
+    if layouts:
+        parts.append(
+            markdown(
+                ["a trial's results", "writes", "ms / trial (median)"],
+                [
+                    [r["layout"], r["writes"], fmt(r["seconds_per_trial"] * 1000, 1)]
+                    for r in layouts
+                ],
+            )
+        )
+    mlflow = [r for r in rows if r["case"] == "mlflow"]
+    if mlflow:
+        parts.append(
+            markdown(
+                ["MLflow (sqlite), a trial's", "ms / trial (median)"],
+                [[r["call"], fmt(r["seconds_per_trial"] * 1000, 1)] for r in mlflow],
+            )
+        )
+    return "\n\n".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.simplefilter("ignore")  # heartbeats outside `optimize`, experimental arguments
     results = Results("storage", {"trials": args.trials, "storages": args.storages})
-    for row in bench(args.storages, args.trials) + bench_results_attribute(args.trials):
+    rows = bench(args.storages, args.trials) + bench_results_attribute(args.trials)
+    for row in rows + bench_mlflow(args.trials):
         results.add(row)
     print(table(results.payload["results"]))
     print(f"\nWrote {results.path}")

@@ -68,4 +68,6 @@ def test_the_storage_benchmark_replays_a_completed_trial_on_each_storage(scripts
     assert [r["storage"] for r in rows if r["case"] == "trial"] == ["sqlite", "journal", "memory"]
     layouts = {r["layout"]: r["writes"] for r in rows if r["case"] == "results attribute"}
     assert layouts == {"separate": 7, "one": 1}
+    calls = [r["call"] for r in rows if r["case"] == "mlflow"]
+    assert calls == ["create", "log", "end", "child run"]
     assert all(r["seconds_per_trial"] > 0 for r in rows)
