@@ -478,7 +478,8 @@ def open_storage(storage_url: str, name: str | None = None) -> Any:
 
 
 def load_study(storage_url: str, name: str) -> Any:
-    """The existing study `name` of a storage, read as it is (no checks, no changes)."""
+    """The existing study `name` of a storage, as it is: no fingerprint checks, no slots queued
+    (a journal folder gets an empty file for a study it does not hold yet)."""
     import optuna
 
     return optuna.load_study(study_name=name, storage=open_storage(storage_url, name))
