@@ -20,10 +20,13 @@ What it guarantees, on one machine (docs/RELIABILITY.md):
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from pathlib import Path
 from typing import Any
+
+from harness.errors import UsageError
 
 SCHEME = "journal:///"
 SUFFIX = ".journal"
@@ -35,13 +38,22 @@ def is_journal(url: str) -> bool:
 
 
 def folder(url: str) -> Path:
-    """The folder of a `journal:///<folder>` URL (relative paths from the current directory)."""
+    """The folder of a `journal:///<folder>` URL (relative paths from the current directory).
+
+    Raises:
+        UsageError: A URL that names no folder, a host, or a journal file.
+    """
     if not url.startswith(SCHEME) or not url[len(SCHEME) :] or url.endswith(SUFFIX):
-        raise ValueError(
-            f"a journal storage is journal:///relative/folder or journal:////absolute/folder, "
-            f"not {url!r}"
+        raise UsageError(
+            f"Malformed Optuna storage {url!r}: a journal storage is a folder, "
+            "journal:///relative/folder or journal:////absolute/folder."
         )
     return Path(url[len(SCHEME) :]).resolve()
+
+
+def url(path: Path) -> str:
+    """The `journal:///` URL of a folder (absolute paths give `journal:////...`)."""
+    return f"{SCHEME}{path}"
 
 
 def study_file(url: str, name: str) -> Path:
@@ -83,8 +95,6 @@ class FlockLock:
         self._held = threading.local()
 
     def acquire(self) -> bool:
-        import fcntl
-
         handle = open(self._path, "a")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX)
@@ -96,8 +106,6 @@ class FlockLock:
         return True
 
     def release(self) -> None:
-        import fcntl
-
         handle = self._held.handle
         self._held.handle = None
         try:

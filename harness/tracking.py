@@ -72,16 +72,6 @@ def _sqlite_path(url: str, what: str) -> Path:
     return Path(path).resolve()
 
 
-def _journal_folder(url: str) -> Path:
-    try:
-        return journal.folder(url)
-    except ValueError:
-        raise UsageError(
-            f"Malformed Optuna storage {mask(url)!r}: a journal storage is a folder, "
-            "journal:///relative/folder or journal:////absolute/folder."
-        ) from None
-
-
 def _check_url(url: str, schemes: tuple[str, ...], what: str, flag: str) -> None:
     if url == "databricks" and "databricks" in schemes:  # MLflow's own short form
         return
@@ -156,13 +146,13 @@ def resolve_stores(
     if storage is None:
         # Stores made before the journal keep their SQLite studies, and resume them.
         legacy = local_folder / "optuna.db"
-        storage = f"sqlite:///{legacy}" if legacy.exists() else f"journal:///{local_folder}/optuna"
+        storage = f"sqlite:///{legacy}" if legacy.exists() else journal.url(local_folder / "optuna")
     _check_url(storage, STORAGE_SCHEMES, "Optuna storage", "--storage")
     if storage.startswith("sqlite"):
         db = _sqlite_path(storage, "Optuna storage")
         storage = f"sqlite:///{db}"
     elif journal.is_journal(storage):
-        storage = f"{journal.SCHEME}{_journal_folder(storage)}"
+        storage = journal.url(journal.folder(storage))
     stores = Stores(tracking_uri=tracking_uri, storage_url=storage, artifact_root=artifact_root)
     if create:
         make_folders(stores)
@@ -229,7 +219,7 @@ def make_folders(stores: Stores) -> None:
             if url.startswith("sqlite"):
                 folder = _sqlite_path(url, what).parent
             elif journal.is_journal(url):
-                folder = _journal_folder(url)
+                folder = journal.folder(url)
             else:
                 continue
             made += [p for p in (folder, *folder.parents) if not p.exists()]
