@@ -445,25 +445,19 @@ class _StudyRun:
 
     def _log_trial(self, run_id: str, trial: Any) -> None:
         payload = _trial_payload(trial, self.task.metrics)
-        start = trial.datetime_start or trial.datetime_complete
-        child = self.tracker.start_run(
+        start, end = trial.datetime_start or trial.datetime_complete, trial.datetime_complete
+        self.tracker.record_run(
             self.task.name,
             f"{self.model.name}-trial-{trial.number}",
             {**self.tags, **payload["tags"]},
             parent=run_id,
+            metrics=payload["metrics"],
+            params=trial.params,
+            series=payload["series"],
+            status="FAILED" if payload["status"] == "failed" else "FINISHED",
             start_time=int(start.timestamp() * 1000) if start else None,
+            end_time=int(end.timestamp() * 1000) if end else None,
         )
-        try:
-            self.tracker.log(
-                child, metrics=payload["metrics"], series=payload["series"], params=trial.params
-            )
-        finally:
-            end = trial.datetime_complete
-            self.tracker.end_run(
-                child,
-                "FAILED" if payload["status"] == "failed" else "FINISHED",
-                int(end.timestamp() * 1000) if end else None,
-            )
 
     def _tune(self, target: int, deadline: float | None, until: float | None) -> int:
         import optuna

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness import journal
+from harness import journal, mlflow_rows
 from harness.errors import StoreError, UsageError
 
 TRACKING_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks")
@@ -356,6 +356,8 @@ class Tracker:
                 f"Cannot open the MLflow store {mask(stores.tracking_uri)!r}: {first}.{hint}"
             ) from None
         self._experiments: dict[str, str] = {}
+        self._artifact_locations: dict[str, str] = {}
+        self._rows = mlflow_rows.writer(self.client)  # None: a tracking server
 
     def experiment_id(self, task: str, *, create: bool = True) -> str | None:
         """The id of the task's experiment, created (with a local artifact folder) if needed."""
@@ -451,6 +453,58 @@ class Tracker:
             )
 
     @_store_call
+    def record_run(
+        self,
+        task: str,
+        run_name: str,
+        tags: Mapping[str, Any],
+        *,
+        parent: str | None = None,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        series: Mapping[str, list[float]] | None = None,
+        status: str = "FINISHED",
+        start_time: int | None = None,
+        end_time: int | None = None,
+    ) -> str:
+        """A finished run with its tags, params, metrics and series, written at once (a trial's).
+
+        On MLflow's SQL store, one transaction (`harness.mlflow_rows`: about a sixth of the time
+        of the public calls, and never half-written); on a tracking server, the public calls.
+        """
+        tags = {k: str(v)[:5000] for k, v in tags.items()}
+        if self._rows is None:
+            run_id = self.start_run(task, run_name, tags, parent=parent, start_time=start_time)
+            try:
+                self.log(run_id, metrics=metrics, params=params, series=series)
+            finally:
+                self.end_run(run_id, status, end_time)
+            return run_id
+        if parent:
+            tags[PARENT_TAG] = parent
+        experiment_id = self.experiment_id(task)
+        if experiment_id not in self._artifact_locations:
+            location = self.client.get_experiment(experiment_id).artifact_location
+            self._artifact_locations[experiment_id] = location
+        rows = [(key, float(v), 0) for key, v in (metrics or {}).items() if v is not None]
+        rows += [
+            (key, float(v), step) for key, vs in (series or {}).items() for step, v in enumerate(vs)
+        ]
+        now = _now_ms()
+        return self._rows.write(
+            experiment_id,
+            self._artifact_locations[experiment_id],
+            run_name,
+            tags=tags,
+            params={key: _param_value(v) for key, v in (params or {}).items()},
+            metrics=rows,
+            status=status,
+            start_time=start_time or now,
+            end_time=end_time or now,
+            timestamp=now,
+        )
+
+    @_store_call
     def log_artifact(self, run_id: str, path: Path, folder: str | None = None) -> None:
         """Upload one local file as an artifact of the run."""
         self.client.log_artifact(run_id, str(path), artifact_path=folder)
@@ -465,9 +519,10 @@ class Tracker:
         """End the runs that a killed harness process on this machine left RUNNING.
 
         A `kill -9` (or a power cut) leaves no chance to end runs. Study runs of a dead process
-        are ended as KILLED with status failed; its trial runs are deleted, since the trial may
-        be logged only in part, and the study's next run logs the finished trial again from the
-        Optuna storage. Runs of live processes and of other machines are left alone.
+        are ended as KILLED with status failed; its trial runs left RUNNING (only on a tracking
+        server, where `record_run` takes three calls) are deleted, since the trial may be logged
+        only in part, and the study's next run logs the finished trial again from the Optuna
+        storage. Runs of live processes and of other machines are left alone.
 
         Returns:
             How many runs were closed or deleted.

@@ -69,5 +69,5 @@ def test_the_storage_benchmark_replays_a_completed_trial_on_each_storage(scripts
     layouts = {r["layout"]: r["writes"] for r in rows if r["case"] == "results attribute"}
     assert layouts == {"separate": 7, "one": 1}
     calls = [r["call"] for r in rows if r["case"] == "mlflow"]
-    assert calls == ["create", "log", "end", "child run"]
+    assert calls == ["create", "log", "end", "one transaction", "the three public calls"]
     assert all(r["seconds_per_trial"] > 0 for r in rows)
