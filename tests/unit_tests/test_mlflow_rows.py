@@ -83,11 +83,8 @@ def test_a_run_in_one_transaction_reads_back_as_one_from_the_public_calls(tracke
     assert mine.info.artifact_uri == public.info.artifact_uri.replace(theirs, ours)
     assert mine.data.metrics == public.data.metrics
     assert mine.data.metrics["fold_roc_auc"] == 0.97  # the latest step's value
-    assert mine.data.params == public.data.params == {
-        "C": "0.5",
-        "penalty": "l2",
-        "layers": "[64, 32]",
-    }
+    assert mine.data.params == public.data.params
+    assert mine.data.params == {"C": "0.5", "penalty": "l2", "layers": "[64, 32]"}
     assert mine.data.tags == public.data.tags
     assert mine.data.tags["mlflow.parentRunId"] == parent
     assert len(mine.data.tags["x"]) == 5000  # cut as the public path's tags are
