@@ -57,7 +57,6 @@ class RowWriter:
     def __init__(self, store: Any) -> None:
         from mlflow.store.tracking.dbmodels import models
 
-        self.store = store
         self.session = store.ManagedSessionMaker  # newer MLflow wants writes flagged
         if "read_only" in inspect.signature(self.session).parameters:
             self.session = functools.partial(self.session, read_only=False)

@@ -307,6 +307,17 @@ def _param_value(value: Any) -> str:
     return text[:6000]
 
 
+def _metric_rows(
+    metrics: Mapping[str, float | None] | None, series: Mapping[str, list[float]] | None
+) -> list[tuple[str, float, int]]:
+    """(key, value, step) rows: each metric at step 0 (None left out), each series value at its
+    index (one per fold)."""
+    rows = [(key, float(v), 0) for key, v in (metrics or {}).items() if v is not None]
+    for key, values in (series or {}).items():
+        rows += [(key, float(v), step) for step, v in enumerate(values)]
+    return rows
+
+
 def _store_call(method):
     """Turn a failure of the MLflow store inside a Tracker method into a `StoreError`."""
     import functools
@@ -435,12 +446,8 @@ class Tracker:
 
         now = _now_ms()
         batch_metrics = [
-            Metric(key, float(value), now, 0)
-            for key, value in (metrics or {}).items()
-            if value is not None
+            Metric(key, v, now, step) for key, v, step in _metric_rows(metrics, series)
         ]
-        for key, values in (series or {}).items():
-            batch_metrics += [Metric(key, float(v), now, step) for step, v in enumerate(values)]
         batch_params = [Param(key, _param_value(v)) for key, v in (params or {}).items()]
         batch_tags = [RunTag(key, str(v)[:5000]) for key, v in (tags or {}).items()]
         # MLflow caps a batch at 1000 metrics and 100 params; chunk to stay inside.
@@ -486,10 +493,6 @@ class Tracker:
         if experiment_id not in self._artifact_locations:
             location = self.client.get_experiment(experiment_id).artifact_location
             self._artifact_locations[experiment_id] = location
-        rows = [(key, float(v), 0) for key, v in (metrics or {}).items() if v is not None]
-        rows += [
-            (key, float(v), step) for key, vs in (series or {}).items() for step, v in enumerate(vs)
-        ]
         now = _now_ms()
         return self._rows.write(
             experiment_id,
@@ -497,7 +500,7 @@ class Tracker:
             run_name,
             tags=tags,
             params={key: _param_value(v) for key, v in (params or {}).items()},
-            metrics=rows,
+            metrics=_metric_rows(metrics, series),
             status=status,
             start_time=start_time or now,
             end_time=end_time or now,
