@@ -17,9 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import runner
-from harness.metrics import get_metric
-from harness.tracking import resolve_stores
+from harness import run as harness_run
+from harness.contracts.metrics import get_metric
+from harness.run import config as run_config
+from harness.store.urls import resolve_stores
 
 
 def main() -> None:
@@ -42,7 +43,7 @@ def main() -> None:
         stores = resolve_stores(f"sqlite:///{root / 'mlflow.db'}", root=root)
         for task in args.tasks:
             start = time.perf_counter()
-            config = runner.RunConfig(
+            config = run_config.RunConfig(
                 task=task,
                 models=tuple(args.models),
                 trials=args.trials,
@@ -51,7 +52,7 @@ def main() -> None:
                 seed=args.seed,
                 n_jobs=args.jobs,
             )
-            spec, _, results = runner.run(config, stores)
+            spec, _, results = harness_run.run(config, stores)
             seconds = time.perf_counter() - start
             metric = get_metric(spec.metric)
             up = 1.0 if metric.direction == "maximize" else -1.0

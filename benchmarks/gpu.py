@@ -77,14 +77,15 @@ def measure(
 ) -> dict[str, Any]:
     """Fit MODEL:TASK's defaults `repeats` times on this process's device (run in a child); a
     network trains for at most `epochs` epochs (its default maximum when None)."""
-    from harness import devices, registry, tuning
-    from harness.model import thread_limits
-    from harness.splits import prepare
+    from harness import devices, registry
+    from harness.contracts.model import thread_limits
+    from harness.protocol import cv
+    from harness.protocol.splits import prepare
 
     model_name, task_name = case.split(":")
     model, task = registry.get_model(model_name), registry.get_task(task_name)
     data = prepare(task, task.load(), folds=task.folds, seed=seed)
-    spec = tuning.spec_for(
+    spec = cv.spec_for(
         task.problem_type, task.modality, data, n_jobs=n_jobs, device=devices.device()
     )
     keras = model_name.startswith("keras")
@@ -98,7 +99,7 @@ def measure(
             start = time.perf_counter()
             estimator.fit(data.X, data.y)
             seconds = time.perf_counter() - start
-        info = tuning.fit_info(estimator)
+        info = cv.fit_info(estimator)
         units = info["epochs_used"] if keras else _rounds(info)
         fits.append({"seconds": seconds, "units": float(units), "gpu": info.get("gpu", 0.0)})
     proof: dict[str, Any] = {"booster_device": _booster_device(estimator)}

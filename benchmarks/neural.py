@@ -36,9 +36,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness import devices, registry, tuning
-from harness.metrics import get_metric
-from harness.model import BuildSpec
+from harness import devices, errors, registry
+from harness.contracts.metrics import get_metric
+from harness.contracts.model import BuildSpec
+from harness.protocol import cv
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_CASES = (
@@ -129,7 +130,7 @@ def load_case(name: str) -> Case:
             ("linear",),
         )
     if name.startswith("tabular:"):
-        from harness.splits import prepare
+        from harness.protocol.splits import prepare
 
         task = registry.get_task(name.split(":", 1)[1])
         data = prepare(task, task.load(), folds=2, seed=0)
@@ -167,7 +168,7 @@ def run_model(case: Case, model_name: str, *, n_jobs: int, seed: int) -> dict[st
         device=devices.device(),
     )
     info: dict[str, float] = {}
-    prediction, fit_s, predict_s = tuning.fit_and_predict(
+    prediction, fit_s, predict_s = cv.fit_and_predict(
         model, dict(model.defaults), spec, seed, X, case.y, hold, n_classes, info=info
     )
     return {
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 row = run_model(case, model_name, n_jobs=n_jobs, seed=args.seed)
             except Exception as exc:  # a benchmark reports failures and goes on
-                row = {"case": case.name, "model": model_name, "error": tuning.error_text(exc)}
+                row = {"case": case.name, "model": model_name, "error": errors.error_text(exc)}
                 row |= {"metric": case.metric, "train_rows": len(case.y)}
                 row |= {"holdout_rows": len(case.holdout_y)}
             row["wall_seconds"] = time.perf_counter() - start

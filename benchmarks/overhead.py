@@ -45,7 +45,7 @@ def _sklearn_cv(model, spec, data, metric, seed):
     from sklearn.model_selection import cross_validate
     from threadpoolctl import threadpool_limits
 
-    from harness.tuning import predict
+    from harness.protocol.cv import predict
 
     n_train = len(data.folds[0][0])
     estimator = model.build(replace(spec, n_rows=n_train), dict(model.defaults), seed=seed)
@@ -98,10 +98,14 @@ def bench_case(
 ) -> dict:
     """Alternate harness trials and scikit-learn CVs of one task:model, `per_round` of each per
     round; medians over the rounds of the seconds per trial."""
-    from harness import registry, runner, tuning
-    from harness.metrics import get_metric
-    from harness.splits import prepare
-    from harness.tracking import Tracker, make_folders, resolve_stores
+    from harness import registry
+    from harness.contracts.metrics import get_metric
+    from harness.protocol.splits import prepare
+    from harness.run import config as run_config
+    from harness.run import study as run_study
+    from harness.store.tracker import Tracker
+    from harness.store.urls import make_folders, resolve_stores
+    from harness.tuning import attrs, studies
 
     task_name, model_name = case.split(":")
     task, model = registry.get_task(task_name), registry.get_model(model_name)
@@ -114,9 +118,9 @@ def bench_case(
         make_folders(stores)
         tracker = Tracker(stores)
         tracker.experiment_id(task.name)
-        config = runner.RunConfig(task=task.name, models=(model.name,), trials=10**6, seed=seed)
-        study = runner._StudyRun(  # the per-study object `harness run` drives
-            task, model, data, config, tracker, runner.Reporter(), "cpu", n_jobs
+        config = run_config.RunConfig(task=task.name, models=(model.name,), trials=10**6, seed=seed)
+        study = run_study.StudyRun(  # the per-study object `harness run` drives
+            task, model, data, config, tracker, run_config.Reporter(), "cpu", n_jobs
         )
         study.start(None)
         spent = _instrument(study)
@@ -127,20 +131,20 @@ def bench_case(
                 row: dict = {"round": number}
                 for side in sides:
                     if side == "harness":
-                        done = len(tuning.done_trials(study.study))
+                        done = len(studies.done_trials(study.study))
                         # the defaults in the next numbered slots, as `harness run` queues
                         # them: a trial without a slot would run as a surplus trial first
                         for slot in range(done, done + per_round):
                             study.study.enqueue_trial(
                                 dict(model.defaults),
-                                user_attrs={tuning.SLOT_ATTR: slot, tuning.DEFAULT_ATTR: True},
+                                user_attrs={attrs.SLOT_ATTR: slot, attrs.DEFAULT_ATTR: True},
                             )
                         spent.update(mlflow=0.0, worker=0.0)
                         start = time.perf_counter()
                         study.tune(done + per_round)
                         wall = time.perf_counter() - start
                         trials = study.study.get_trials(deepcopy=False)[-per_round:]
-                        timings = [tuning.results_of(t) for t in trials]
+                        timings = [attrs.results_of(t) for t in trials]
                         inner = [
                             np.sum(r.get("fit_seconds", [np.nan]))
                             + np.sum(r.get("predict_seconds", [np.nan]))

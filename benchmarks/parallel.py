@@ -37,7 +37,7 @@ def one_run(
 ) -> dict:
     import optuna
 
-    from harness import tuning
+    from harness.tuning import studies as tuning_studies
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="harness-parallel-") as tmp:
@@ -68,7 +68,7 @@ def one_run(
             raise SystemExit(f"harness run failed ({done.returncode}): {done.stderr[-3000:]}")
         starts, ends, count = [], [], 0
         for name in (f"{task}.{model}" for model in models):
-            study = tuning.load_study(storage, name)
+            study = tuning_studies.load_study(storage, name)
             for trial in study.get_trials(deepcopy=False):
                 if trial.datetime_start and trial.datetime_complete:
                     starts.append(trial.datetime_start)

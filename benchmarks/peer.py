@@ -140,8 +140,9 @@ def run_flaml(python: Path, folder: Path) -> dict:
 
 
 def run_harness(task, data, folder: Path, budget: float, preset: str, seed: int) -> dict:
-    from harness.leaderboard import task_rows
-    from harness.tracking import Tracker, resolve_stores
+    from harness.results.leaderboard import task_rows
+    from harness.store.tracker import Tracker
+    from harness.store.urls import resolve_stores
 
     tracking, storage = f"sqlite:///{folder}/mlflow.db", f"journal:///{folder}/optuna"
     env = {
@@ -222,8 +223,8 @@ def paired_bootstrap(metric, y, ours, theirs, seed: int) -> tuple[float, float, 
 
 def bench_task(name: str, python: Path, budget: float, preset: str, seed: int) -> dict:
     from harness import registry
-    from harness.metrics import get_metric
-    from harness.splits import prepare
+    from harness.contracts.metrics import get_metric
+    from harness.protocol.splits import prepare
 
     task = registry.get_task(name)
     data = prepare(task, task.load(), folds=task.folds, seed=seed)

@@ -21,10 +21,10 @@ import pandas as pd
 from sklearn.metrics import mean_squared_error, roc_auc_score
 
 from harness import registry
+from harness.contracts.task import Dataset, Task
 from harness.data.packages import frame_dataset, r_dataset
-from harness.splits import prepare
-from harness.task import Dataset, Task
-from harness.tuning import spec_for
+from harness.protocol.cv import spec_for
+from harness.protocol.splits import prepare
 
 
 def _score(task: Task, data: Dataset, model_name: str, seed: int) -> float:

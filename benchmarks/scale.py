@@ -42,7 +42,7 @@ def memory_job(context, send) -> dict:
 
 def _subsample(dataset, holdout_positions: np.ndarray, rows: int | None, seed: int):
     """The dataset with a sample of `rows` training rows and the full task's holdout."""
-    from harness.task import Dataset
+    from harness.contracts.task import Dataset
 
     n = len(dataset.X)
     training = np.setdiff1d(np.arange(n), holdout_positions)
@@ -60,25 +60,26 @@ def _subsample(dataset, holdout_positions: np.ndarray, rows: int | None, seed: i
 
 
 def bench_model(task, model, data, *, n_jobs: int, cap: float, seed: int) -> dict:
-    from harness import tuning
-    from harness.metrics import get_metric
-    from harness.worker import JobFailed, Limits, Worker
+    from harness.contracts.metrics import get_metric
+    from harness.execution import jobs as execution_jobs
+    from harness.execution.worker import JobFailed, Limits, Worker
+    from harness.protocol import cv
 
-    spec = tuning.spec_for(task.problem_type, task.modality, data, n_jobs=n_jobs)
-    context = tuning.StudyContext(model, data, spec, task.metrics, seed)
+    spec = cv.spec_for(task.problem_type, task.modality, data, n_jobs=n_jobs)
+    context = execution_jobs.StudyContext(model, data, spec, task.metrics, seed)
     row: dict = {"model": model.name, "rows": len(data.y), "folds": len(data.folds)}
     row["data_mb"] = float(data.X.memory_usage(deep=True).sum() / 2**20)
     with Worker(context, Limits(seconds=cap * 3)) as worker:
         row["worker_start_rss_mb"] = worker.call(memory_job)["rss_mb"]
         try:
             start = time.perf_counter()
-            scores = worker.call(tuning.cv_job, dict(model.defaults))
+            scores = worker.call(execution_jobs.cv_job, dict(model.defaults))
             row["cv_seconds"] = time.perf_counter() - start
             row["cv_fit_seconds"] = float(np.sum(scores.fit_seconds))
             row["cv_score"] = float(np.mean(scores.scores[task.metric]))
             start = time.perf_counter()
             prediction, fit_s, predict_s, info = worker.call(
-                tuning.refit_job, dict(model.defaults), data.holdout_X
+                execution_jobs.refit_job, dict(model.defaults), data.holdout_X
             )
             row["refit_wall_seconds"] = time.perf_counter() - start
             row["refit_seconds"] = fit_s
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     if args is None:
         return 0
     from harness import devices, registry
-    from harness.splits import prepare
+    from harness.protocol.splits import prepare
 
     n_jobs = args.jobs or devices.cpu_count()
     task = registry.get_task(args.task)

@@ -5,15 +5,15 @@ model and no MLflow, the storage operations one completed trial of `harness run`
 numbered slot (5 folds), and times them per trial, alternating the storages:
 
 - `study.enqueue_trial` of the slot, then `study.ask` (pops it) and its 2 fixed parameters;
-- the host and pid attributes and the slot check's read of every trial (`tuning.claim_slot`);
-- the pruner's read of the completed trials (`tuning.FoldMedianPruner`), 4 fold reports;
-- the slot check at the end, the results attribute (`tuning.RESULT_ATTR`), `study.tell`;
-- the read of every trial after it (`tuning.done_trials`).
+- the host and pid attributes and the slot check's read of every trial (`slots.claim_slot`);
+- the pruner's read of the completed trials (`pruning.FoldMedianPruner`), 4 fold reports;
+- the slot check at the end, the results attribute (`attrs.RESULT_ATTR`), `study.tell`;
+- the read of every trial after it (`tuning_studies.done_trials`).
 
 Storages (`--storages`):
-    sqlite      what harness opens (`tuning.open_storage`: Optuna's RDB storage, SQLite in WAL
+    sqlite      what harness opens (`studies.open_storage`: Optuna's RDB storage, SQLite in WAL
                 mode, synchronous=NORMAL, heartbeats on);
-    journal     what harness opens for the default store (`tuning.open_storage` of a journal
+    journal     what harness opens for the default store (`studies.open_storage` of a journal
                 folder: Optuna's `JournalStorage` on a `JournalFileBackend`, an append-only
                 file per study, under harness's flock lock, `harness.journal`);
     memory      Optuna's in-memory storage (no persistence: the floor).
@@ -53,12 +53,12 @@ def _results() -> dict[str, Any]:
 def _storage(kind: str, folder: str) -> Any:
     import optuna
 
-    from harness import tuning
+    from harness.tuning import studies as tuning_studies
 
     if kind == "sqlite":
-        return tuning.open_storage(f"sqlite:///{folder}/optuna.db")
+        return tuning_studies.open_storage(f"sqlite:///{folder}/optuna.db")
     if kind == "journal":
-        return tuning.open_storage(f"journal:///{folder}/optuna", "bench")
+        return tuning_studies.open_storage(f"journal:///{folder}/optuna", "bench")
     return optuna.storages.InMemoryStorage()
 
 
@@ -66,20 +66,20 @@ def one_trial(study: Any, slot: int, results: dict[str, Any]) -> None:
     """The storage operations of one completed trial of a slotted harness study."""
     from optuna.trial import TrialState
 
-    from harness import tuning
+    from harness.tuning import attrs
 
-    study.enqueue_trial({"C": 1.0, "l1_ratio": 0.5}, user_attrs={tuning.SLOT_ATTR: slot})
+    study.enqueue_trial({"C": 1.0, "l1_ratio": 0.5}, user_attrs={attrs.SLOT_ATTR: slot})
     trial = study.ask()
     trial.suggest_float("C", 1e-3, 10.0, log=True)
     trial.suggest_float("l1_ratio", 0.0, 1.0)
-    trial.set_user_attr(tuning.HOST_ATTR, "host")
-    trial.set_user_attr(tuning.PID_ATTR, 1)
+    trial.set_user_attr(attrs.HOST_ATTR, "host")
+    trial.set_user_attr(attrs.PID_ATTR, 1)
     study.get_trials(deepcopy=False)  # the slot check at the start
     study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))  # the pruner's read
     for step in range(FOLDS - 1):  # the last fold is not reported
         trial.report(0.9, step)
     study.get_trials(deepcopy=False)  # the slot check at the end
-    trial.set_user_attr(tuning.RESULT_ATTR, results)
+    trial.set_user_attr(attrs.RESULT_ATTR, results)
     study.tell(trial, 0.9)
     study.get_trials(deepcopy=False)  # done_trials after the trial
 
@@ -121,7 +121,7 @@ def bench_results_attribute(trials: int) -> list[dict[str, Any]]:
     """A trial's results as separate user attributes against one, on the sqlite storage."""
     import optuna
 
-    from harness import tuning
+    from harness.tuning import attrs
 
     results = _results()
     with tempfile.TemporaryDirectory(prefix="harness-storage-") as folder:
@@ -135,7 +135,7 @@ def bench_results_attribute(trials: int) -> list[dict[str, Any]]:
                     for key, value in results.items():
                         trial.set_user_attr(key, value)
                 else:
-                    trial.set_user_attr(tuning.RESULT_ATTR, results)
+                    trial.set_user_attr(attrs.RESULT_ATTR, results)
                 spent[layout].append(time.perf_counter() - start)
                 study.tell(trial, 0.9)
     return [
@@ -154,7 +154,8 @@ def bench_results_attribute(trials: int) -> list[dict[str, Any]]:
 def bench_mlflow(trials: int) -> list[dict[str, Any]]:
     """A trial's MLflow child run on a local sqlite store: the public calls (create, log, end,
     timed apart) against harness's one transaction (`Tracker.record_run`), alternating."""
-    from harness.tracking import Tracker, make_folders, resolve_stores
+    from harness.store.tracker import Tracker
+    from harness.store.urls import make_folders, resolve_stores
 
     results = _results()
     series = {k: v for k, v in results.items() if k.startswith("fold_")}

@@ -24,16 +24,21 @@ from typing import Any
 
 import numpy as np
 
-from harness import devices, registry, tuning
-from harness.metrics import get_metric
-from harness.splits import prepare
+from harness import devices, registry
+from harness.contracts.metrics import get_metric
+from harness.execution import jobs as execution_jobs
+from harness.protocol import cv as protocol_cv
+from harness.protocol.splits import prepare
+from harness.tuning import attrs, studies
+from harness.tuning import objective as tuning_objective
+from harness.tuning import pruning as tuning_pruning
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _refit_and_score(model, params, spec, data, task, seed) -> dict[str, float]:
     info: dict[str, float] = {}
-    prediction, fit_s, predict_s = tuning.fit_and_predict(
+    prediction, fit_s, predict_s = protocol_cv.fit_and_predict(
         model, params, spec, seed, data.X, data.y, data.holdout_X, data.n_classes, info=info
     )
     rows = max(len(data.holdout_y), 1)
@@ -51,16 +56,18 @@ def bench_one(task, model, data, *, trials: int, timeout: float | None, n_jobs: 
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     metric = get_metric(task.metric)
-    spec = tuning.spec_for(
+    spec = protocol_cv.spec_for(
         task.problem_type, task.modality, data, n_jobs=n_jobs, device=devices.device()
     )
-    objective = tuning.make_objective(tuning.StudyContext(model, data, spec, task.metrics, seed))
+    objective = tuning_objective.make_objective(
+        execution_jobs.StudyContext(model, data, spec, task.metrics, seed)
+    )
     study = optuna.create_study(
         direction=metric.direction,
-        sampler=tuning.make_sampler(seed, 0),
-        pruner=tuning.make_pruner(),
+        sampler=studies.make_sampler(seed, 0),
+        pruner=tuning_pruning.make_pruner(),
     )
-    study.enqueue_trial(dict(model.defaults), user_attrs={tuning.DEFAULT_ATTR: True})
+    study.enqueue_trial(dict(model.defaults), user_attrs={attrs.DEFAULT_ATTR: True})
     start = time.perf_counter()
     study.optimize(objective, n_trials=1, catch=(Exception,))
     default = study.trials[0]
@@ -80,7 +87,7 @@ def bench_one(task, model, data, *, trials: int, timeout: float | None, n_jobs: 
         "tune_seconds": tune_seconds,
     }
     if default.state.name != "COMPLETE":
-        out["default"] = {"error": default.user_attrs.get(tuning.ERROR_ATTR, default.state.name)}
+        out["default"] = {"error": default.user_attrs.get(attrs.ERROR_ATTR, default.state.name)}
     else:
         out["default"] = {
             "cv": default.value,

@@ -8,6 +8,7 @@ option value).
 from __future__ import annotations
 
 import difflib
+import traceback
 from collections.abc import Iterable
 
 
@@ -51,3 +52,9 @@ class StoreError(HarnessError):
 
 class NotSupportedError(HarnessError):
     """A model asked for by name that cannot handle the task's problem type or modality."""
+
+
+def error_text(exc: BaseException) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
+    return f"{type(exc).__name__}: {exc}{where}"[:2000]

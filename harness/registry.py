@@ -17,9 +17,9 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
+from harness.contracts.model import Model
+from harness.contracts.task import Task
 from harness.errors import PluginError, UnknownNameError
-from harness.model import Model
-from harness.task import Task
 
 _KINDS = {
     "task": ("harness.tasks", "TASK", Task, "See 'harness list tasks'."),

@@ -19,8 +19,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 
-from harness.model import BuildSpec, thread_limits
-from harness.preprocess import make_preprocessor
+from harness.contracts import BuildSpec, thread_limits
+from harness.contracts.preprocessing import make_preprocessor
 
 # Below this many rows a booster uses one thread: the work per round is too small to share,
 # and OpenMP threads that spin-wait collapse when the cores are shared (measured on 2 busy

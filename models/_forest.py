@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from harness.model import BuildSpec
-from harness.preprocess import make_preprocessor
+from harness.contracts import BuildSpec
+from harness.contracts.preprocessing import make_preprocessor
 
 
 def build_forest(kind: str, spec: BuildSpec, params: dict, seed: int) -> Any:

@@ -28,8 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.model import BuildSpec
-from harness.task import Augmentation
+from harness.contracts import Augmentation, BuildSpec
 
 VALIDATION_SHARE = 0.15
 PREDICT_BATCH = 1024
@@ -291,7 +290,7 @@ class KerasEstimator:
         valid = batches(val_inputs, y_val, PREDICT_BATCH, shuffle=False, seed=self.seed)
         steps_per_epoch = max(1, math.ceil(len(y_fit) / batch))
 
-        from harness.tuning import epoch_reporter
+        from harness.contracts.reporting import epoch_reporter
 
         reporter = epoch_reporter()
         y_val_raw = y[val_rows]

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from harness.model import BuildSpec
-from harness.preprocess import make_preprocessor
+from harness.contracts import BuildSpec
+from harness.contracts.preprocessing import make_preprocessor
 
 # Exact kernel SVMs cost O(n^2) memory and O(n^2..n^3) time (and probability calibration fits five
 # more); above this many training rows the model switches to a Nystroem approximation.

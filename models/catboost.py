@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.model import BuildSpec, Model
+from harness.contracts import BuildSpec, Model
 
 MAX_ROUNDS = 2000
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.model import BuildSpec, Model
+from harness.contracts import BuildSpec, Model
 
 
 def hog_features(images: Any, orientations: int, cells: int) -> Any:
@@ -61,7 +61,7 @@ class HOGSVM:
     def _features(self, X: Any) -> Any:
         import pandas as pd
 
-        from harness.data.images import image_column, stack
+        from harness.contracts.datasets import image_column, stack
 
         column = image_column(X, self.spec.feature_kinds)
         values = hog_features(stack(X, column), self.params["orientations"], self.params["cells"])

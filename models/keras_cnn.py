@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from harness.models._keras import BN_MOMENTUM, KerasEstimator, augmentation_layers, training_space
 
-from harness.model import BuildSpec, Model
+from harness.contracts import BuildSpec, Model
 
 
 class ImageEstimator(KerasEstimator):
@@ -18,7 +18,7 @@ class ImageEstimator(KerasEstimator):
         return self._inputs(X)
 
     def _inputs(self, X: Any) -> np.ndarray:
-        from harness.data.images import image_column, stack
+        from harness.contracts.datasets import image_column, stack
 
         return stack(X, image_column(X, self.spec.feature_kinds))
 

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from harness.models._keras import BN_MOMENTUM, KerasEstimator, training_space
 
-from harness.model import BuildSpec, Model
-from harness.preprocess import columns_of, make_preprocessor
+from harness.contracts import BuildSpec, Model
+from harness.contracts.preprocessing import columns_of, make_preprocessor
 
 MAX_LEVELS = 10_000  # most frequent levels of a categorical kept per column; rarer ones share 1
 

@@ -7,7 +7,7 @@ from typing import Any
 from harness.models._keras import BN_MOMENTUM, training_space
 from harness.models.keras_mlp import KerasMLP
 
-from harness.model import BuildSpec, Model
+from harness.contracts import BuildSpec, Model
 
 
 class KerasResNet(KerasMLP):

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from harness.models._keras import KerasEstimator, training_space
 
-from harness.model import BuildSpec, Model
-from harness.preprocess import columns_of
+from harness.contracts import BuildSpec, Model
+from harness.contracts.preprocessing import columns_of
 
 
 class TextEstimator(KerasEstimator):

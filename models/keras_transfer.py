@@ -9,8 +9,7 @@ import numpy as np
 from harness.models._keras import training_space
 from harness.models.keras_cnn import ImageEstimator
 
-from harness.errors import UsageError
-from harness.model import BuildSpec, Model
+from harness.contracts import BuildSpec, Model, UsageError
 
 WEIGHTS_ENV = "HARNESS_TRANSFER_WEIGHTS"
 

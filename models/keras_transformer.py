@@ -8,7 +8,7 @@ import numpy as np
 from harness.models._keras import training_space
 from harness.models.keras_text import TextEstimator, text_space
 
-from harness.model import BuildSpec, Model
+from harness.contracts import BuildSpec, Model
 
 
 class KerasTransformer(TextEstimator):

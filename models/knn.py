@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.model import BuildSpec, Model
-from harness.preprocess import (
+from harness.contracts import BuildSpec, Model
+from harness.contracts.preprocessing import (
     DEFAULT_PREPROCESSING,
     make_preprocessor,
     preprocessing_space,
@@ -35,7 +35,7 @@ def build(spec: BuildSpec, params: dict, *, seed: int):
     return with_target_transform(make_pipeline(pre, learner), spec.problem_type, params)
 
 
-def search_space(trial) -> dict:
+def search_space(trial, spec: BuildSpec | None = None) -> dict:
     # Probst, Boulesteix & Bischl (2019), "Tunability", JMLR 20(53), Table 1 (kknn): k in 1..30;
     # plus the distance weighting and Minkowski power (Manhattan or Euclidean) of scikit-learn.
     return {
@@ -44,7 +44,7 @@ def search_space(trial) -> dict:
         "p": trial.suggest_categorical("p", [1, 2]),
         # the scaling decides the distances; log1p for a positive skewed regression target
         **preprocessing_space(trial),
-        **target_transform_space(trial),
+        **target_transform_space(trial, spec),
     }
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.model import BuildSpec, Model
-from harness.preprocess import (
+from harness.contracts import BuildSpec, Model
+from harness.contracts.preprocessing import (
     DEFAULT_PREPROCESSING,
     make_preprocessor,
     preprocessing_space,
@@ -36,14 +36,14 @@ def build(spec: BuildSpec, params: dict, *, seed: int):
     return with_target_transform(make_pipeline(pre, learner), spec.problem_type, params)
 
 
-def search_space(trial) -> dict:
+def search_space(trial, spec: BuildSpec | None = None) -> dict:
     # Regularization strength on a log scale over the range scikit-learn's LogisticRegressionCV
     # searches by default (1e-4 .. 1e4).
     # Plus the preprocessing choices and, for a positive skewed regression target, log1p.
     return {
         "C": trial.suggest_float("C", 1e-4, 1e4, log=True),
         **preprocessing_space(trial),
-        **target_transform_space(trial),
+        **target_transform_space(trial, spec),
     }
 
 

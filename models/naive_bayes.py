@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.model import BuildSpec, Model
-from harness.preprocess import make_preprocessor
+from harness.contracts import BuildSpec, Model
+from harness.contracts.preprocessing import make_preprocessor
 
 
 def build(spec: BuildSpec, params: dict, *, seed: int):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.model import BuildSpec, Model
+from harness.contracts import BuildSpec, Model
 
 
 class NBSVM:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.model import BuildSpec, Model
-from harness.preprocess import (
+from harness.contracts import BuildSpec, Model
+from harness.contracts.preprocessing import (
     DEFAULT_PREPROCESSING,
     preprocessing_space,
     target_transform_space,
@@ -17,7 +17,7 @@ def build(spec: BuildSpec, params: dict, *, seed: int):
     return with_target_transform(RBFSVM(spec, params, seed), spec.problem_type, params)
 
 
-def search_space(trial) -> dict:
+def search_space(trial, spec: BuildSpec | None = None) -> dict:
     # Probst, Boulesteix & Bischl (2019), "Tunability: Importance of Hyperparameters of Machine
     # Learning Algorithms", JMLR 20(53), Table 1 (svm): cost and gamma log-uniform in
     # 2^-10..2^10. gamma is expressed as a multiple of scikit-learn's "scale" heuristic (so 1 is
@@ -29,7 +29,7 @@ def search_space(trial) -> dict:
         "epsilon": trial.suggest_float("epsilon", 1e-3, 1.0, log=True),
         # plus the preprocessing choices, and log1p for a positive skewed regression target
         **preprocessing_space(trial),
-        **target_transform_space(trial),
+        **target_transform_space(trial, spec),
     }
 
 

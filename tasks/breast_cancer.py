@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.data.packages import sklearn_classes
-from harness.task import Dataset, Reference, Task
+from harness.contracts import Dataset, Reference, Task
+from harness.contracts.datasets import sklearn_classes
 
 
 def load() -> Dataset:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.task import Dataset, Task
+from harness.contracts import Dataset, Task
 
 
 def load() -> Dataset:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.task import Augmentation, Dataset, Reference, Task
+from harness.contracts import Augmentation, Dataset, Reference, Task
 
 
 def load() -> Dataset:
@@ -10,7 +10,7 @@ def load() -> Dataset:
     import pandas as pd
     import sklearn.datasets
 
-    from harness.data.images import image_frame
+    from harness.contracts.datasets import image_frame
 
     bunch = sklearn.datasets.load_digits()
     # Each pixel counts the inked cells of a 4x4 block (0-16); scaled to 0-255 for the uint8

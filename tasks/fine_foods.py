@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.data.packages import r_dataset
-from harness.task import Dataset, Reference, Task
+from harness.contracts import Dataset, Reference, Task
+from harness.contracts.datasets import r_dataset
 
 
 def _part(name: str) -> tuple:

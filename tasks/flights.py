@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.data.packages import frame_dataset, r_dataset
-from harness.task import Dataset, Reference, Task
+from harness.contracts import Dataset, Reference, Task
+from harness.contracts.datasets import frame_dataset, r_dataset
 
 # Known only after the plane has left (or landed): they would leak the answer.
 LEAKS = ("dep_time", "dep_delay", "arr_time", "arr_delay", "air_time")

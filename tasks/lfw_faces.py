@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.task import Augmentation, Dataset, Task
+from harness.contracts import Augmentation, Dataset, Task
 
 
 def load() -> Dataset:
@@ -10,7 +10,7 @@ def load() -> Dataset:
     import pandas as pd
     from skimage.data import lfw_subset
 
-    from harness.data.images import image_frame
+    from harness.contracts.datasets import image_frame
 
     images = lfw_subset()  # (200, 25, 25) floats in [0, 1]: 100 faces, then 100 non-faces
     pixels = np.rint(images * 255.0).astype(np.uint8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from harness.task import Augmentation, Dataset, Reference, Task
+from harness.contracts import Augmentation, Dataset, Reference, Task
 
 
 @functools.lru_cache(maxsize=1)
@@ -23,7 +23,7 @@ def _arrays() -> tuple:
 def load() -> Dataset:
     import pandas as pd
 
-    from harness.data.images import image_frame
+    from harness.contracts.datasets import image_frame
 
     images, labels = _arrays()
     return Dataset(

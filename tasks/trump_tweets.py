@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.data.packages import r_dataset
-from harness.task import Dataset, Task
+from harness.contracts import Dataset, Task
+from harness.contracts.datasets import r_dataset
 
 # The campaign period used by Irizarry's "Introduction to Data Science" (dslabs) text chapter.
 START, END = "2015-06-17", "2016-11-08"

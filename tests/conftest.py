@@ -32,9 +32,9 @@ class Store:
 
     def study(self, name: str):
         """The Optuna study `name` of this store, as harness left it."""
-        from harness import tuning
+        from harness.tuning import studies
 
-        return tuning.load_study(self.storage, name)
+        return studies.load_study(self.storage, name)
 
 
 def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: int = 600) -> Result:
@@ -72,14 +72,14 @@ def cli(store: Store):
 
 PLUGINS = '''
 """Third-party plugins used by the tests."""
-from harness.model import Model
+from harness.contracts import Model
 
 
 def _ridge(spec, params, *, seed):
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
 
-    from harness.preprocess import make_preprocessor
+    from harness.contracts.preprocessing import make_preprocessor
 
     return make_pipeline(make_preprocessor(spec.feature_kinds, "onehot"), Ridge())
 

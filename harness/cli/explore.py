@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from harness.cli import app, console
+from harness.cli.app import app, console
 
 
 @app.command("explore")
@@ -19,8 +19,8 @@ def explore(
 ) -> None:
     """Look at the data before modelling: target, missingness, features, correlations."""
     from harness import registry
-    from harness.explore import sections
-    from harness.report import check_out_dir, write
+    from harness.results.explore import sections
+    from harness.results.report import check_out_dir, write
 
     registry.get_task(task)
     out = out or Path("harness-report") / f"explore-{task}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import app, console
-from harness.leaderboard import BASES, FORMATS
+from harness.cli.app import app, console
+from harness.results.leaderboard import BASES, FORMATS
 
 
 def _wide():
@@ -20,7 +20,7 @@ def print_table(rows: list, title: str) -> None:
     """Draw leaderboard rows as a rich table on stdout."""
     from rich.table import Table
 
-    from harness.tables import display_rows
+    from harness.results.tables import display_rows
 
     header, cells = display_rows(rows)
     table = Table(title=title)
@@ -35,7 +35,7 @@ def print_summary(summary) -> None:
     """Draw the across-task summary and its notes as a rich table on stdout."""
     from rich.table import Table
 
-    from harness.tables import summary_cells, summary_notes
+    from harness.results.tables import summary_cells, summary_notes
 
     header, cells = summary_cells(summary)
     table = Table(title=f"Across tasks ({summary.basis} scores)")
@@ -57,8 +57,10 @@ def load_boards(tasks: list[str], tracking_uri: str | None, basis: str, log: boo
     """
     from harness import registry
     from harness.errors import UnknownNameError
-    from harness.leaderboard import no_runs, summarize, task_board, tasks_with_runs
-    from harness.tracking import Tracker, local_store_missing, mask, resolve_stores
+    from harness.results.leaderboard import no_runs, task_board, tasks_with_runs
+    from harness.results.summary import summarize
+    from harness.store.tracker import Tracker
+    from harness.store.urls import local_store_missing, mask, resolve_stores
 
     unknown: dict[str, UnknownNameError] = {}
     for task in tasks:
@@ -101,8 +103,8 @@ def load_boards(tasks: list[str], tracking_uri: str | None, basis: str, log: boo
 
 def log_boards(tracker, boards: list) -> None:
     """Log each task's table (csv, json, md, html) to the task's MLflow `leaderboard` run."""
-    from harness.leaderboard import log_board
-    from harness.tables import render
+    from harness.results.leaderboard import log_board
+    from harness.results.tables import render
 
     for board in boards:
         files = {f"leaderboard.{f}": render([board], None, f) for f in ("csv", "json", "md")}
@@ -136,7 +138,7 @@ def leaderboard(
         raise UsageError(f"--by must be one of {', '.join(BASES)}; got {basis!r}.")
     boards, summary, _ = load_boards(list(tasks or ()), tracking_uri, basis, log)
     if fmt == "table":
-        from harness.tables import LEGEND
+        from harness.results.tables import LEGEND
 
         for board in boards:
             print_table(board.rows, f"Leaderboard: {board.task}")
@@ -144,6 +146,6 @@ def leaderboard(
             print_summary(summary)
         console().print(LEGEND.format(alpha=boards[0].alpha), markup=False, highlight=False)
     else:
-        from harness.tables import render
+        from harness.results.tables import render
 
         typer.echo(render(boards, summary, fmt), nl=False)

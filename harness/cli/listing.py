@@ -10,7 +10,7 @@ import json
 
 import typer
 
-from harness.cli import app, console
+from harness.cli.app import app, console
 
 list_app = typer.Typer(help="List registered tasks or models.", no_args_is_help=True)
 app.add_typer(list_app, name="list")

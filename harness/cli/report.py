@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from harness.cli import app, console
-from harness.leaderboard import BASES
+from harness.cli.app import app, console
+from harness.results.leaderboard import BASES
 
 
 @app.command("report")
@@ -31,7 +31,7 @@ def report(
     """Write a self-contained HTML report (and a Markdown twin) of the leaderboards with plots."""
     from harness.cli.leaderboard import load_boards
     from harness.errors import UsageError
-    from harness.report import build, check_out_dir
+    from harness.results.report import build, check_out_dir
 
     if basis not in BASES:
         raise UsageError(f"--by must be one of {', '.join(BASES)}; got {basis!r}.")

@@ -15,17 +15,17 @@ from typing import Any
 
 import typer
 
-from harness.cli import app, console
+from harness.cli.app import app, console
 
 EXIT_STUDIES_FAILED = 3
 EXIT_INTERRUPTED = 130
 
 
-def _interrupt(signum: int, frame: Any) -> None:
+def interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-class _RichReporter:
+class RichReporter:
     """Draws one progress line per study on stderr while trials finish."""
 
     def __init__(self, console: Any, metric: str) -> None:
@@ -173,12 +173,15 @@ def run(
 
     if workers > 1:  # OpenMP threads that spin while waiting steal the other studies' cores
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from harness import devices, registry, runner, schedule
+    from harness import devices, registry
+    from harness import run as harness_run
     from harness.cli.leaderboard import print_table
     from harness.data import files
     from harness.errors import UsageError
-    from harness.presets import get_preset
-    from harness.tracking import mask, resolve_stores
+    from harness.run import config as run_config
+    from harness.run import schedule
+    from harness.run.presets import get_preset
+    from harness.store.urls import mask, resolve_stores
 
     chosen = get_preset(preset) if preset else None
     seconds = schedule.parse_duration(budget) if budget is not None else None
@@ -190,13 +193,13 @@ def run(
                 "--timeout (per study) and --budget (the whole run) exclude each other; "
                 "give one of them."
             )
-        trials = runner.BUDGET_MAX_TRIALS if trials is None else trials
+        trials = run_config.BUDGET_MAX_TRIALS if trials is None else trials
     elif trials is None and timeout is None:
-        timeout = runner.DEFAULT_STUDY_TIMEOUT
-    config = runner.RunConfig(
+        timeout = run_config.DEFAULT_STUDY_TIMEOUT
+    config = run_config.RunConfig(
         task=task,
         models=tuple(model or ()),
-        trials=runner.DEFAULT_TRIALS if trials is None else trials,
+        trials=run_config.DEFAULT_TRIALS if trials is None else trials,
         timeout=timeout,
         folds=folds if folds is not None or chosen is None else chosen.folds,
         repeats=repeats,
@@ -241,21 +244,23 @@ def run(
             )
         spec = registry.get_task(task)
     if chosen is not None and not config.models:
-        from harness.presets import preset_models
+        from harness.run.presets import preset_models
 
         config = dataclasses.replace(config, models=preset_models(chosen, spec))
-    runner.select_models(spec, config.models)  # name errors before any store is created
+    harness_run.select_models(spec, config.models)  # name errors before any store is created
     stores = resolve_stores(tracking_uri, storage, create=False)  # folders once data is split
     err.print(
         f"Task {spec.name}: {spec.problem_type}, metric {spec.metric}; "
         f"store {mask(stores.tracking_uri)}"
     )
-    reporter = _RichReporter(err, spec.metric)
+    reporter = RichReporter(err, spec.metric)
     # SIGTERM (a cancelled job, `timeout`) unwinds like Ctrl-C, so every open run is ended.
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         with reporter.progress:
-            _, data, results = runner.run(config, stores, reporter, local=local, started=started)
+            _, data, results = harness_run.run(
+                config, stores, reporter, local=local, started=started
+            )
     except KeyboardInterrupt:
         err.print("Interrupted: finished trials are kept, and the same command resumes.")
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -263,8 +268,8 @@ def run(
         f"{len(data.y)} training rows in {len(data.folds)} folds "
         f"(fingerprint {data.folds_fingerprint}), {len(data.holdout_y)} holdout rows."
     )
-    from harness.leaderboard import run_rows
-    from harness.tracking import Tracker
+    from harness.results.leaderboard import run_rows
+    from harness.store.tracker import Tracker
 
     tracker = Tracker(stores)
     rows = run_rows(tracker, spec.name, [r.run_id for r in results if r.run_id])
@@ -305,7 +310,7 @@ def _log_leaderboard(err: Any, tracker: Any, task: str) -> None:
     """Log the task's whole leaderboard (every model's newest study) as its `leaderboard` run."""
     from harness.cli.leaderboard import log_boards
     from harness.errors import HarnessError
-    from harness.leaderboard import task_board
+    from harness.results.leaderboard import task_board
 
     try:
         log_boards(tracker, [task_board(tracker, task)])

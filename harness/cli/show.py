@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from harness.cli import app
+from harness.cli.app import app
 
 SHOWN_PER_KIND = 8
 WIDTH = 100
@@ -116,7 +116,7 @@ def show(
 ) -> None:
     """Load TASK's data and print its card: source, size, kinds, balance, split, references."""
     from harness import registry
-    from harness.cards import task_card
+    from harness.results.cards import task_card
 
     card = task_card(registry.get_task(task))
     if as_json:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from harness.cli import app, console
+from harness.cli.app import app, console
 
 
 @app.command("submit")
@@ -22,9 +22,10 @@ def submit(
 ) -> None:
     """Write a Kaggle-style submission from the refitted best configuration's predictions: the
     task's test part in the sample's format, or the holdout for tasks without a test part."""
-    from harness.leaderboard import no_runs
-    from harness.submit import make_submission, write_submission
-    from harness.tracking import Tracker, local_store_missing, resolve_stores
+    from harness.results.leaderboard import no_runs
+    from harness.results.submit import make_submission, write_submission
+    from harness.store.tracker import Tracker
+    from harness.store.urls import local_store_missing, resolve_stores
 
     stores = resolve_stores(tracking_uri, create=False)
     if local_store_missing(stores):  # opening it would create an empty database

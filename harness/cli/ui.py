@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli import app
+from harness.cli.app import app
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -35,7 +35,7 @@ def ui(
     import sys
 
     from harness.errors import HarnessError, UsageError
-    from harness.tracking import local_store_missing, mask, resolve_stores
+    from harness.store.urls import local_store_missing, mask, resolve_stores
 
     if not 0 < port < 65536:
         raise UsageError(f"--port must be between 1 and 65535; got {port}.")

@@ -10,7 +10,7 @@ import signal
 
 import typer
 
-from harness.cli import app, console
+from harness.cli.app import app, console
 
 
 @app.command("worker")
@@ -46,15 +46,18 @@ def worker(
     ),
 ) -> None:
     """Run trials of TASK's shared studies (no refit); 'harness run' refits and scores."""
-    from harness import devices, remote, runner
-    from harness.cli.run import EXIT_INTERRUPTED, EXIT_STUDIES_FAILED, _interrupt, _RichReporter
+    from harness import devices
+    from harness import run as harness_run
+    from harness.cli.run import EXIT_INTERRUPTED, EXIT_STUDIES_FAILED, RichReporter, interrupt
     from harness.registry import get_task
-    from harness.tracking import mask, resolve_stores
+    from harness.run import config as run_config
+    from harness.run import remote
+    from harness.store.urls import mask, resolve_stores
 
-    config = runner.RunConfig(
+    config = run_config.RunConfig(
         task=task,
         models=tuple(model or ()),
-        trials=runner.DEFAULT_TRIALS if trials is None else trials,
+        trials=run_config.DEFAULT_TRIALS if trials is None else trials,
         timeout=timeout,
         folds=folds,
         repeats=repeats,
@@ -64,7 +67,7 @@ def worker(
         memory_limit=devices.parse_memory(memory_limit) if memory_limit else devices.memory_mb(0.9),
     )
     spec = get_task(task)
-    runner.select_models(spec, config.models)  # name errors before any store is touched
+    harness_run.select_models(spec, config.models)  # name errors before any store is touched
     stores = resolve_stores(tracking_uri, storage, create=False)
     err = console(stderr=True)
     err.print(
@@ -80,8 +83,8 @@ def worker(
             markup=False,
             highlight=False,
         )
-    reporter = _RichReporter(err, spec.metric)
-    signal.signal(signal.SIGTERM, _interrupt)
+    reporter = RichReporter(err, spec.metric)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         with reporter.progress:
             results = remote.run_worker(config, stores, reporter)

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.contracts.task import PROBLEM_TYPES, Dataset, Task
 from harness.data.health import Finding
 from harness.errors import DataError, UsageError
-from harness.task import PROBLEM_TYPES, Dataset, Task
 
 if TYPE_CHECKING:
     import numpy as np
@@ -408,9 +408,9 @@ def _submission_columns(
 
 
 def _problem_type(b: _Builder, y: pd.Series) -> str:
+    from harness.contracts.metrics import get_metric
     from harness.data.infer import infer_problem_type
     from harness.errors import UnknownNameError
-    from harness.metrics import get_metric
 
     given = b.get("problem_type")
     metric_name = b.get("metric")
@@ -548,8 +548,8 @@ def load_path(argument: str, options: Options, *, known_tasks: set[str] = frozen
     import numpy as np
     import pandas as pd
 
+    from harness.contracts.metrics import DEFAULT_METRICS
     from harness.data.infer import apply_columns, infer_columns, parse_dates
-    from harness.metrics import DEFAULT_METRICS
 
     path = Path(argument).expanduser()
     if not path.exists():

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from harness.splits import Prepared
-    from harness.task import Task
+    from harness.contracts.task import Task
+    from harness.protocol.splits import Prepared
 
 LEAK_THRESHOLD = 0.99
 IMBALANCE_SHARE = 0.05

@@ -215,6 +215,8 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
     """
     import pandas as pd
 
+    from harness.contracts.metrics import DEFAULT_METRICS
+    from harness.contracts.task import Dataset
     from harness.data.files import (
         SubmissionFormat,
         _check_target,
@@ -224,8 +226,6 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
         local_task,
     )
     from harness.data.images import image_frame
-    from harness.metrics import DEFAULT_METRICS
-    from harness.task import Dataset
 
     if layout == "classes":
         root = _class_root(path)

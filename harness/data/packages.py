@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from harness.contracts.task import Dataset
 from harness.errors import DataError
-from harness.task import Dataset
 
 if TYPE_CHECKING:
     import pandas as pd

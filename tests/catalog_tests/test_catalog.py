@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from harness import registry
+from harness.contracts.task import Reference, Task
 from harness.data.packages import frame_dataset
 from harness.errors import DataError, PluginError
-from harness.task import Reference, Task
 
 
 def test_catalog_has_at_least_15_tabular_tasks_of_every_problem_type():
@@ -60,7 +60,7 @@ def test_flights_has_no_leaking_columns_and_a_time_ordered_holdout():
 
 
 def test_time_stamped_tasks_hold_out_their_latest_rows():
-    from harness.splits import prepare
+    from harness.protocol.splits import prepare
 
     data = registry.get_task("hotel_rates").load()
     prepared = prepare(registry.get_task("hotel_rates"), data, folds=5, seed=0)
@@ -166,8 +166,8 @@ def test_show_refuses_an_unknown_task_with_the_closest_name(cli, name, message):
 def test_a_card_reports_a_split_that_cannot_be_made_instead_of_failing():
     from dataclasses import replace
 
-    from harness.cards import task_card
     from harness.cli.show import render
+    from harness.results.cards import task_card
 
     card = task_card(replace(registry.get_task("penguins"), folds=200))
     assert "fewer than --folds 200" in card["split"]["error"]

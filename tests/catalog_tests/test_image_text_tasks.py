@@ -11,7 +11,7 @@ import pytest
 
 from harness import registry
 from harness.data.health import check_prepared
-from harness.splits import fingerprint_frame, prepare
+from harness.protocol.splits import fingerprint_frame, prepare
 
 IMAGE_TASKS = {"digits": (8, 8, 1), "mnist_5k": (28, 28, 1), "lfw_faces": (25, 25, 1)}
 

@@ -114,11 +114,13 @@ def test_the_default_model_set_skips_unfit_models_and_survives_a_failing_one(cli
 
 
 def test_models_that_do_not_fit_are_skipped_with_their_reason(installed_plugins):
-    from harness import runner
+    from harness import run as harness_run
     from harness.registry import get_task
 
     installed_plugins({"ridge_only": "extra_plugins:REGRESSION_ONLY"})
-    chosen = {m.name: reason for m, reason in runner.select_models(get_task("breast_cancer"), ())}
+    chosen = {
+        m.name: reason for m, reason in harness_run.select_models(get_task("breast_cancer"), ())
+    }
     assert chosen["ridge_only"] == (
         "model 'ridge_only' does not support binary tasks (supports regression)"
     )

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness import tuning
+from harness.tuning import studies as tuning_studies
 
 # --no-ensemble: the resume test counts study runs and rows (tests/ensemble_tests: the ensemble)
 MODELS = ("--model", "dummy", "--model", "linear", "--model", "xgboost", "--no-ensemble")
@@ -34,7 +34,7 @@ def test_a_store_made_before_the_journal_keeps_resuming_its_sqlite_studies(cli, 
     assert first.code == 0, first.err
     second = cli(*args, "3")  # the default now: the store's optuna.db, not a journal
     assert second.code == 0, second.err
-    study = tuning.load_study(legacy, "breast_cancer.linear")
+    study = tuning_studies.load_study(legacy, "breast_cancer.linear")
     assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
     with contextlib.closing(sqlite3.connect(store.root / "mlruns" / "optuna.db")) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)

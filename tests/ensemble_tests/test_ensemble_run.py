@@ -12,9 +12,16 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness import registry, runner, tuning
-from harness.metrics import get_metric
-from harness.tracking import Tracker, resolve_stores
+from harness import registry
+from harness import run as harness_run
+from harness.contracts.metrics import get_metric
+from harness.run import config as run_config
+from harness.run import ensemble as run_ensemble
+from harness.run import refit
+from harness.run import study as run_study
+from harness.store.tracker import Tracker
+from harness.store.urls import resolve_stores
+from harness.tuning import studies as tuning_studies
 from tests.conftest import Store, run_cli
 
 MODELS = ("linear", "knn", "naive_bayes")
@@ -29,8 +36,8 @@ def penguins(tmp_path_factory):
     """Three fast models tuned on penguins (3 folds, 2 trials each), then their ensemble."""
     root = tmp_path_factory.mktemp("ensemble")
     stores = _stores(root)
-    config = runner.RunConfig(task="penguins", models=MODELS, trials=2, folds=3, n_jobs=1)
-    task, data, results = runner.run(config, stores)
+    config = run_config.RunConfig(task="penguins", models=MODELS, trials=2, folds=3, n_jobs=1)
+    task, data, results = harness_run.run(config, stores)
     return Store(root), stores, config, task, data, results
 
 
@@ -58,7 +65,7 @@ def test_the_ensemble_is_recorded_with_members_weights_and_holdout_predictions(p
     # the holdout score is the metric of the weighted blend of the members' holdout predictions
     tracker = Tracker(stores)
     blend = sum(
-        w * runner.load_array(tracker, r.run_id, "holdout_predictions.npy")
+        w * refit.load_array(tracker, r.run_id, "holdout_predictions.npy")
         for r in results[:-1]
         for m, w in weights.items()
         if r.model == m
@@ -81,9 +88,9 @@ def test_the_leaderboard_shows_the_ensemble_with_its_weights_and_submit_can_pick
     assert ensemble["family"] == "ensemble" and ensemble["rank"] is not None
     assert sum(ensemble["members"].values()) == pytest.approx(1.0)
     assert all(rows[m]["members"] == {} for m in MODELS)
-    from harness.leaderboard import task_board
-    from harness.submit import make_submission
-    from harness.tables import render
+    from harness.results.leaderboard import task_board
+    from harness.results.submit import make_submission
+    from harness.results.tables import render
 
     tracker = Tracker(stores)
     board = task_board(tracker, "penguins")
@@ -103,11 +110,13 @@ def test_shuffled_holdout_labels_leave_the_ensemble_weights_unchanged(penguins):
     _, stores, config, task, data, results = penguins
     tracker = Tracker(stores)
     members = results[:-1]
-    real = runner._run_ensemble(task, data, config, tracker, runner._Extras(), members)
+    real = run_ensemble.run_ensemble(task, data, config, tracker, run_study.Extras(), members)
     permuted = np.random.default_rng(0).permutation(data.holdout_y)
     assert (permuted != data.holdout_y).any()
     shuffled_data = replace(data, holdout_y=permuted)
-    shuffled = runner._run_ensemble(task, shuffled_data, config, tracker, runner._Extras(), members)
+    shuffled = run_ensemble.run_ensemble(
+        task, shuffled_data, config, tracker, run_study.Extras(), members
+    )
     assert real.status == shuffled.status == "ok"
     assert real.best_params == shuffled.best_params  # the weights never saw the holdout labels
     assert real.cv_mean == shuffled.cv_mean
@@ -116,7 +125,7 @@ def test_shuffled_holdout_labels_leave_the_ensemble_weights_unchanged(penguins):
 
 def test_a_rerun_takes_the_best_trials_predictions_from_the_earlier_run(penguins):
     _, stores, config, _, _, results = penguins
-    _, _, again = runner.run(config, stores)  # every study already has its trials: none runs
+    _, _, again = harness_run.run(config, stores)  # every study already has its trials: none runs
     client = MlflowClient(tracking_uri=stores.tracking_uri)
     for result in again[:-1]:
         assert result.trials_run == 0
@@ -129,15 +138,15 @@ def test_a_best_trial_with_no_stored_predictions_is_cross_validated_again_identi
     _, stores, config, task, data, results = penguins
     tracker = Tracker(stores)
     model = registry.get_model("naive_bayes")
-    best = tuning.load_study(stores.storage_url, "penguins.naive_bayes")
-    study = runner._StudyRun(task, model, data, config, tracker, runner.Reporter(), "cpu", 1)
+    best = tuning_studies.load_study(stores.storage_url, "penguins.naive_bayes")
+    study = run_study.StudyRun(task, model, data, config, tracker, run_config.Reporter(), "cpu", 1)
     study.tags["harness.study_uid"] = "no-such-study"  # nothing stored under it
     try:
-        oof, note = study._best_oof(best.best_trial)
+        oof, note = refit.best_oof(study, best.best_trial)
     finally:
         study.worker.close()
     assert note == "recomputed"
-    stored = runner.load_array(tracker, results[2].run_id, "oof_predictions.npy")
+    stored = refit.load_array(tracker, results[2].run_id, "oof_predictions.npy")
     assert results[2].model == "naive_bayes" and np.array_equal(oof, stored)
 
 
@@ -145,30 +154,33 @@ def test_one_ok_study_skips_the_ensemble_with_a_reason_and_no_ensemble_runs_none
     _, stores, config, *_ = penguins
     config = replace(config, models=("naive_bayes",))  # its trials are done: it only refits
 
-    class Heard(runner.Reporter):
+    class Heard(run_config.Reporter):
         def __init__(self) -> None:
-            self.finished: list[runner.StudyResult] = []
+            self.finished: list[run_config.StudyResult] = []
 
-        def study_finished(self, result: runner.StudyResult) -> None:
+        def study_finished(self, result: run_config.StudyResult) -> None:
             self.finished.append(result)
 
     heard = Heard()
-    _, _, results = runner.run(config, stores, heard)
+    _, _, results = harness_run.run(config, stores, heard)
     assert [r.model for r in results] == ["naive_bayes"]  # a skipped ensemble is no result
     skipped = heard.finished[-1]
     assert skipped.model == "ensemble" and skipped.status == "skipped"
     assert "fewer than 2 studies ended ok with out-of-fold predictions (1)" in skipped.reason
     assert skipped.run_id is None  # nothing recorded
     heard = Heard()
-    _, _, results = runner.run(replace(config, ensemble=False), stores, heard)
+    _, _, results = harness_run.run(replace(config, ensemble=False), stores, heard)
     assert [r.model for r in results] == [r.model for r in heard.finished] == ["naive_bayes"]
 
 
 def test_time_ordered_folds_fit_the_weights_on_the_rows_that_have_out_of_fold_predictions(
     penguins, tmp_path
 ):
+    from harness import run as harness_run
+    from harness.contracts.task import Dataset, Task
     from harness.data.files import LocalTask
-    from harness.task import Dataset, Task
+    from harness.run import config as run_config
+    from harness.run import refit
 
     bunch = registry.get_task("diabetes").load()
     dataset = Dataset(
@@ -187,11 +199,13 @@ def test_time_ordered_folds_fit_the_weights_on_the_rows_that_have_out_of_fold_pr
         folds=4,
     )
     stores = penguins[1]  # the same store, another experiment
-    config = runner.RunConfig(task=task.name, models=("linear", "knn"), trials=1, n_jobs=1)
-    _, data, results = runner.run(config, stores, local=LocalTask(task, dataset, source="test"))
+    config = run_config.RunConfig(task=task.name, models=("linear", "knn"), trials=1, n_jobs=1)
+    _, data, results = harness_run.run(
+        config, stores, local=LocalTask(task, dataset, source="test")
+    )
     assert data.scheme == "time"
     assert results[-1].status == "ok", results[-1].reason
-    oof = runner.load_array(Tracker(stores), results[0].run_id, "oof_predictions.npy")
+    oof = refit.load_array(Tracker(stores), results[0].run_id, "oof_predictions.npy")
     first_block = len(data.y) - sum(len(valid) for _, valid in data.folds)
     assert first_block > 0 and np.isnan(oof[:first_block]).all()
     assert np.isfinite(oof[first_block:]).all()
@@ -201,8 +215,9 @@ def test_time_ordered_folds_fit_the_weights_on_the_rows_that_have_out_of_fold_pr
 
 
 def test_the_report_and_the_across_task_summary_take_the_ensemble_row(penguins, tmp_path):
-    from harness import report
-    from harness.leaderboard import summarize, task_board
+    from harness.results import report
+    from harness.results.leaderboard import task_board
+    from harness.results.summary import summarize
 
     _, stores, *_ = penguins
     tracker = Tracker(stores)
@@ -240,16 +255,19 @@ def test_a_kaggle_folder_gets_the_ensembles_test_predictions_in_the_samples_form
 ):
     import pandas as pd
 
+    from harness import run as harness_run
     from harness.data import files
+    from harness.run import config as run_config
+    from harness.run import refit
     from tests.userdata_tests.conftest import diabetes_frame, write_kaggle
 
     folder = write_kaggle(tmp_path / "sugar", diabetes_frame(), "target", "id", 0.0)
     local = files.load_path(str(folder), files.Options())
     stores = penguins[1]  # the same store, another experiment
-    config = runner.RunConfig(
+    config = run_config.RunConfig(
         task=local.task.name, models=("linear", "knn"), trials=1, folds=3, n_jobs=1
     )
-    _, _, results = runner.run(config, stores, local=local)
+    _, _, results = harness_run.run(config, stores, local=local)
     ensemble = results[-1]
     assert ensemble.model == "ensemble" and ensemble.status == "ok", ensemble.reason
     sample = pd.read_csv(folder / "sample_submission.csv")
@@ -258,10 +276,10 @@ def test_a_kaggle_folder_gets_the_ensembles_test_predictions_in_the_samples_form
     tracker = Tracker(stores)
     members = {r.model: r for r in results[:-1]}
     blend = sum(
-        w * runner.load_array(tracker, members[m].run_id, "test_predictions.npy")
+        w * refit.load_array(tracker, members[m].run_id, "test_predictions.npy")
         for m, w in ensemble.best_params.items()
     )
-    own = runner.load_array(tracker, ensemble.run_id, "test_predictions.npy")
+    own = refit.load_array(tracker, ensemble.run_id, "test_predictions.npy")
     assert np.allclose(own, blend)
     names = {a.path for a in tracker.client.list_artifacts(ensemble.run_id)}
     assert "submission.csv" in names

@@ -6,18 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import registry, tuning
-from harness.preprocess import (
+from harness import registry
+from harness.contracts.task import Dataset, Task
+from harness.contracts.testing import check_search_space
+from harness.protocol import cv
+from harness.protocol.choices import (
     ENCODERS,
     SCALERS,
-    SKEWED_ATTR,
-    make_preprocessor,
     target_skewed,
     with_target_transform,
 )
-from harness.splits import Prepared, prepare
-from harness.task import Dataset, Task
-from harness.testing import check_search_space
+from harness.protocol.preprocess import make_preprocessor
+from harness.protocol.splits import Prepared, prepare
+from harness.tuning import studies
 
 CHOOSERS = ("linear", "knn", "svm")
 
@@ -89,31 +90,31 @@ def test_only_a_positive_right_skewed_target_counts_as_skewed():
     assert not target_skewed(np.ones(10))
 
 
-def test_the_study_offers_log1p_only_for_a_skewed_regression_target(tmp_path, penguins):
+def test_the_space_offers_log1p_only_for_a_skewed_regression_target(tmp_path, penguins):
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
-    _, skewed = _skewed_diabetes()
+    task, skewed = _skewed_diabetes()
     _, plain = penguins
     offered = {}
-    for name, data, direction in (("skewed", skewed, "minimize"), ("plain", plain, "minimize")):
-        study = tuning.open_study(storage, name, direction, seed=0, data=data)
+    for name, data, problem in (("skewed", skewed, "regression"), ("plain", plain, "multiclass")):
+        spec = cv.spec_for(problem, "tabular", data)
+        assert spec.target_skewed is (name == "skewed")
+        study = studies.open_study(storage, name, "minimize", seed=0, data=data)
         trial = study.ask()
-        params = registry.get_model("linear").search_space(trial)
+        params = registry.get_model("linear").sample(trial, spec)
         assert set(params) == set(registry.get_model("linear").defaults)
         offered[name] = trial.distributions["target_transform"].choices
     assert offered == {"skewed": ("none", "log1p"), "plain": ("none",)}
-    study = tuning.open_study(storage, "skewed", "minimize", seed=0, data=skewed)
-    assert study.user_attrs[SKEWED_ATTR] is True
 
 
 @pytest.mark.parametrize("name", CHOOSERS)
 def test_log1p_wraps_the_regressor_and_predicts_on_the_original_scale(name):
     task, data = _skewed_diabetes()
     model = registry.get_model(name)
-    spec = tuning.spec_for(task.problem_type, task.modality, data)
+    spec = cv.spec_for(task.problem_type, task.modality, data)
     params = {**model.defaults, "target_transform": "log1p"}
     train, valid = data.folds[0]
-    plain, _, _ = tuning.fit_fold(model, model.defaults, data, spec, 0, 0)
-    logged, _, _ = tuning.fit_fold(model, params, data, spec, 0, 0)
+    plain, _, _ = cv.fit_fold(model, model.defaults, data, spec, 0, 0)
+    logged, _, _ = cv.fit_fold(model, params, data, spec, 0, 0)
     assert (logged > 0).all()  # expm1 of a fit on log1p(y)
     assert not np.allclose(plain, logged)
     truth = data.y[valid]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import ensemble, tuning
+from harness.contracts.metrics import get_metric
 from harness.errors import HarnessError
-from harness.metrics import get_metric
+from harness.protocol import cv, ensemble
 
 
 def _noise(n: int, seed: int) -> np.ndarray:
@@ -74,29 +74,30 @@ def test_rows_without_an_out_of_fold_prediction_are_left_out_of_the_fit():
 
 def test_cross_validation_returns_out_of_fold_predictions_averaged_over_repeats():
     from harness import registry
-    from harness.splits import prepare
+    from harness.protocol import cv
+    from harness.protocol.splits import prepare
 
     task = registry.get_task("penguins")
     data = prepare(task, task.load(), folds=3, seed=0, repeats=2)
     model = registry.get_model("naive_bayes")
-    spec = tuning.spec_for(task.problem_type, task.modality, data)
-    scores = tuning.cross_validate(model, model.defaults, data, spec, task.metrics, seed=0)
+    spec = cv.spec_for(task.problem_type, task.modality, data)
+    scores = cv.cross_validate(model, model.defaults, data, spec, task.metrics, seed=0)
     assert scores.oof.shape == (len(data.y), data.n_classes)
     assert np.allclose(scores.oof.sum(axis=1), 1.0)
     # each row is validated once per repeat: its OOF is the mean of its two fold predictions
     by_row = np.zeros_like(scores.oof)
     for fold in range(len(data.folds)):
-        prediction, _, _ = tuning.fit_fold(model, model.defaults, data, spec, 0, fold)
+        prediction, _, _ = cv.fit_fold(model, model.defaults, data, spec, 0, fold)
         by_row[data.folds[fold][1]] += prediction / 2
     assert np.allclose(scores.oof, by_row)
 
 
 def test_out_of_fold_is_nan_where_no_fold_validates_a_row():
     total = np.array([[0.2, 0.8], [0.0, 0.0], [1.2, 0.8]])
-    oof = tuning.out_of_fold(total, np.array([1.0, 0.0, 2.0]))
+    oof = cv.out_of_fold(total, np.array([1.0, 0.0, 2.0]))
     assert np.allclose(oof[[0, 2]], [[0.2, 0.8], [0.6, 0.4]])
     assert np.isnan(oof[1]).all()
-    assert np.isnan(tuning.out_of_fold(np.zeros(2), np.array([0.0, 1.0]))[0])
+    assert np.isnan(cv.out_of_fold(np.zeros(2), np.array([0.0, 1.0]))[0])
 
 
 def test_selection_refuses_predictions_of_different_shapes_with_a_hint():

@@ -11,8 +11,11 @@ import time
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness import devices, runner
-from harness.tracking import Tracker, make_folders, resolve_stores
+from harness import devices
+from harness import run as harness_run
+from harness.run import config as run_config
+from harness.store.tracker import Tracker
+from harness.store.urls import make_folders, resolve_stores
 
 
 def _runs(store, task: str, kind: str) -> list:
@@ -35,16 +38,16 @@ def _ready_stores(root):
 
 def test_a_budgeted_run_ends_on_time_and_gives_the_better_models_more_trials(store):
     budget = 30.0
-    config = runner.RunConfig(
+    config = run_config.RunConfig(
         task="breast_cancer",
         models=("dummy", "naive_bayes", "linear", "knn"),
-        trials=runner.BUDGET_MAX_TRIALS,
+        trials=run_config.BUDGET_MAX_TRIALS,
         budget=budget,
         n_jobs=1,
     )
     stores = _ready_stores(store.root)
     started = time.monotonic()
-    _, _, results = runner.run(config, stores, started=started)
+    _, _, results = harness_run.run(config, stores, started=started)
     elapsed = time.monotonic() - started
     assert elapsed <= budget + 3.0, f"the run took {elapsed:.1f} s on a {budget:g} s budget"
     *results, blend = results  # the run ends with its ensemble, inside the budget too
@@ -67,17 +70,17 @@ def _run_with_a_sleeper(store, monkeypatch, models, budget: float, **options) ->
     """A budgeted run of `models` without an ensemble, whose misbehaving plugins sleep 120 s in
     fit; checks it ended within 3 s of the budget and returns its results."""
     monkeypatch.setenv("MISBEHAVE", "sleep")
-    config = runner.RunConfig(
+    config = run_config.RunConfig(
         task="breast_cancer",
         models=models,
-        trials=runner.BUDGET_MAX_TRIALS,
+        trials=run_config.BUDGET_MAX_TRIALS,
         budget=budget,
         ensemble=False,
         **options,
     )
     stores = _ready_stores(store.root)
     started = time.monotonic()
-    _, _, results = runner.run(config, stores, started=started)
+    _, _, results = harness_run.run(config, stores, started=started)
     assert time.monotonic() - started <= budget + 3.0
     return results
 
@@ -152,10 +155,10 @@ def test_parallel_studies_give_the_same_results_as_one_at_a_time_and_overlap(tmp
         stores = resolve_stores(
             f"sqlite:///{root}/mlruns/mlflow.db", f"sqlite:///{root}/mlruns/optuna.db"
         )
-        config = runner.RunConfig(
+        config = run_config.RunConfig(
             task="breast_cancer", models=models, trials=2, workers=workers, n_jobs=1, ensemble=False
         )
-        _, _, results = runner.run(config, stores)
+        _, _, results = harness_run.run(config, stores)
         outcomes[workers] = [(r.model, r.status, r.cv_mean, r.holdout) for r in results]
         if workers == 2:
             client = MlflowClient(tracking_uri=stores.tracking_uri)

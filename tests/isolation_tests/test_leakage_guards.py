@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import registry, tuning
-from harness.model import Model
-from harness.splits import prepare
-from harness.worker import Worker
+from harness import registry
+from harness.contracts.model import Model
+from harness.execution import jobs
+from harness.execution.worker import Worker
+from harness.protocol import cv
+from harness.protocol.splits import prepare
 
 
 def _row_keys(X: pd.DataFrame) -> set[int]:
@@ -56,11 +58,11 @@ def data():
 
 def test_cv_folds_and_the_holdout_refit_never_score_a_row_the_estimator_was_fitted_on(data):
     task, prepared = data
-    spec = tuning.spec_for(task.problem_type, task.modality, prepared)
-    context = tuning.StudyContext(_model(_Canary), prepared, spec, task.metrics, 0)
+    spec = cv.spec_for(task.problem_type, task.modality, prepared)
+    context = jobs.StudyContext(_model(_Canary), prepared, spec, task.metrics, 0)
     with Worker(context) as worker:
-        scores = worker.call(tuning.cv_job, {})
-        prediction, _, _, _ = worker.call(tuning.refit_job, {}, prepared.holdout_X)
+        scores = worker.call(jobs.cv_job, {})
+        prediction, _, _, _ = worker.call(jobs.refit_job, {}, prepared.holdout_X)
     assert len(scores.scores["roc_auc"]) == 5
     assert prediction.shape == (len(prepared.holdout_y), 2)
     assert not _row_keys(prepared.X) & _row_keys(prepared.holdout_X)
@@ -72,15 +74,15 @@ def test_the_canary_fires_when_folds_leak_scored_rows_into_training(data):
     task, prepared = data
     everything = np.arange(len(prepared.y))
     leaky = replace(prepared, folds=tuple((everything, valid) for _, valid in prepared.folds))
-    spec = tuning.spec_for(task.problem_type, task.modality, leaky)
-    context = tuning.StudyContext(_model(_Canary), leaky, spec, task.metrics, 0)
+    spec = cv.spec_for(task.problem_type, task.modality, leaky)
+    context = jobs.StudyContext(_model(_Canary), leaky, spec, task.metrics, 0)
     with pytest.raises(AssertionError, match=r"leak: \d+ scored rows were in the fit"):
-        tuning.cv_job(context, lambda message: None, {})
+        jobs.cv_job(context, lambda message: None, {})
 
 
 def _official_holdout_task(shuffle_holdout_labels: bool):
+    from harness.contracts.task import Dataset, Task
     from harness.data.files import LocalTask
-    from harness.task import Dataset, Task
 
     bunch = registry.get_task("breast_cancer").load()
     rows = np.random.default_rng(0).permutation(len(bunch.y))
@@ -108,8 +110,9 @@ def _official_holdout_task(shuffle_holdout_labels: bool):
 
 
 def test_shuffling_the_holdout_labels_changes_no_cv_score_and_no_chosen_configuration(tmp_path):
-    from harness import runner
-    from harness.tracking import resolve_stores
+    from harness import run
+    from harness.run import config as run_config
+    from harness.store.urls import resolve_stores
 
     outcomes = []
     for shuffled in (False, True):
@@ -117,10 +120,10 @@ def test_shuffling_the_holdout_labels_changes_no_cv_score_and_no_chosen_configur
         stores = resolve_stores(
             f"sqlite:///{root / 'mlflow.db'}", f"sqlite:///{root / 'optuna.db'}"
         )
-        config = runner.RunConfig(
+        config = run_config.RunConfig(
             task="cancer_official", models=("linear", "random_forest"), trials=3, n_jobs=1
         )
-        _, _, results = runner.run(config, stores, local=_official_holdout_task(shuffled))
+        _, _, results = run.run(config, stores, local=_official_holdout_task(shuffled))
         outcomes.append({r.model: (r.cv_mean, r.cv_std, r.best_params, r.holdout) for r in results})
     real, shuffled = outcomes
     for model in ("linear", "random_forest"):

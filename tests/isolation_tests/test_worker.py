@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from harness.worker import JobFailed, Limits, Worker
+from harness.execution.worker import JobFailed, Limits, Worker
 
 
 def _add(context, send, a, b):

@@ -10,9 +10,9 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from harness import registry
-from harness.preprocess import make_preprocessor
-from harness.testing import check_estimator_protocol, check_search_space, probe_data
-from harness.tuning import fit_fold, spec_for
+from harness.contracts.testing import check_estimator_protocol, check_search_space, probe_data
+from harness.protocol.cv import fit_fold, spec_for
+from harness.protocol.preprocess import make_preprocessor
 
 IMAGE_MODELS = ("linear", "svm", "random_forest", "hog_svm")
 TEXT_MODELS = ("linear", "svm", "nbsvm")

@@ -15,12 +15,14 @@ import optuna
 import pandas as pd
 import pytest
 
-from harness import registry, tuning
+from harness import registry
+from harness.contracts.model import BuildSpec
+from harness.contracts.task import NO_AUGMENTATION, Augmentation
+from harness.contracts.testing import check_search_space, probe_data
 from harness.errors import UsageError
-from harness.model import BuildSpec
-from harness.task import NO_AUGMENTATION, Augmentation
-from harness.testing import check_search_space, probe_data
-from harness.tuning import EPOCH_WARMUP, StudyContext, make_objective, spec_for
+from harness.execution.jobs import StudyContext
+from harness.protocol.cv import spec_for
+from harness.tuning.objective import EPOCH_WARMUP, make_objective
 
 KERAS = sorted(name for name in registry.models() if name.startswith("keras_"))
 
@@ -148,10 +150,12 @@ def cnn_on_digits():
 def test_keras_cnn_learns_digits_as_images_and_logs_what_its_fit_decided(cnn_on_digits):
     from harness.models._keras import LR_CLAMP
 
+    from harness.protocol import cv
+
     estimator, X, y = cnn_on_digits
     accuracy = (estimator.predict(X.iloc[900:1400]) == y[900:1400]).mean()
     assert accuracy > 0.85, accuracy
-    info = tuning.fit_info(estimator)
+    info = cv.fit_info(estimator)
     assert 1 <= info["epochs_used"] <= 6 and info["gpu"] == 0.0
     assert LR_CLAMP[0] <= info["learning_rate"] <= LR_CLAMP[1]  # from the range test
 

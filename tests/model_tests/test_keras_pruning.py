@@ -11,11 +11,14 @@ import numpy as np
 import optuna
 import pytest
 
-from harness import tuning
-from harness.model import Model
-from harness.testing import probe_data
-from harness.tuning import EPOCH_STEPS, EPOCH_WARMUP, StudyContext, make_objective, spec_for
-from harness.worker import Worker
+from harness.contracts.model import Model
+from harness.contracts.testing import probe_data
+from harness.execution import jobs
+from harness.execution.jobs import StudyContext
+from harness.execution.worker import Worker
+from harness.protocol.cv import spec_for
+from harness.tuning import attrs, objective
+from harness.tuning.objective import EPOCH_STEPS, EPOCH_WARMUP, make_objective
 
 
 class EpochSGD:
@@ -34,7 +37,7 @@ class EpochSGD:
         fit_rows, val_rows = rows[: int(0.8 * len(y))], rows[int(0.8 * len(y)) :]
         features = values.transform(X)
         self.model = SGDClassifier(loss="log_loss", random_state=0)
-        reporter = tuning.epoch_reporter()
+        reporter = jobs.epoch_reporter()
         for epoch in range(self.epochs):
             self.model.partial_fit(features[fit_rows], y[fit_rows], classes=[0, 1])
             if reporter is not None:
@@ -74,13 +77,13 @@ class _Recorder:
 
 def test_a_trial_that_reports_epochs_uses_epoch_steps_only_and_folds_keep_fold_steps():
     trial = _Recorder(prune=False)
-    report = tuning._pruning_reporter(trial, folds=2)
+    report = objective.pruning_reporter(trial, folds=2)
     for message in [("epoch", 0, 0, 0.7), ("epoch", 0, 1, 0.8), (0, 0.75), ("epoch", 1, 0, 0.6)]:
         assert report(message) is True
     report((1, 0.7))
     assert trial.reports == [(0.7, 0), (0.8, 1), (0.6, EPOCH_STEPS)]
     classical = _Recorder(prune=False)
-    report = tuning._pruning_reporter(classical, folds=3)
+    report = objective.pruning_reporter(classical, folds=3)
     report((0, 0.7))
     report((1, 0.8))
     report((2, 0.9))  # the last fold's mean is the trial's value: not a step to prune at
@@ -88,7 +91,7 @@ def test_a_trial_that_reports_epochs_uses_epoch_steps_only_and_folds_keep_fold_s
 
 
 def test_pruning_is_considered_from_the_warm_up_epoch_of_each_fold():
-    report = tuning._pruning_reporter(_Recorder(prune=True), folds=2)
+    report = objective.pruning_reporter(_Recorder(prune=True), folds=2)
     for epoch in range(EPOCH_WARMUP - 1):
         assert report(("epoch", 1, epoch, 0.5)) is True
     with pytest.raises(optuna.TrialPruned, match=f"pruned at epoch {EPOCH_WARMUP} of fold 2"):
@@ -106,9 +109,9 @@ def test_an_epoch_report_from_inside_a_worker_fit_prunes_the_trial_and_keeps_the
     study = optuna.create_study(direction="maximize", pruner=_AlwaysPrune())
     with Worker(StudyContext(EPOCH_SGD, data, spec, ("roc_auc",), 0)) as worker:
         study.optimize(make_objective(worker.context, worker), n_trials=1)
-        pid = worker._process.pid
-        refit = worker.call(tuning.refit_job, {"epochs": 6}, data.X.iloc[:5])
-        assert worker._process.pid == pid  # the stop left the worker in step for the next job
+        pid = worker.pid
+        refit = worker.call(jobs.refit_job, {"epochs": 6}, data.X.iloc[:5])
+        assert worker.pid == pid  # the stop left the worker in step for the next job
     trial = study.trials[0]
     assert trial.state.name == "PRUNED"
     assert list(trial.intermediate_values) == list(range(EPOCH_WARMUP))
@@ -124,4 +127,4 @@ def test_without_pruning_every_epoch_of_every_fold_is_a_step_and_the_trial_compl
     assert trial.state.name == "COMPLETE"
     expected = [fold * EPOCH_STEPS + epoch for fold in range(2) for epoch in range(6)]
     assert sorted(trial.intermediate_values) == expected
-    assert len(tuning.results_of(trial)["fold_roc_auc"]) == 2
+    assert len(attrs.results_of(trial)["fold_roc_auc"]) == 2

@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse
 from sklearn.base import clone
 
-from harness.preprocess import MISSING, make_preprocessor
+from harness.protocol.preprocess import MISSING, make_preprocessor
 
 KINDS = {"size": "numeric", "colour": "categorical", "city": "categorical", "note": "text"}
 WORDS = ["good price", "bad service", "great value", "slow delivery", "good value", "bad price"]

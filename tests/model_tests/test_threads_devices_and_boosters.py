@@ -7,10 +7,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from harness import registry, tuning
-from harness.model import Model
-from harness.testing import probe_data
-from harness.tuning import spec_for
+from harness import registry
+from harness.contracts.model import Model
+from harness.contracts.testing import probe_data
+from harness.protocol import cv
+from harness.protocol.cv import spec_for
 
 THREADED = {
     "random_forest": "n_jobs",
@@ -70,7 +71,7 @@ def test_every_fit_runs_under_the_thread_budget_for_blas_and_openmp_pools():
         search_space=lambda trial: {},
     )
     data = probe_data("binary", rows=60)
-    tuning.fit_fold(model, {}, data, spec_for("binary", "tabular", data, n_jobs=1), 0, 0)
+    cv.fit_fold(model, {}, data, spec_for("binary", "tabular", data, n_jobs=1), 0, 0)
     assert seen and all(n == 1 for n in seen[0])
 
 
@@ -129,7 +130,7 @@ def test_boosters_stop_early_and_report_the_rounds_used(name):
     params = {**model.defaults, "learning_rate": 0.3 if name != "catboost" else 0.1}
     estimator = model.build(spec, {**params, "max_rounds": 400}, seed=0)
     estimator.fit(data.X, data.y)
-    info = tuning.fit_info(estimator)
+    info = cv.fit_info(estimator)
     assert info["rounds_max"] == 400
     assert 1 <= info["rounds_used"] < 400, info
 
@@ -141,7 +142,7 @@ def test_a_booster_fitted_on_a_fold_missing_a_class_pads_it_with_zero_probabilit
     spec = spec_for("multiclass", "tabular", data)
     estimator = model.build(spec, {**model.defaults, "max_rounds": 30}, seed=0)
     estimator.fit(data.X.loc[keep].reset_index(drop=True), data.y[keep])
-    proba = tuning.predict(estimator, data.X, 3)
+    proba = cv.predict(estimator, data.X, 3)
     assert proba.shape == (len(data.y), 3) and np.all(proba[:, 2] == 0)
 
 
@@ -160,5 +161,5 @@ def test_the_svm_switches_to_a_kernel_approximation_above_its_row_limit(monkeypa
     assert exact.fit_info_ == {"kernel_approximation": 0.0}
     assert approx.fit_info_ == {"kernel_approximation": 1.0}
     n_classes = 2 if problem == "binary" else 0
-    prediction = tuning.predict(approx, data.X.iloc[valid], n_classes)
+    prediction = cv.predict(approx, data.X.iloc[valid], n_classes)
     assert np.isfinite(prediction).all() and len(prediction) == len(valid)

@@ -12,15 +12,19 @@ import numpy as np
 import optuna
 import pytest
 
-from harness import registry, tuning
-from harness.testing import (
+from harness import registry
+from harness.contracts.testing import (
     check_estimator_protocol,
     check_model,
     check_search_space,
     probe_data,
 )
-from harness.tuning import StudyContext, cross_validate, make_objective, spec_for
-from harness.worker import Worker
+from harness.execution.jobs import StudyContext
+from harness.execution.worker import Worker
+from harness.protocol import cv
+from harness.protocol.cv import cross_validate, spec_for
+from harness.tuning import attrs
+from harness.tuning.objective import make_objective
 
 BOOSTERS = ("xgboost", "lightgbm", "catboost", "hist_gradient_boosting")
 # The tabular zoo (image- and text-only baselines have their own tests).
@@ -138,7 +142,7 @@ def test_a_two_trial_study_learns_on_each_problem_type(cheap, name, problem):
     if name != "dummy":
         assert better, f"{name} on {problem}: {metric} {default.value} vs constant {constant}"
     if name in BOOSTERS:
-        rounds = tuning.results_of(default)[tuning.FIT_INFO_ATTR]["rounds_used"]
+        rounds = attrs.results_of(default)[attrs.FIT_INFO_ATTR]["rounds_used"]
         assert len(rounds) == len(data.folds)
         assert all(1 <= r <= 100 for r in rounds), rounds
 
@@ -188,7 +192,7 @@ def test_a_trial_whose_folds_are_all_done_completes_instead_of_being_pruned(chea
     (trial,) = study.trials
     assert trial.state.name == "COMPLETE", trial.user_attrs
     assert pruner.asked == [0] and list(trial.intermediate_values) == [0]
-    assert trial.value == pytest.approx(np.mean(tuning.results_of(trial)["fold_roc_auc"]))
+    assert trial.value == pytest.approx(np.mean(attrs.results_of(trial)["fold_roc_auc"]))
 
 
 def test_a_completed_trial_writes_its_results_in_one_user_attribute(cheap):
@@ -209,8 +213,8 @@ def test_a_completed_trial_writes_its_results_in_one_user_attribute(cheap):
     )
     study.optimize(make_objective(context), n_trials=1)
     (trial,) = study.trials
-    assert writes == [tuning.RESULT_ATTR]  # not one write per metric, timing and fit info
-    results = tuning.results_of(trial)
+    assert writes == [attrs.RESULT_ATTR]  # not one write per metric, timing and fit info
+    results = attrs.results_of(trial)
     assert len(results["fold_roc_auc"]) == len(results["fold_accuracy"]) == len(data.folds)
     assert len(results["fit_seconds"]) == len(results["predict_seconds"]) == len(data.folds)
     assert trial.value == pytest.approx(np.mean(results["fold_roc_auc"]))
@@ -240,12 +244,12 @@ def test_predictions_of_a_fold_ignore_its_validation_labels(cheap, name):
     model = cheap(name)
     data = probe_data("binary")
     spec = spec_for("binary", "tabular", data)
-    first, _, _ = tuning.fit_fold(model, dict(model.defaults), data, spec, 0, 0)
+    first, _, _ = cv.fit_fold(model, dict(model.defaults), data, spec, 0, 0)
     y = data.y.copy()
     valid = data.folds[0][1]
     y[valid] = 1 - y[valid]
     flipped = replace(data, y=y)
-    second, _, _ = tuning.fit_fold(model, dict(model.defaults), flipped, spec, 0, 0)
+    second, _, _ = cv.fit_fold(model, dict(model.defaults), flipped, spec, 0, 0)
     np.testing.assert_array_equal(first, second)
 
 
@@ -253,7 +257,7 @@ def test_predictions_of_a_fold_ignore_its_validation_labels(cheap, name):
 def test_every_model_learns_from_text_high_cardinality_and_missing_values(name):
     import pandas as pd
 
-    from harness.model import BuildSpec
+    from harness.contracts.model import BuildSpec
 
     rng = np.random.default_rng(0)
     n = 240
@@ -272,7 +276,7 @@ def test_every_model_learns_from_text_high_cardinality_and_missing_values(name):
     model = registry.get_model(name)
     params = {**model.defaults, **({"max_rounds": 30} if name in BOOSTERS else {})}
     estimator = model.build(spec, params, seed=0).fit(X.iloc[:160], y[:160])
-    proba = tuning.predict(estimator, X.iloc[160:].reset_index(drop=True), 2)
+    proba = cv.predict(estimator, X.iloc[160:].reset_index(drop=True), 2)
     assert proba.shape == (80, 2) and np.isfinite(proba).all()
     if name != "dummy":  # the review text gives the label away
         assert (proba.argmax(axis=1) == y[160:]).mean() > 0.9, name

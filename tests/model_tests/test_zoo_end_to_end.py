@@ -28,7 +28,7 @@ def test_asking_for_naive_bayes_on_a_regression_task_names_the_supported_problem
 
 
 def test_the_default_model_set_skips_naive_bayes_on_regression_with_the_reason():
-    from harness.runner import select_models
+    from harness.run import select_models
 
     chosen = dict((m.name, reason) for m, reason in select_models(registry.get_task("ames"), ()))
     assert "does not support regression" in chosen["naive_bayes"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness import registry
-from harness.testing import check_model, check_task
+from harness.contracts.testing import check_model, check_task
 
 
 @pytest.mark.parametrize("name", sorted(registry.tasks()))

@@ -38,3 +38,25 @@ def test_registry_refresh_sees_a_newly_installed_plugin(installed_plugins):
     assert "ridge_only" not in registry.models()
     installed_plugins({"ridge_only": "extra_plugins:REGRESSION_ONLY"})
     assert registry.get_model("ridge_only").problem_types == ("regression",)
+
+
+def test_a_plugin_written_for_the_old_modules_still_imports_them_with_a_warning():
+    import importlib
+    import sys
+
+    import pytest
+
+    from harness.contracts import Model, Task
+    from harness.contracts.preprocessing import make_preprocessor
+    from harness.contracts.testing import check_model
+
+    for old, name, new in (
+        ("harness.model", "Model", Model),
+        ("harness.task", "Task", Task),
+        ("harness.preprocess", "make_preprocessor", make_preprocessor),
+        ("harness.testing", "check_model", check_model),
+    ):
+        sys.modules.pop(old, None)
+        with pytest.warns(DeprecationWarning, match=f"{old} is deprecated: import from harness"):
+            module = importlib.import_module(old)
+        assert getattr(module, name) is new

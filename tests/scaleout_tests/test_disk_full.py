@@ -43,9 +43,9 @@ def small_disk(tmp_path: Path):
 
 
 def _study(folder: Path):
-    from harness import tuning
+    from harness.tuning import studies
 
-    return tuning.load_study(f"journal:///{folder / 'mlruns' / 'optuna'}", STUDY)
+    return studies.load_study(f"journal:///{folder / 'mlruns' / 'optuna'}", STUDY)
 
 
 def _complete_trials(folder: Path) -> int:
@@ -113,9 +113,9 @@ def test_a_full_disk_stops_the_run_with_its_reason_and_a_rerun_completes(small_d
 
     from mlflow.tracking import MlflowClient
 
-    from harness import tuning
+    from harness.tuning import studies
 
-    counted = tuning.done_trials(_study(small_disk))
+    counted = studies.done_trials(_study(small_disk))
     assert len(counted) == TRIALS
     client = MlflowClient(f"sqlite:///{small_disk / 'mlruns' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("breast_cancer")

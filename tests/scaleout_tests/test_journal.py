@@ -13,7 +13,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from harness import journal, tuning
+from harness.store import journal
+from harness.tuning import attrs, studies
 
 
 def _url(folder: Path) -> str:
@@ -22,7 +23,7 @@ def _url(folder: Path) -> str:
 
 def _create(folder: Path, name: str = "t.m"):
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    storage = tuning.open_storage(_url(folder), name)
+    storage = studies.open_storage(_url(folder), name)
     return optuna.create_study(storage=storage, study_name=name, direction="maximize")
 
 
@@ -39,12 +40,12 @@ def test_a_torn_last_line_is_cut_off_by_the_next_writer_and_the_study_reads_on(t
     with open(path, "ab") as handle:  # a writer killed (or out of space) halfway through a line
         handle.write(b'{"op_code":4,"worker_id":"dead","study_id":0,"datetime_st')
 
-    reader = tuning.load_study(_url(tmp_path), "t.m")  # readers skip the torn line
+    reader = studies.load_study(_url(tmp_path), "t.m")  # readers skip the torn line
     assert [t.state.name for t in reader.trials] == ["COMPLETE"] * 3
     _complete(reader, 2)  # the next writer cuts it off before appending
     assert path.read_bytes().startswith(whole)
     assert b"datetime_st\n" not in path.read_bytes() and b'"dead"' not in path.read_bytes()
-    fresh = tuning.load_study(_url(tmp_path), "t.m")  # a new process replays every line
+    fresh = studies.load_study(_url(tmp_path), "t.m")  # a new process replays every line
     assert [t.state.name for t in fresh.trials] == ["COMPLETE"] * 5
     assert [t.number for t in fresh.trials] == [0, 1, 2, 3, 4]
 
@@ -52,10 +53,10 @@ def test_a_torn_last_line_is_cut_off_by_the_next_writer_and_the_study_reads_on(t
 def test_a_journal_that_is_only_a_torn_line_is_emptied(tmp_path):
     path = tmp_path / "x.journal"
     path.write_bytes(b'{"op_code":0,"worker')
-    journal._cut_torn_line(str(path))
+    journal.cut_torn_line(str(path))
     assert path.read_bytes() == b""
     path.write_bytes(b"a\n" + b"b" * 200_000)  # a torn line longer than one read
-    journal._cut_torn_line(str(path))
+    journal.cut_torn_line(str(path))
     assert path.read_bytes() == b"a\n"
 
 
@@ -87,7 +88,7 @@ def test_a_writer_killed_while_holding_the_lock_does_not_block_the_next(tmp_path
     finally:
         holder.kill()
         holder.wait()
-    assert [t.state.name for t in tuning.load_study(_url(tmp_path), "t.m").trials] == ["COMPLETE"]
+    assert [t.state.name for t in studies.load_study(_url(tmp_path), "t.m").trials] == ["COMPLETE"]
 
 
 SHARE = """
@@ -95,15 +96,15 @@ import sys
 import optuna
 from harness import tuning
 optuna.logging.set_verbosity(optuna.logging.ERROR)
-study = tuning.load_study(sys.argv[1], "t.m")
+study = studies.load_study(sys.argv[1], "t.m")
 
 def objective(trial):
-    tuning.claim_slot(trial)
+    slots.claim_slot(trial)
     x = trial.suggest_float("x", 0, 1)
-    tuning.claim_slot(trial, finished=True)
+    slots.claim_slot(trial, finished=True)
     return x
 
-while tuning.await_slots(study, int(sys.argv[2]), {"x": 0.5}, deadline=None, poll=0.05):
+while slots.await_slots(study, int(sys.argv[2]), {"x": 0.5}, deadline=None, poll=0.05):
     study.optimize(objective, n_trials=1, catch=(Exception,))
 """
 
@@ -122,19 +123,19 @@ def test_processes_sharing_a_journal_study_run_each_slot_once(tmp_path):
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
-    study = tuning.load_study(_url(tmp_path), "t.m")
-    counted = tuning.done_trials(study)
-    assert sorted(t.user_attrs[tuning.SLOT_ATTR] for t in counted) == list(range(target))
+    study = studies.load_study(_url(tmp_path), "t.m")
+    counted = studies.done_trials(study)
+    assert sorted(t.user_attrs[attrs.SLOT_ATTR] for t in counted) == list(range(target))
     assert counted[0].params == {"x": 0.5}  # slot 0: the defaults
     states = [t.state.name for t in study.trials]
     assert "RUNNING" not in states and "WAITING" not in states
     ids = {t._trial_id for t in counted}
     others = [t for t in study.trials if t._trial_id not in ids]
-    assert all(t.user_attrs.get(tuning.SURPLUS_ATTR) for t in others), others
+    assert all(t.user_attrs.get(attrs.SURPLUS_ATTR) for t in others), others
 
 
 def test_a_journal_storage_opens_one_named_study(tmp_path):
     with pytest.raises(ValueError, match="name the study"):
-        tuning.open_storage(_url(tmp_path))
+        studies.open_storage(_url(tmp_path))
     with pytest.raises(ValueError, match="not a file name"):
-        tuning.open_storage(_url(tmp_path), "../escape")
+        studies.open_storage(_url(tmp_path), "../escape")

@@ -14,7 +14,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from harness import tuning
+from harness.tuning import attrs, studies
 
 TRIALS = 12
 MODELS = ("knn", "naive_bayes")
@@ -106,18 +106,18 @@ def test_three_workers_and_a_run_fill_every_study_with_exactly_the_asked_trials(
         assert "holdout_roc_auc" in during.data.metrics
         ran[name] += int(during.data.metrics["trials_run"])
         study = _study(servers.storage, f"{task}.{name}")
-        counted = tuning.done_trials(study)
+        counted = studies.done_trials(study)
         assert len(counted) == TRIALS
         assert ran[name] == TRIALS  # the processes' own counts add up: no trial counted twice
-        assert sorted(t.user_attrs[tuning.SLOT_ATTR] for t in counted) == list(range(TRIALS))
-        assert counted[0].user_attrs.get(tuning.DEFAULT_ATTR)  # slot 0: the defaults
+        assert sorted(t.user_attrs[attrs.SLOT_ATTR] for t in counted) == list(range(TRIALS))
+        assert counted[0].user_attrs.get(attrs.DEFAULT_ATTR)  # slot 0: the defaults
         states = Counter(t.state.name for t in study.trials)
         assert states["RUNNING"] == 0 and states["WAITING"] == 0, states
         # Every other trial was surplus (taken off the queue or stopped at its claim): no slot
         # was run to the end twice.
         ids = {t._trial_id for t in counted}
         others = [t for t in study.trials if t._trial_id not in ids]
-        assert all(t.user_attrs.get(tuning.SURPLUS_ATTR) for t in others), others
+        assert all(t.user_attrs.get(attrs.SURPLUS_ATTR) for t in others), others
         runs = _trial_runs(servers.tracking_uri, task, study.user_attrs["harness.uid"])
         logged = Counter(int(r.data.tags["harness.trial"]) for r in runs)
         assert logged == Counter(t.number for t in counted)  # each counted trial exactly once
@@ -130,8 +130,9 @@ def test_three_workers_and_a_run_fill_every_study_with_exactly_the_asked_trials(
         assert after.data.metrics["trials_run"] == 0
         assert after.data.metrics["trials_done"] == TRIALS
 
-    from harness.leaderboard import task_board
-    from harness.tracking import Tracker, resolve_stores
+    from harness.results.leaderboard import task_board
+    from harness.store.tracker import Tracker
+    from harness.store.urls import resolve_stores
 
     tracker = Tracker(resolve_stores(servers.tracking_uri, servers.storage, create=False))
     board = task_board(tracker, task)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from harness.contracts.model import Model
+from harness.contracts.task import Dataset, Task
 from harness.errors import DataError, PluginError
-from harness.model import Model
-from harness.task import Dataset, Task
 
 
 def _task(**changes):

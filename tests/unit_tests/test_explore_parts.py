@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness import plots
-from harness.explore import image_samples, top_tokens
+from harness.results import plots
+from harness.results.explore import image_samples, top_tokens
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

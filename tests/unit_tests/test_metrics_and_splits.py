@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from harness import registry
+from harness.contracts.metrics import METRICS, get_metric
 from harness.errors import DataError, UnknownNameError, UsageError
-from harness.metrics import METRICS, get_metric
-from harness.splits import prepare
+from harness.protocol.splits import prepare
 
 
 def test_metrics_store_raw_values_and_say_which_way_is_better():
@@ -130,7 +130,7 @@ def test_folds_below_two_and_too_many_folds_are_refused():
 
 
 def _regression_task(name: str = "probe"):
-    from harness.task import Task
+    from harness.contracts.task import Task
 
     return Task(
         name=name,
@@ -145,7 +145,7 @@ def _regression_task(name: str = "probe"):
 def _dataset(n: int = 200, **parts):
     import pandas as pd
 
-    from harness.task import Dataset
+    from harness.contracts.task import Dataset
 
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"x": rng.normal(size=n)})

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import mlflow_rows
 from harness.errors import StoreError
-from harness.tracking import Tracker, make_folders, resolve_stores
+from harness.store import rows as mlflow_rows
+from harness.store.tracker import Tracker
+from harness.store.urls import make_folders, resolve_stores
 
 TASK = "breast_cancer"
 TRIAL = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import presets, schedule
 from harness.errors import UsageError
-from harness.schedule import Standing
+from harness.run import presets, schedule
+from harness.run.schedule import Standing
 
 
 @pytest.mark.parametrize(
@@ -174,7 +174,7 @@ def test_presets_pick_models_that_fit_the_task_and_unknown_ones_are_refused():
     ("metric", "classes"), [("roc_auc", 2), ("log_loss", 3), ("accuracy", 3), ("rmse", 0)]
 )
 def test_the_ensemble_s_score_is_timed_on_predictions_of_the_task_s_shape(metric, classes):
-    from harness import ensemble
+    from harness.protocol import ensemble
 
     y = np.random.default_rng(0).integers(0, max(classes, 2), 5000).astype(float)
     seconds = ensemble.score_seconds(y if classes == 0 else y.astype(int), metric, classes)

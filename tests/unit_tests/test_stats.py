@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from harness import stats
 from harness.errors import HarnessError
-from harness.leaderboard import Board, Row, build_board, fold_size_ratio, summarize
+from harness.results import stats
+from harness.results.leaderboard import Board, Row, build_board, fold_size_ratio
+from harness.results.summary import summarize
 
 
 def test_nadeau_bengio_matches_the_corrected_formula_by_hand():

@@ -8,8 +8,8 @@ import numpy as np
 import optuna
 import pytest
 
-from harness.model import thread_limits
-from harness.tuning import FoldMedianPruner
+from harness.contracts.model import thread_limits
+from harness.tuning.pruning import FoldMedianPruner
 
 
 def _replay(direction: str, seed: int, pruner) -> list[tuple[int, int, bool]]:
@@ -73,7 +73,7 @@ def test_thread_limits_caps_and_restores_the_pools_and_reuses_one_inspection():
     import sklearn.ensemble  # noqa: F401  (loads scikit-learn's OpenMP runtime)
     from threadpoolctl import threadpool_info
 
-    from harness import model
+    from harness.contracts import model
 
     before = {lib["filepath"]: lib["num_threads"] for lib in threadpool_info()}
     assert before, "no BLAS or OpenMP library is loaded"
@@ -90,7 +90,8 @@ def test_thread_limits_caps_and_restores_the_pools_and_reuses_one_inspection():
 
 
 def test_a_settled_study_attribute_is_read_from_the_storage_until_it_is_set_then_kept():
-    from harness.tuning import SLOTTED_ATTR, settled_attr
+    from harness.tuning.attrs import SLOTTED_ATTR
+    from harness.tuning.slots import settled_attr
 
     study = optuna.create_study()
     reads: list[int] = []
@@ -113,16 +114,16 @@ def test_a_settled_study_attribute_is_read_from_the_storage_until_it_is_set_then
 
 def test_a_trial_whose_results_are_separate_attributes_is_read_as_one_written_in_one():
     # Studies made before the results were one attribute hold them as separate keys.
-    from harness import tuning
-    from harness.runner import _trial_payload
+    from harness.run.trials import trial_payload
+    from harness.tuning import attrs as tuning_attrs
 
     results = {
         "fold_rmse": [1.0, 3.0],
         "fit_seconds": [0.5, 0.7],
         "predict_seconds": [0.1, 0.1],
-        tuning.FIT_INFO_ATTR: {"rounds_used": [10.0, 30.0]},
+        tuning_attrs.FIT_INFO_ATTR: {"rounds_used": [10.0, 30.0]},
     }
-    common = {tuning.SLOT_ATTR: 0, tuning.DEFAULT_ATTR: True}
+    common = {tuning_attrs.SLOT_ATTR: 0, tuning_attrs.DEFAULT_ATTR: True}
     distribution = optuna.distributions.FloatDistribution(0.0, 1.0)
     trials = [
         optuna.trial.create_trial(
@@ -131,11 +132,11 @@ def test_a_trial_whose_results_are_separate_attributes_is_read_as_one_written_in
             distributions={"alpha": distribution},
             user_attrs={**common, **attrs},
         )
-        for attrs in (results, {tuning.RESULT_ATTR: results})
+        for attrs in (results, {tuning_attrs.RESULT_ATTR: results})
     ]
-    legacy, current = (tuning.results_of(t) for t in trials)
+    legacy, current = (tuning_attrs.results_of(t) for t in trials)
     assert legacy == current == {**common, **results}
-    payloads = [_trial_payload(t, ("rmse",)) for t in trials]
+    payloads = [trial_payload(t, ("rmse",)) for t in trials]
     assert payloads[0] == payloads[1]
     assert payloads[0]["metrics"]["cv_rmse_mean"] == 2.0
     assert payloads[0]["metrics"]["fit_seconds"] == pytest.approx(1.2)

@@ -47,8 +47,8 @@ def test_strong_imbalance_and_empty_columns_are_reported():
 
 
 def test_the_built_in_tasks_data_gets_the_same_checks(penguins):
+    from harness.protocol.splits import prepare
     from harness.registry import get_task
-    from harness.splits import prepare
 
     task = get_task("penguins")
     data = prepare(task, task.load(), folds=3, seed=0)

@@ -220,7 +220,7 @@ def test_a_text_csv_folder_is_a_text_task_and_counts_missing_texts(tmp_path):
     assert dict(local.dataset.feature_kinds) == {"review": "text"}
     assert "column 'review': 7 missing or empty texts, treated as empty strings" in local.notes
     assert "every feature is free text: a text task" in local.notes
-    from harness.runner import select_models
+    from harness.run import select_models
 
     chosen = {m.name: reason for m, reason in select_models(local.task, ())}
     assert chosen["nbsvm"] is None and chosen["linear"] is None

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from harness.data.files import Options, load_path, looks_like_path, task_name
-from harness.splits import prepare
+from harness.protocol.splits import prepare
 
 
 def test_names_come_from_the_path_as_lower_case_identifiers():

@@ -14,7 +14,23 @@ import json
 import math
 from dataclasses import asdict
 
-from harness.leaderboard import Board, Row, Summary
+from harness.results.leaderboard import Board, Row
+from harness.results.summary import Summary
+
+# The style of every harness HTML page (the report, explore, a board as HTML).
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
+max-width:1180px;padding:0 24px 48px;color:#1f2328;line-height:1.45}
+h1{margin:24px 0 4px}h2{margin-top:36px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
+h3{margin-top:24px}.meta,.legend{color:#57606a;font-size:0.9em}
+table{border-collapse:collapse;margin:12px 0;font-size:0.86em}
+th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f6f8fa}tr.tie td{background:#eaf3fb}tr.notok td{color:#8c959f;font-style:italic}
+.figs{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
+figure{margin:0;border:1px solid #eaeef2;padding:8px;border-radius:6px;background:#fff;
+flex:0 1 540px}figure.wide{flex:1 1 100%}figure img{max-width:100%;height:auto;display:block}
+figcaption{font-size:0.82em;color:#57606a;max-width:760px}nav a{margin-right:12px}
+"""
 
 LEGEND = (
     "≈ = not significantly worse than the leader: Nadeau-Bengio corrected resampled t-test on the "
@@ -218,7 +234,6 @@ def render(boards: list[Board], summary: Summary | None, fmt: str) -> str:
 
 def html_page(boards: list[Board], summary: Summary | None) -> str:
     """A self-contained HTML page of the leaderboards (no images: see `harness report`)."""
-    from harness.report import CSS
 
     parts = [
         f"<h2>Leaderboard: {html.escape(b.task)}</h2>" + html_table(*display_rows(b.rows))

@@ -147,7 +147,7 @@ def first_rung(studies: Sequence[object]) -> dict[str, int]:
 
 def cut_by_budget(trial: object) -> bool:
     """Whether a finished trial was killed by the budget (not by a model error or other limit)."""
-    from harness.tuning import ERROR_ATTR
+    from harness.tuning.attrs import ERROR_ATTR
 
     return BUDGET_KILL in str(trial.user_attrs.get(ERROR_ATTR, ""))  # type: ignore[attr-defined]
 
@@ -175,7 +175,7 @@ def reserve_seconds(
         return FIRST_RESERVE * budget
     needed = sum(s * REFIT_MARGIN + REFIT_OVERHEAD_SECONDS for s in known) / max(workers, 1)
     if ensemble and len(known) > 1:
-        from harness.ensemble import ROUNDS
+        from harness.protocol.ensemble import ROUNDS
 
         scores = (ROUNDS + 1) * len(known)
         needed += ENSEMBLE_SECONDS + REFIT_MARGIN * scores * score_seconds

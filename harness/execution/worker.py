@@ -93,7 +93,7 @@ def _die_with_parent() -> None:
 
 def _serve(conn: Any, context: Any) -> None:
     """The worker's loop: run jobs until the pipe closes. Never returns normally."""
-    from harness.tuning import error_text
+    from harness.errors import error_text
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the study process's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.report import Figure, Section
+from harness.results.report import Figure, Section
 
 MAX_FEATURES = 36
 PER_GRID = 12
@@ -44,9 +44,9 @@ def _grid(plt: Any, n: int, cols: int = 4) -> tuple[Any, np.ndarray]:
 
 def target_figure(y: Any, classification: bool, name: str) -> bytes:
     """Class counts, or a histogram of the target."""
-    from harness.plots import TIE, _png, _pyplot
+    from harness.results.plots import TIE, png, pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.6, 3.2))
     if classification:
         counts = y.astype(str).value_counts().sort_index()
@@ -67,24 +67,24 @@ def target_figure(y: Any, classification: bool, name: str) -> bytes:
         ax.set_ylabel("rows")
         ax.set_xlabel(name)
     ax.set_title(f"Target: {name}")
-    return _png(fig)
+    return png(fig)
 
 
 def missing_figure(X: Any) -> bytes | None:
     """Share of missing values per column (only columns with any), or None when none miss."""
-    from harness.plots import OTHER, _png, _pyplot
+    from harness.results.plots import OTHER, png, pyplot
 
     share = X.isna().mean()
     share = share[share > 0].sort_values()
     if share.empty:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.6, max(2.0, 0.3 * len(share) + 1)))
     ax.barh(share.index.astype(str), share.to_numpy(), color=OTHER)
     ax.set_xlabel("share of rows missing")
     ax.set_xlim(0, max(share.max() * 1.15, 0.05))
     ax.set_title("Missing values")
-    return _png(fig)
+    return png(fig)
 
 
 def features_figure(
@@ -94,9 +94,9 @@ def features_figure(
     scatter or per-category box plots (regression)."""
     import pandas as pd
 
-    from harness.plots import TIE, _png, _pyplot
+    from harness.results.plots import TIE, png, pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, flat = _grid(plt, len(columns))
     labels = sorted(y.astype(str).unique()) if classification else []
     for ax, column in zip(flat, columns, strict=False):
@@ -135,14 +135,14 @@ def features_figure(
                 groups = [np.asarray(y[(text == c).to_numpy()], dtype=float) for c in top]
                 ax.boxplot(groups, vert=False, tick_labels=[str(c)[:14] for c in top])
     fig.suptitle("Features against the target (training part)")
-    return _png(fig)
+    return png(fig)
 
 
 def correlation_figure(X: Any, y: Any, classification: bool) -> bytes | None:
     """Spearman correlations of the numeric features (and a regression target)."""
     import pandas as pd
 
-    from harness.plots import _png, _pyplot
+    from harness.results.plots import png, pyplot
 
     numeric = X.select_dtypes("number").iloc[:, :30].copy()
     if not classification:
@@ -151,7 +151,7 @@ def correlation_figure(X: Any, y: Any, classification: bool) -> bytes | None:
     if numeric.shape[1] < 2:
         return None
     corr = numeric.corr(method="spearman").to_numpy()
-    plt = _pyplot()
+    plt = pyplot()
     size = max(4.0, 0.32 * len(numeric.columns) + 2)
     fig, ax = plt.subplots(figsize=(size + 1, size))
     ax.grid(False)
@@ -161,7 +161,7 @@ def correlation_figure(X: Any, y: Any, classification: bool) -> bytes | None:
     ax.set_yticks(range(len(names)), names, fontsize=7)
     fig.colorbar(image, ax=ax, fraction=0.046)
     ax.set_title("Spearman correlations of numeric features")
-    return _png(fig)
+    return png(fig)
 
 
 def image_samples(X: Any, y: Any, kinds: dict[str, str], modality: str) -> list[tuple]:
@@ -228,8 +228,8 @@ def top_tokens(texts: Any, y: Any, classification: bool, top: int = 10) -> list[
 def sections(task_name: str, *, seed: int = 0) -> tuple[list[Section], dict[str, str]]:
     """Load the task, split off its holdout, and make the sections of the explore page."""
     from harness import registry
-    from harness.splits import prepare
-    from harness.tables import html_table, markdown_table
+    from harness.protocol.splits import prepare
+    from harness.results.tables import html_table, markdown_table
 
     task = registry.get_task(task_name)
     data = prepare(task, task.load(), folds=task.folds, seed=seed)
@@ -287,7 +287,7 @@ def sections(task_name: str, *, seed: int = 0) -> tuple[list[Section], dict[str,
         found.append(features)
     samples = image_samples(X, y, kinds, task.modality)
     if samples:
-        from harness.plots import images
+        from harness.results.plots import images
 
         section = Section("images", "Sample images")
         section.figures.append(

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError, UsageError
-from harness.tracking import TAG, Tracker
+from harness.store.schema import TAG
+from harness.store.tracker import Tracker
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def make_submission(tracker: Tracker, task: str, model: str | None = None) -> Su
         HarnessError: The task has no ranked study, the model has no finished study, or the run
             stored no predictions.
     """
-    from harness.leaderboard import task_rows
+    from harness.results.leaderboard import task_rows
 
     rows = task_rows(tracker, task)
     if model is None:

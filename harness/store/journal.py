@@ -63,7 +63,7 @@ def study_file(url: str, name: str) -> Path:
     return folder(url) / f"{name}{SUFFIX}"
 
 
-def _cut_torn_line(path: str) -> None:
+def cut_torn_line(path: str) -> None:
     """Truncate `path` after its last newline, if a killed writer left a partial line after it."""
     with open(path, "rb+") as handle:
         end = handle.seek(0, os.SEEK_END)
@@ -98,7 +98,7 @@ class FlockLock:
         handle = open(self._path, "a")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX)
-            _cut_torn_line(self._journal)
+            cut_torn_line(self._journal)
         except BaseException:
             handle.close()
             raise

@@ -15,7 +15,7 @@ import numpy as np
 TIE, WORSE, OTHER = "#2b7bba", "#b0b0b0", "#e07b39"
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -34,8 +34,8 @@ def _pyplot():
     return plt
 
 
-def _png(fig) -> bytes:
-    plt = _pyplot()
+def png(fig) -> bytes:
+    plt = pyplot()
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=100)
@@ -59,7 +59,7 @@ def bars(
 
     Bars of models not significantly worse than the leader are blue, the others grey.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, _height(len(models))))
     y = np.arange(len(models))[::-1]
     colors = [TIE if t else WORSE for t in tied]
@@ -75,12 +75,12 @@ def bars(
     ax.set_xlim(max(low - pad, 0) if low >= 0 else low - pad, high + pad)
     ax.legend(loc="best", fontsize=8)
     ax.set_title("CV score (bars: not significantly worse than the leader in blue)")
-    return _png(fig)
+    return png(fig)
 
 
 def fold_strips(folds: Mapping[str, Sequence[float]], metric: str) -> bytes:
     """One row of dots per model: its score on every fold, the same fold in the same color."""
-    plt = _pyplot()
+    plt = pyplot()
     models = list(folds)
     fig, ax = plt.subplots(figsize=(6.4, _height(len(models))))
     cmap = plt.get_cmap("tab10")
@@ -94,14 +94,14 @@ def fold_strips(folds: Mapping[str, Sequence[float]], metric: str) -> bytes:
     ax.set_yticks(range(len(models))[::-1], models)
     ax.set_xlabel(f"{metric} per fold (color = fold)")
     ax.set_title("Per-fold CV scores")
-    return _png(fig)
+    return png(fig)
 
 
 def cv_vs_holdout(
     models: Sequence[str], cv: Sequence[float], holdout: Sequence[float], metric: str
 ) -> bytes:
     """CV mean against holdout score, with the diagonal: points off it are the shake-up."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.8, 4.2))
     ax.scatter(cv, holdout, color=TIE, zorder=3)
     for name, x, y in zip(models, cv, holdout, strict=True):
@@ -115,7 +115,7 @@ def cv_vs_holdout(
     ax.set_xlabel(f"CV {metric} (mean)")
     ax.set_ylabel(f"holdout {metric}")
     ax.set_title("CV vs holdout")
-    return _png(fig)
+    return png(fig)
 
 
 def anytime(
@@ -129,7 +129,7 @@ def anytime(
         metric: Metric name.
         maximize: Whether higher is better.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.6, 3.6), sharey=True)
     pick = np.maximum.accumulate if maximize else np.minimum.accumulate
     for model, (seconds, scores) in curves.items():
@@ -149,12 +149,12 @@ def anytime(
     left.set_title("Anytime performance: trials")
     right.set_title("Anytime performance: time")
     left.legend(fontsize=8, loc="best")
-    return _png(fig)
+    return png(fig)
 
 
 def confusion(y_true: Sequence, y_pred: Sequence, labels: Sequence, title: str) -> bytes:
     """Confusion matrix with counts (rows: true class, columns: predicted class)."""
-    plt = _pyplot()
+    plt = pyplot()
     labels = list(labels)
     index = {label: i for i, label in enumerate(labels)}
     matrix = np.zeros((len(labels), len(labels)), dtype=int)
@@ -182,7 +182,7 @@ def confusion(y_true: Sequence, y_pred: Sequence, labels: Sequence, title: str) 
     ax.set_ylabel("true")
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046)
-    return _png(fig)
+    return png(fig)
 
 
 def roc(y_true: Sequence, proba: Mapping[str, Sequence[float]], title: str) -> bytes:
@@ -195,7 +195,7 @@ def roc(y_true: Sequence, proba: Mapping[str, Sequence[float]], title: str) -> b
     """
     from sklearn.metrics import auc, roc_curve
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.8, 4.2))
     truth = np.asarray([str(t) for t in y_true])
     classes = list(proba)
@@ -211,12 +211,12 @@ def roc(y_true: Sequence, proba: Mapping[str, Sequence[float]], title: str) -> b
     ax.set_ylabel("true positive rate")
     ax.set_title(title)
     ax.legend(fontsize=8, loc="lower right")
-    return _png(fig)
+    return png(fig)
 
 
 def residuals(y_true: Sequence[float], y_pred: Sequence[float], title: str) -> bytes:
     """Residuals (true - predicted) against predictions, with a histogram of the residuals."""
-    plt = _pyplot()
+    plt = pyplot()
     truth, pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     resid = truth - pred
     fig, (left, right) = plt.subplots(
@@ -229,14 +229,14 @@ def residuals(y_true: Sequence[float], y_pred: Sequence[float], title: str) -> b
     left.set_title(title)
     right.hist(resid, bins=30, orientation="horizontal", color=TIE, alpha=0.7)
     right.set_xlabel("rows")
-    return _png(fig)
+    return png(fig)
 
 
 def critical_difference(mean_ranks: Mapping[str, float], cd: float, n_tasks: int) -> bytes:
     """Critical-difference diagram (Demšar 2006): mean ranks on an axis (1 = best, at the left),
     the critical difference as a bar, and thick lines joining models whose mean ranks differ by
     less than it (not significantly different by the Nemenyi test)."""
-    plt = _pyplot()
+    plt = pyplot()
     items = sorted(mean_ranks.items(), key=lambda kv: kv[1])
     k = len(items)
     half = (k + 1) // 2
@@ -288,12 +288,12 @@ def critical_difference(mean_ranks: Mapping[str, float], cd: float, n_tasks: int
             solid_capstyle="round",
         )
     ax.set_title("Critical difference (Friedman-Nemenyi, alpha 0.05): lower rank is better")
-    return _png(fig)
+    return png(fig)
 
 
 def images(samples: Sequence[tuple[np.ndarray, str]], title: str) -> bytes:
     """A grid of sample images with their labels."""
-    plt = _pyplot()
+    plt = pyplot()
     n = len(samples)
     cols = min(n, 8) or 1
     rows = max((n + cols - 1) // cols, 1)
@@ -305,4 +305,4 @@ def images(samples: Sequence[tuple[np.ndarray, str]], title: str) -> bytes:
         ax.imshow(image, cmap="gray" if np.ndim(image) == 2 else None)
         ax.set_title(str(label), fontsize=8)
     fig.suptitle(title)
-    return _png(fig)
+    return png(fig)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from harness.task import Dataset, Task
+    from harness.contracts.task import Dataset, Task
 
 MISSING_COLUMNS_SHOWN = 10
 
@@ -119,7 +119,7 @@ def _target(task: Task, y: pd.Series) -> dict[str, Any]:
 
 def _split(task: Task, data: Dataset) -> dict[str, Any]:
     from harness.errors import HarnessError
-    from harness.splits import prepare
+    from harness.protocol.splits import prepare
 
     try:
         prepared = prepare(task, data, folds=task.folds, seed=0)

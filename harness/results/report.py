@@ -21,24 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.leaderboard import Board, Summary
-from harness.tracking import TAG, Tracker
+from harness.results.leaderboard import Board
+from harness.results.summary import Summary
+from harness.results.tables import CSS
+from harness.store.schema import TAG
+from harness.store.tracker import Tracker
 
 BEST_MODELS = 2
-
-CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
-max-width:1180px;padding:0 24px 48px;color:#1f2328;line-height:1.45}
-h1{margin:24px 0 4px}h2{margin-top:36px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
-h3{margin-top:24px}.meta,.legend{color:#57606a;font-size:0.9em}
-table{border-collapse:collapse;margin:12px 0;font-size:0.86em}
-th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f6f8fa}tr.tie td{background:#eaf3fb}tr.notok td{color:#8c959f;font-style:italic}
-.figs{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
-figure{margin:0;border:1px solid #eaeef2;padding:8px;border-radius:6px;background:#fff;
-flex:0 1 540px}figure.wide{flex:1 1 100%}figure img{max-width:100%;height:auto;display:block}
-figcaption{font-size:0.82em;color:#57606a;max-width:760px}nav a{margin-right:12px}
-"""
 
 
 @dataclass(frozen=True)
@@ -120,7 +109,7 @@ def holdout_predictions(tracker: Tracker, run_id: str) -> Any:
 
 def model_figures(board: Board, row: Any, frame: Any) -> list[Figure]:
     """Confusion matrix and ROC curve (classification) or residual plot (regression)."""
-    from harness import plots
+    from harness.results import plots
 
     target, predicted = frame.columns[1], frame.columns[2]
     proba = {
@@ -154,9 +143,9 @@ def model_figures(board: Board, row: Any, frame: Any) -> list[Figure]:
 
 def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
     """The section of one task: its table, its plots; logs the plots to MLflow when asked."""
-    from harness import plots
-    from harness.leaderboard import log_board
-    from harness.tables import display_rows, html_table, markdown_table, render
+    from harness.results import plots
+    from harness.results.leaderboard import log_board
+    from harness.results.tables import display_rows, html_table, markdown_table, render
 
     header, cells = display_rows(board.rows)
     direction = "higher" if board.maximize else "lower"
@@ -255,8 +244,8 @@ def summary_section(
     tracker: Tracker, boards: list[Board], summary: Summary, *, log: bool
 ) -> Section:
     """The across-task section: summary table, notes and the critical-difference diagram."""
-    from harness import plots
-    from harness.tables import html_table, markdown_table, summary_cells, summary_notes
+    from harness.results import plots
+    from harness.results.tables import html_table, markdown_table, summary_cells, summary_notes
 
     header, cells = summary_cells(summary)
     section = Section("across-tasks", "Across tasks")
@@ -273,7 +262,7 @@ def summary_section(
         )
         section.figures.append(fig)
         if log:
-            from harness.leaderboard import log_board
+            from harness.results.leaderboard import log_board
 
             for board in boards:
                 log_board(tracker, board, {f"plots/{fig.name}.png": fig.png})
@@ -373,8 +362,8 @@ def build(
 ) -> tuple[Path, Path]:
     """Make every section, write the page and its twin, and return their paths."""
     import harness
-    from harness.tables import LEGEND
-    from harness.tracking import mask
+    from harness.results.tables import LEGEND
+    from harness.store.urls import mask
 
     check_out_dir(out)  # fail before the work
     sections = [task_section(tracker, board, log=log) for board in boards]

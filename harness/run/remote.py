@@ -21,16 +21,20 @@ import socket
 import zlib
 from typing import Any
 
-from harness import devices, registry, runner
+from harness import devices, registry
+from harness import run as harness_run
 from harness.errors import UsageError
-from harness.runner import Reporter, RunConfig, StudyResult
-from harness.splits import prepare
-from harness.tracking import TAG, Stores, Tracker, make_folders
+from harness.protocol.splits import prepare
+from harness.run import study as run_study
+from harness.run.config import Reporter, RunConfig, StudyResult
+from harness.store.schema import TAG
+from harness.store.tracker import Tracker
+from harness.store.urls import Stores, make_folders
 
 KIND = "worker"
 
 
-class _WorkerStudy(runner._StudyRun):
+class _WorkerStudy(run_study.StudyRun):
     """A study run without the refit: tune, log the trials this process ran, stop."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -68,7 +72,7 @@ def run_worker(
         raise UsageError("A worker never deletes shared studies; run 'harness run --fresh' once.")
     reporter = reporter or Reporter()
     task = registry.get_task(config.task)
-    selected = [(m, r) for m, r in runner.select_models(task, config.models) if r is None]
+    selected = [(m, r) for m, r in harness_run.select_models(task, config.models) if r is None]
     data = prepare(
         task,
         task.load(),

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from harness.contracts.metrics import get_metric
 from harness.errors import HarnessError
-from harness.metrics import get_metric
 
 ROUNDS = 50
 MODEL = "ensemble"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from harness.contracts.task import Dataset, Task
 from harness.errors import DataError, UsageError
-from harness.task import Dataset, Task
 
 
 @dataclass(frozen=True)

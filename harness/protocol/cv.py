@@ -1,0 +1,199 @@
+"""Cross-validation of one configuration: a fresh estimator per fold, scores, OOF predictions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from harness.contracts.metrics import get_metric
+from harness.contracts.model import BuildSpec, Model, thread_limits
+from harness.contracts.task import NO_AUGMENTATION, Augmentation
+from harness.protocol.choices import target_skewed
+from harness.protocol.splits import Prepared
+
+
+@dataclass(frozen=True)
+class FoldScores:
+    """Scores of one configuration over the CV folds.
+
+    Attributes:
+        scores: Metric name -> one score per fold.
+        fit_seconds: Fit time per fold.
+        predict_seconds: Prediction time per fold.
+        fit_info: Numbers a fitted estimator reports about its fit (e.g. `rounds_used` of an
+            early-stopped booster) -> one value per fold.
+        oof: Out-of-fold predictions of the training part: rows x classes (probabilities) or a
+            vector (regression), averaged over repeats, NaN for rows no fold validates (the
+            first block of time-ordered folds). What ensembles are fitted on.
+    """
+
+    scores: dict[str, list[float]]
+    fit_seconds: list[float]
+    predict_seconds: list[float]
+    fit_info: dict[str, list[float]] = field(default_factory=dict)
+    oof: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+def predict(estimator: Any, X: Any, n_classes: int) -> np.ndarray:
+    """Probabilities over all `n_classes` codes (classification) or values (regression).
+
+    Estimators that never saw a class in their training rows get a zero column for it.
+    """
+    if n_classes == 0:
+        return np.asarray(estimator.predict(X), dtype=float).ravel()
+    proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    classes = getattr(estimator, "classes_", None)
+    if proba.shape[1] != n_classes and classes is not None:
+        full = np.zeros((proba.shape[0], n_classes))
+        full[:, np.asarray(classes, dtype=int)] = proba
+        proba = full
+    # float32 outputs (XGBoost, Keras) sum to 1 only within 1e-7: renormalize in float64.
+    return proba / proba.sum(axis=1, keepdims=True)
+
+
+def fit_info(estimator: Any) -> dict[str, float]:
+    """The numeric `fit_info_` of a fitted estimator, or of the last step of a pipeline.
+
+    Models report what their fit decided there (an early-stopped booster: `rounds_used`);
+    tuning keeps it per fold and the runner logs it to MLflow. Empty when there is none.
+    """
+    info = getattr(estimator, "fit_info_", None)
+    if info is None and hasattr(estimator, "steps"):
+        info = getattr(estimator.steps[-1][1], "fit_info_", None)
+    if not isinstance(info, dict):
+        return {}
+    return {
+        str(k): float(v)
+        for k, v in info.items()
+        if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+    }
+
+
+def fit_and_predict(
+    model: Model,
+    params: dict,
+    spec: BuildSpec,
+    seed: int,
+    X_fit,
+    y_fit,
+    X_pred,
+    n_classes: int,
+    *,
+    info: dict | None = None,
+) -> tuple[np.ndarray, float, float]:
+    """Build a fresh estimator, fit it, predict; return (predictions, fit s, predict s).
+
+    BLAS and OpenMP pools (scikit-learn's histogram boosting, NumPy's linear algebra) are capped
+    at `spec.n_jobs` for the fit and the prediction, so parallel studies never oversubscribe the
+    cores; learners with their own thread setting get `spec.n_jobs` from their `build`. The
+    estimator's `fit_info` is copied into `info` when given.
+    """
+    estimator = model.build(replace(spec, n_rows=len(y_fit)), dict(params), seed=seed)
+    with thread_limits(spec.n_jobs):
+        start = time.perf_counter()
+        estimator.fit(X_fit, y_fit)
+        fitted = time.perf_counter()
+        prediction = predict(estimator, X_pred, n_classes)
+        done = time.perf_counter()
+    if info is not None:
+        info.update(fit_info(estimator))
+    return prediction, fitted - start, done - fitted
+
+
+def spec_for(
+    problem_type: str,
+    modality: str,
+    data: Prepared,
+    *,
+    n_jobs: int = 1,
+    device: str = "cpu",
+    augmentation: Augmentation = NO_AUGMENTATION,
+) -> BuildSpec:
+    """The BuildSpec a model gets for the training part of `data`."""
+    return BuildSpec(
+        problem_type=problem_type,
+        modality=modality,
+        feature_kinds=data.feature_kinds,
+        n_classes=data.n_classes,
+        n_rows=len(data.y),
+        n_jobs=n_jobs,
+        device=device,
+        shuffle=not data.ordered,
+        augmentation=augmentation,
+        target_skewed=not data.n_classes and target_skewed(data.y),
+    )
+
+
+def fit_fold(
+    model: Model,
+    params: dict,
+    data: Prepared,
+    spec: BuildSpec,
+    seed: int,
+    fold: int,
+    *,
+    info: dict | None = None,
+) -> tuple[np.ndarray, float, float]:
+    """Fit a fresh estimator on a fold's training rows and predict its validation rows."""
+    train, valid = data.folds[fold]
+    return fit_and_predict(
+        model,
+        params,
+        spec,
+        seed,
+        data.X.iloc[train],
+        data.y[train],
+        data.X.iloc[valid],
+        data.n_classes,
+        info=info,
+    )
+
+
+def cross_validate(
+    model: Model,
+    params: dict,
+    data: Prepared,
+    spec: BuildSpec,
+    metrics: tuple[str, ...],
+    *,
+    seed: int,
+    on_fold: Callable[[int, float], None] | None = None,
+) -> FoldScores:
+    """Score one configuration on every fold; `on_fold(i, running mean)` may raise to prune.
+
+    The fold predictions are also gathered into the out-of-fold matrix `FoldScores.oof`.
+    """
+    primary = metrics[0]
+    scores: dict[str, list[float]] = {name: [] for name in metrics}
+    fit_s, predict_s = [], []
+    infos: dict[str, list[float]] = {}
+    n_rows = len(data.y)
+    oof_sum = np.zeros((n_rows, data.n_classes) if data.n_classes else n_rows)
+    oof_count = np.zeros(n_rows)
+    for number, (_, valid) in enumerate(data.folds):
+        info: dict[str, float] = {}
+        prediction, fit_time, predict_time = fit_fold(
+            model, params, data, spec, seed, number, info=info
+        )
+        oof_sum[valid] += prediction
+        oof_count[valid] += 1
+        for key, value in info.items():
+            infos.setdefault(key, []).append(value)
+        for name in metrics:
+            scores[name].append(get_metric(name).score(data.y[valid], prediction))
+        fit_s.append(fit_time)
+        predict_s.append(predict_time)
+        if on_fold is not None:
+            on_fold(number, float(np.mean(scores[primary])))
+    return FoldScores(scores, fit_s, predict_s, infos, oof=out_of_fold(oof_sum, oof_count))
+
+
+def out_of_fold(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Summed fold predictions / how often each row was validated; NaN where never."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shape = (-1, 1) if total.ndim == 2 else (-1,)
+        return np.where(count.reshape(shape) > 0, total / count.reshape(shape), np.nan)

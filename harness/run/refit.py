@@ -1,0 +1,217 @@
+"""The end of a study: refit the best configuration, score the holdout once, store predictions.
+
+`refit_and_score` is `StudyRun.finish`'s work once tuning is over: one more fit of the best
+configuration on the whole training part predicts the holdout (and the test part, when there is
+one) in the study's worker; the holdout is scored with every metric of the task, and the study run
+gets its metrics, params, tags and artifacts (fold scores, holdout predictions, the best trial's
+out-of-fold predictions for the ensemble, the submission).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from harness.contracts.metrics import get_metric
+from harness.errors import error_text
+from harness.execution import jobs
+from harness.protocol.splits import Prepared
+from harness.run.config import StudyResult
+from harness.run.trials import trial_payload
+from harness.store.schema import TAG
+from harness.store.tracker import Tracker
+from harness.tuning import attrs as tuning_attrs
+
+if TYPE_CHECKING:
+    from harness.run.study import StudyRun
+
+
+def load_array(tracker: Tracker, run_id: str, name: str) -> np.ndarray | None:
+    """A `.npy` artifact of a run, or None when the run has no such file."""
+    if name not in {item.path for item in tracker.client.list_artifacts(run_id)}:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        return np.load(tracker.client.download_artifacts(run_id, name, tmp))
+
+
+def holdout_frame(data: Prepared, prediction: np.ndarray, target: str) -> pd.DataFrame:
+    """Holdout predictions: id, true target, predicted target, and class probabilities."""
+    frame = pd.DataFrame({"id": data.holdout_ids})
+    if data.n_classes:
+        classes = np.asarray(data.classes, dtype=object)
+        frame[target] = classes[data.holdout_y]
+        frame[f"predicted_{target}"] = classes[prediction.argmax(axis=1)]
+        for code, label in enumerate(data.classes):
+            frame[f"proba_{label}"] = prediction[:, code]
+    else:
+        frame[target] = data.holdout_y
+        frame[f"predicted_{target}"] = prediction
+    return frame
+
+
+def refit_and_score(
+    study_run: StudyRun, study: Any, run_id: str, done: list, trials_run: int
+) -> StudyResult:
+    """Refit the best configuration of a study with a completed trial, score the holdout once,
+    log the study run's metrics, params, tags and artifacts; a study without one is failed."""
+    from optuna.trial import TrialState
+
+    complete = [t for t in done if t.state == TrialState.COMPLETE]
+    counts = {
+        "trials_done": len(done),
+        "trials_complete": len(complete),
+        "trials_pruned": sum(t.state == TrialState.PRUNED for t in done),
+        "trials_failed": sum(t.state == TrialState.FAIL for t in done),
+        "trials_run": trials_run,
+    }
+    limited = [t.user_attrs.get(tuning_attrs.STATUS_ATTR) for t in done]
+    counts["trials_timeout"] = limited.count("timeout")
+    counts["trials_oom"] = limited.count("oom")
+    if not complete:
+        errors = [t.user_attrs.get(tuning_attrs.ERROR_ATTR) for t in done]
+        reason = next((e for e in reversed(errors) if e), "no trial completed")
+        reason += "; failed trials count towards --trials: rerun with --fresh to retry"
+        # Every trial killed at the same limit: the study's status names it.
+        status = limited[0] if limited and len(set(limited)) == 1 and limited[0] else "failed"
+        study_run.tracker.log(
+            run_id,
+            metrics=counts,
+            tags={f"{TAG}status": status, f"{TAG}error": reason},
+        )
+        return StudyResult(
+            study_run.model.name,
+            status,
+            reason,
+            trials_done=len(done),
+            trials_run=trials_run,
+            run_id=run_id,
+        )
+    test_X = study_run.extras.test_X
+    n_test = 0 if test_X is None else len(test_X)
+    to_predict = study_run.data.holdout_X
+    if test_X is not None:  # one refit predicts the holdout and the test part
+        to_predict = pd.concat([study_run.data.holdout_X, test_X], ignore_index=True)
+    best = study.best_trial
+    payload = trial_payload(best, study_run.task.metrics)
+    prediction, fit_s, predict_s, refit_info = study_run.worker.call(
+        jobs.refit_job, best.params, to_predict
+    )
+    submission = None
+    if test_X is not None:  # the test part's rows follow the holdout's
+        prediction, test_prediction = np.split(prediction, [len(study_run.data.holdout_y)])
+        submission = study_run.extras.submission_frame(
+            test_prediction, study_run.data, study_run.task
+        )
+    holdout = {
+        f"holdout_{name}": get_metric(name).score(study_run.data.holdout_y, prediction)
+        for name in study_run.task.metrics
+    }
+    arrays = {"holdout_predictions.npy": prediction}
+    if test_X is not None:
+        arrays["test_predictions.npy"] = test_prediction
+    oof, oof_note = best_oof(study_run, best)
+    if oof is not None:
+        arrays["oof_predictions.npy"] = oof
+    n_hold = len(study_run.data.holdout_y)
+    results = tuning_attrs.results_of(best)
+    fit_info_keys = results.get(tuning_attrs.FIT_INFO_ATTR, {})
+    metrics = {
+        **{k: v for k, v in payload["metrics"].items() if k.startswith("cv_")},
+        **{k: v for k, v in payload["metrics"].items() if k in fit_info_keys},
+        **{f"refit_{k}": v for k, v in refit_info.items()},
+        **holdout,
+        **counts,
+        "fit_seconds": fit_s,
+        "predict_seconds": predict_s,
+        "predict_seconds_per_1000_rows": predict_s / max(n_hold + n_test, 1) * 1000,
+        "cv_fit_seconds_per_fold": float(np.mean(results["fit_seconds"])),
+    }
+    study_run.tracker.log(
+        run_id,
+        metrics=metrics,
+        series=payload["series"],
+        params=best.params,
+        tags={
+            f"{TAG}status": "ok",
+            f"{TAG}best_trial": best.number,
+            f"{TAG}oof": oof_note,
+            **({f"{TAG}oof_trial": best.number} if oof is not None else {}),
+        },
+    )
+    log_artifacts(study_run, run_id, best, payload, prediction, submission, arrays)
+    primary = study_run.task.metric
+    return StudyResult(
+        study_run.model.name,
+        "ok",
+        cv_mean=metrics[f"cv_{primary}_mean"],
+        cv_std=metrics[f"cv_{primary}_std"],
+        holdout=holdout[f"holdout_{primary}"],
+        trials_done=len(done),
+        trials_run=trials_run,
+        best_params=dict(best.params),
+        run_id=run_id,
+        submission=submission,
+    )
+
+
+def log_artifacts(
+    study_run,
+    run_id: str,
+    best: Any,
+    payload: dict,
+    prediction: np.ndarray,
+    submission: pd.DataFrame | None = None,
+    arrays: dict[str, np.ndarray] | None = None,
+) -> None:
+    folds = pd.DataFrame(payload["series"])
+    folds.insert(0, "fold", range(len(folds)))
+    folds["fit_seconds"] = tuning_attrs.results_of(best)["fit_seconds"]
+    predictions = holdout_frame(study_run.data, prediction, study_run.task.target)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {
+            "fold_scores.csv": folds,
+            "holdout_predictions.csv": predictions,
+        }
+        if submission is not None:
+            paths["submission.csv"] = submission
+        for name, frame in paths.items():
+            frame.to_csv(Path(tmp, name), index=False)
+            study_run.tracker.log_artifact(run_id, Path(tmp, name))
+        Path(tmp, "best_params.json").write_text(json.dumps(best.params, indent=2))
+        study_run.tracker.log_artifact(run_id, Path(tmp, "best_params.json"))
+        for name, array in (arrays or {}).items():  # what ensembles are made of
+            np.save(Path(tmp, name), np.asarray(array, dtype=np.float64))
+            study_run.tracker.log_artifact(run_id, Path(tmp, name))
+        if study_run.extras.findings:
+            health = [finding.as_dict() for finding in study_run.extras.findings]
+            Path(tmp, "health.json").write_text(json.dumps(health, indent=2, default=str))
+            study_run.tracker.log_artifact(run_id, Path(tmp, "health.json"))
+
+
+def best_oof(study_run: StudyRun, best: Any) -> tuple[np.ndarray | None, str]:
+    """The best trial's OOF predictions and where they came from.
+
+    Kept in memory when this process ran the trial; else stored by an earlier invocation's
+    study run of the same study (it was the best there too when that run refitted);
+    else recomputed by one more cross-validation of the best configuration.
+    """
+    if study_run._kept_oof is not None and study_run._kept_oof[0] == best.number:
+        return study_run._kept_oof[2], "kept"
+    uid = study_run.tags[f"{TAG}study_uid"]
+    runs = study_run.tracker.search(
+        study_run.task.name,
+        f"tags.`{TAG}study_uid` = '{uid}' and tags.`{TAG}oof_trial` = '{best.number}'",
+    )
+    for run in runs:
+        oof = load_array(study_run.tracker, run.info.run_id, "oof_predictions.npy")
+        if oof is not None and len(oof) == len(study_run.data.y):
+            return oof, f"stored in run {run.info.run_id}"
+    try:
+        return study_run.worker.call(jobs.cv_job, best.params).oof, "recomputed"
+    except Exception as exc:  # the study's result stands; only the ensemble loses it
+        return None, f"missing: {error_text(exc)}"
