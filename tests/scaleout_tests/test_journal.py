@@ -62,7 +62,7 @@ def test_a_journal_that_is_only_a_torn_line_is_emptied(tmp_path):
 
 HOLD = """
 import sys, time
-from harness import journal
+from harness.store import journal
 lock = journal.FlockLock(sys.argv[1])
 lock.acquire()
 print("held", flush=True)
@@ -94,7 +94,7 @@ def test_a_writer_killed_while_holding_the_lock_does_not_block_the_next(tmp_path
 SHARE = """
 import sys
 import optuna
-from harness import tuning
+from harness.tuning import slots, studies
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 study = studies.load_study(sys.argv[1], "t.m")
 

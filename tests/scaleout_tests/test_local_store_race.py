@@ -12,12 +12,13 @@ import pytest
 
 OPEN_BOTH = """
 import sys
-from harness import tuning
-from harness.tracking import Stores, Tracker
+from harness.store.tracker import Tracker
+from harness.store.urls import Stores
+from harness.tuning import studies
 folder = sys.argv[1]
 stores = Stores(f"sqlite:///{folder}/mlflow.db", f"sqlite:///{folder}/optuna.db", None)
 Tracker(stores).experiment_id("race")
-tuning.open_storage(stores.storage_url)
+studies.open_storage(stores.storage_url)
 """
 
 
