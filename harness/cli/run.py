@@ -166,13 +166,10 @@ def run(
     ),
 ) -> None:
     """Tune models on TASK with cross-validation, score the best on the holdout, rank them."""
-    import os
     import time
 
     started = time.monotonic()  # a --budget counts from here: loading the data is part of it
 
-    if workers > 1:  # OpenMP threads that spin while waiting steal the other studies' cores
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from harness import devices, registry
     from harness import run as harness_run
     from harness.cli.leaderboard import print_table
@@ -180,39 +177,24 @@ def run(
     from harness.errors import UsageError
     from harness.run import config as run_config
     from harness.run import schedule
-    from harness.run.presets import get_preset
     from harness.store.urls import mask, resolve_stores
 
-    chosen = get_preset(preset) if preset else None
-    seconds = schedule.parse_duration(budget) if budget is not None else None
-    if seconds is None and chosen is not None:
-        seconds = chosen.budget
-    if seconds is not None:
-        if timeout is not None:
-            raise UsageError(
-                "--timeout (per study) and --budget (the whole run) exclude each other; "
-                "give one of them."
-            )
-        trials = run_config.BUDGET_MAX_TRIALS if trials is None else trials
-    elif trials is None and timeout is None:
-        timeout = run_config.DEFAULT_STUDY_TIMEOUT
-    config = run_config.RunConfig(
+    config = run_config.RunConfig(  # the run's policy (defaults, presets) is RunConfig's
         task=task,
         models=tuple(model or ()),
-        trials=run_config.DEFAULT_TRIALS if trials is None else trials,
+        trials=trials,
         timeout=timeout,
-        folds=folds if folds is not None or chosen is None else chosen.folds,
+        folds=folds,
         repeats=repeats,
         seed=seed,
         fresh=fresh,
         n_jobs=jobs,
         trial_timeout=trial_timeout,
-        memory_limit=devices.parse_memory(memory_limit)
-        if memory_limit
-        else devices.memory_mb(0.9 / max(workers, 1)),
+        memory_limit=devices.parse_memory(memory_limit) if memory_limit else None,
         workers=workers,
-        budget=seconds,
-        ensemble=ensemble if ensemble is not None else (chosen.ensemble if chosen else True),
+        budget=schedule.parse_duration(budget) if budget is not None else None,
+        ensemble=ensemble,
+        preset=preset,
     )
     options = files.Options(
         target=target,
@@ -243,11 +225,8 @@ def run(
                 f"data (a folder or a CSV/Parquet file); {task!r} is a registered task."
             )
         spec = registry.get_task(task)
-    if chosen is not None and not config.models:
-        from harness.run.presets import preset_models
-
-        config = dataclasses.replace(config, models=preset_models(chosen, spec))
-    harness_run.select_models(spec, config.models)  # name errors before any store is created
+    # name errors before any store is created
+    harness_run.select_models(spec, config.models, config.preset)
     stores = resolve_stores(tracking_uri, storage, create=False)  # folders once data is split
     err.print(
         f"Task {spec.name}: {spec.problem_type}, metric {spec.metric}; "

@@ -57,6 +57,7 @@ def worker(
     config = run_config.RunConfig(
         task=task,
         models=tuple(model or ()),
+        # a worker has no per-study time limit unless given one: it runs until the trials are in
         trials=run_config.DEFAULT_TRIALS if trials is None else trials,
         timeout=timeout,
         folds=folds,
@@ -64,7 +65,7 @@ def worker(
         seed=seed,
         n_jobs=jobs,
         trial_timeout=trial_timeout,
-        memory_limit=devices.parse_memory(memory_limit) if memory_limit else devices.memory_mb(0.9),
+        memory_limit=devices.parse_memory(memory_limit) if memory_limit else None,
     )
     spec = get_task(task)
     harness_run.select_models(spec, config.models)  # name errors before any store is touched

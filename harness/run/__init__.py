@@ -1,7 +1,15 @@
-"""A `harness run`: load and split once, one study per model, then the ensemble."""
+"""A `harness run`: load and split once, one study per model, then the ensemble.
+
+`run` is the whole flow on one screen: load -> split -> record -> tune -> refit -> ensemble.
+Each step is a call into one module: the studies' life is `harness.run.study`, how they are
+driven (in full, in threads, under a budget) `harness.run.drivers`, the refit and holdout
+`harness.run.refit`, the ensemble `harness.run.ensemble`. A model that fails is recorded as
+failed with its error and the run goes on; problems with the stores stop the run.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -14,21 +22,85 @@ from harness.data.health import check_prepared
 from harness.errors import NotSupportedError, StoreError
 from harness.protocol.splits import Prepared, prepare
 from harness.run.config import Reporter, RunConfig, StudyResult
-from harness.run.drivers import budgeted, each_in_full
+from harness.run.drivers import drive
 from harness.run.ensemble import run_ensemble
+from harness.run.presets import get_preset, preset_models
 from harness.run.study import Extras, StudyRun
 from harness.store import journal
 from harness.store.tracker import Tracker
 from harness.store.urls import Stores, make_folders, mask
 from harness.tuning import studies as tuning_studies
 
+__all__ = ["Reporter", "RunConfig", "StudyResult", "run", "select_models"]
 
-def select_models(task: Task, names: Sequence[str]) -> list[tuple[Model, str | None]]:
+
+def run(
+    config: RunConfig,
+    stores: Stores,
+    reporter: Reporter | None = None,
+    *,
+    local: Any = None,
+    started: float | None = None,
+) -> tuple[Task, Prepared, list[StudyResult]]:
+    """Run every selected study of a task and return their results (in model order).
+
+    Args:
+        config: What to run.
+        stores: Where to record it.
+        reporter: Progress hooks.
+        local: A `harness.data.local.LocalTask` built from the user's files; it replaces the
+            registry lookup of `config.task`.
+        started: The `time.monotonic()` instant the run began (default: now), from which a
+            `--budget` counts; the command passes its own start, so loading the data counts.
+
+    Raises:
+        HarnessError: Unknown task or model, a model asked for by name that cannot handle the
+            task, data that cannot be split, or stores that cannot be used.
+    """
+    started = time.monotonic() if started is None else started
+    reporter = reporter or Reporter()
+    if config.workers > 1:  # OpenMP threads that spin while waiting steal the other studies' cores
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    task = local.task if local is not None else registry.get_task(config.task)  # load
+    selected = select_models(task, config.models, config.preset)
+    dataset: Dataset = local.dataset if local is not None else task.load()
+    data = prepare(  # split: the holdout first, then the folds
+        task, dataset, folds=config.folds or task.folds, seed=config.seed, repeats=config.repeats
+    )
+    extras = _health_and_extras(task, data, dataset, local, reporter)
+    tracker = _open_stores(stores, task.name, config.workers)  # record
+    cancelled = threading.Event()
+    device, n_jobs = devices.device(), config.n_jobs or _cores_per_study(config.workers)
+    studies, results = [], {}
+    for model, reason in selected:
+        study = StudyRun(
+            task, model, data, config, tracker, reporter, device, n_jobs, extras, cancelled
+        )
+        if reason:  # a model that cannot handle the task is recorded as skipped, with the reason
+            results[model.name] = study.skipped(reason)
+            reporter.study_finished(results[model.name])
+        else:
+            studies.append(study)
+    results.update(drive(studies, config, reporter, cancelled, started))  # tune, refit, holdout
+    ordered = [results[model.name] for model, _ in selected]
+    if config.ensemble:
+        result = run_ensemble(task, data, config, tracker, extras, ordered)
+        reporter.study_finished(result)
+        if result.run_id:  # a skipped ensemble records nothing: only the reporter hears why
+            ordered.append(result)
+    return task, data, ordered
+
+
+def select_models(
+    task: Task, names: Sequence[str], preset: str | None = None
+) -> list[tuple[Model, str | None]]:
     """The models to run with the reason each must be skipped (None when it can run).
 
     Models named explicitly that cannot handle the task raise; the default set (every registered
-    model) skips them with the reason.
+    model, or the preset's models that can handle the task) skips the others with the reason.
     """
+    if not names and preset is not None:
+        names = preset_models(get_preset(preset), task)
     if names:
         chosen = []
         for name in dict.fromkeys(names):
@@ -47,56 +119,29 @@ def select_models(task: Task, names: Sequence[str]) -> list[tuple[Model, str | N
     ]
 
 
-def run(
-    config: RunConfig,
-    stores: Stores,
-    reporter: Reporter | None = None,
-    *,
-    local: Any = None,
-    started: float | None = None,
-) -> tuple[Task, Prepared, list[StudyResult]]:
-    """Run every selected study of a task and return their results (in model order).
-
-    Args:
-        config: What to run.
-        stores: Where to record it.
-        reporter: Progress hooks.
-        local: A `harness.data.files.LocalTask` built from the user's files; it replaces the
-            registry lookup of `config.task`.
-        started: The `time.monotonic()` instant the run began (default: now), from which a
-            `--budget` counts; the command passes its own start, so loading the data counts.
-
-    Raises:
-        HarnessError: Unknown task or model, a model asked for by name that cannot handle the
-            task, data that cannot be split, or stores that cannot be used.
-    """
-    started = time.monotonic() if started is None else started
-    reporter = reporter or Reporter()
-    task = local.task if local is not None else registry.get_task(config.task)
-    selected = select_models(task, config.models)
-    dataset: Dataset = local.dataset if local is not None else task.load()
-    data = prepare(
-        task,
-        dataset,
-        folds=config.folds or task.folds,
-        seed=config.seed,
-        repeats=config.repeats,
-    )
+def _health_and_extras(
+    task: Task, data: Prepared, dataset: Dataset, local: Any, reporter: Reporter
+) -> Extras:
+    """Health warnings of the split data (reported once), and what studies need beyond it."""
     findings = (*(local.findings if local is not None else ()), *check_prepared(task, data))
     if hasattr(reporter, "health"):
         reporter.health(findings)
-    extras = Extras(
+    return Extras(
         findings=findings,
         test_X=dataset.test_X,
         submission=local.submission if local is not None else None,
         source=local.source if local is not None else "",
     )
+
+
+def _open_stores(stores: Stores, task: str, workers: int) -> Tracker:
+    """Create the stores' folders, open MLflow, close the runs a killed process left open."""
     make_folders(stores)  # only now: a task whose data cannot be split leaves nothing behind
     tracker = Tracker(stores)
-    tracker.experiment_id(task.name)
-    tracker.close_orphans(task.name)
+    tracker.experiment_id(task)
+    tracker.close_orphans(task)
     # Create an RDB storage's tables before threads open studies in it (a journal has none).
-    if config.workers > 1 and not journal.is_journal(stores.storage_url):
+    if workers > 1 and not journal.is_journal(stores.storage_url):
         try:
             tuning_studies.open_storage(stores.storage_url)
         except Exception as exc:
@@ -104,37 +149,8 @@ def run(
                 f"Cannot open the Optuna storage {mask(stores.storage_url)!r}: "
                 f"{mask(str(exc)).splitlines()[0]}. Pass a working --storage."
             ) from None
-    device = devices.device()
-    n_jobs = config.n_jobs or max(1, devices.cpu_count() // config.workers)
-    cancelled = threading.Event()
-    studies: list[StudyRun] = []
-    results: dict[str, StudyResult] = {}
-    for model, reason in selected:
-        study = StudyRun(
-            task, model, data, config, tracker, reporter, device, n_jobs, extras, cancelled
-        )
-        if reason:
-            results[model.name] = study.skipped(reason)
-            reporter.study_finished(results[model.name])
-        else:
-            studies.append(study)
-    pool = None
-    if config.workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    return tracker
 
-        pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="study")
-    try:
-        if config.budget is not None:
-            results.update(budgeted(studies, config, reporter, cancelled, started, pool))
-        else:
-            results.update(each_in_full(studies, config, reporter, cancelled, pool))
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
-    ordered = [results[model.name] for model, _ in selected]
-    if config.ensemble:
-        result = run_ensemble(task, data, config, tracker, extras, ordered)
-        reporter.study_finished(result)
-        if result.run_id:  # a skipped ensemble records nothing: only the reporter hears why
-            ordered.append(result)
-    return task, data, ordered
+
+def _cores_per_study(workers: int) -> int:
+    return max(1, devices.cpu_count() // workers)

@@ -1,4 +1,11 @@
-"""What a run is asked to do, what it returns, and the hooks that report its progress."""
+"""What a run is asked to do, what it returns, and the hooks that report its progress.
+
+The run's policy lives here, not in the command line: `RunConfig(task="ames")` behaves as
+`harness run ames`. Fields left at None get the defaults a command gets (5 trials within 20
+seconds per study; with a budget, time as the only limit; a memory limit of 90% of the RAM shared
+among the workers; a preset's folds, budget and ensembling). A resolved config keeps the values
+it chose, so `dataclasses.replace` on it changes only what it is given.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,8 @@ from harness.data.health import Finding
 from harness.errors import UsageError
 
 DEFAULT_TRIALS = 5
-DEFAULT_STUDY_TIMEOUT = 20.0
+DEFAULT_STUDY_TIMEOUT = 20.0  # per study, when neither trials nor a timeout is given
+MEMORY_SHARE = 0.9  # of the RAM, divided among the workers: the default memory limit
 BUDGET_MAX_TRIALS = 100_000  # with --budget and no --trials, time is the only limit
 STATUSES = ("ok", "failed", "timeout", "oom", "pruned", "skipped")
 
@@ -23,29 +31,36 @@ class RunConfig:
 
     Attributes:
         task: Task name.
-        models: Model names; empty means every registered model that supports the task.
+        models: Model names; empty means every registered model that supports the task (or
+            the preset's models).
         trials: Trials each study should have in total (resume adds only the missing ones).
-        timeout: Seconds after which a study starts no new trial (None: no limit).
-        folds: CV folds (None: the task's default).
+            None: 5, or no limit but time with a budget.
+        timeout: Seconds after which a study starts no new trial. None: 20 when `trials` is
+            None too and there is no budget, else no limit.
+        folds: CV folds (None: the preset's, else the task's default).
         repeats: Repetitions of the K-fold (repeated CV); not for time-ordered tasks.
         seed: Seed for the splits, the sampler and the models.
         fresh: Delete existing studies of these models before tuning.
-        n_jobs: Threads per model (None: all cores).
+        n_jobs: Threads per model (None: the cores divided among the workers).
         trial_timeout: Hard wall-clock limit per trial (and for the refit), in seconds; a trial
             over it is killed and recorded as timeout (None: no limit).
         memory_limit: Hard limit on a study worker's resident memory, in MiB; a trial over it is
-            killed and recorded as oom (None: no limit).
+            killed and recorded as oom (None: 90% of the RAM divided among the workers).
         workers: Studies run at once (each in its own worker process); threads per model default
             to the cores divided among them.
         budget: Wall-clock seconds for the whole run, shared among the studies by
-            `harness.schedule` (None: each study runs its `trials` within `timeout`).
+            `harness.run.schedule` (None: the preset's, else each study runs its `trials`
+            within `timeout`).
         ensemble: After the studies, blend the ok ones by greedy selection on their out-of-fold
-            predictions (`harness.ensemble`) and record the blend as the model "ensemble".
+            predictions (`harness.protocol.ensemble`) and record the blend as the model
+            "ensemble" (None: the preset's choice, else on).
+        preset: fast, medium or best (`harness.run.presets`): models, folds, budget and
+            ensembling in one word; the fields given with it win.
     """
 
     task: str
     models: tuple[str, ...] = ()
-    trials: int = DEFAULT_TRIALS
+    trials: int | None = None
     timeout: float | None = None
     folds: int | None = None
     repeats: int = 1
@@ -56,9 +71,44 @@ class RunConfig:
     memory_limit: float | None = None
     workers: int = 1
     budget: float | None = None
-    ensemble: bool = True
+    ensemble: bool | None = None
+    preset: str | None = None
 
     def __post_init__(self) -> None:
+        self._resolve()
+        self._check()
+
+    def _resolve(self) -> None:
+        """Fill the fields left at None with the run's policy (idempotent: `replace` re-runs
+        it on values it already chose)."""
+        from harness.run.presets import get_preset
+
+        preset = get_preset(self.preset) if self.preset else None
+        chosen: dict = {}
+        budget = self.budget if self.budget is not None else (preset and preset.budget)
+        if budget is not None:
+            if self.timeout is not None:
+                raise UsageError(
+                    "--timeout (per study) and --budget (the whole run) exclude each other; "
+                    "give one of them."
+                )
+            chosen["budget"] = budget
+            if self.trials is None:
+                chosen["trials"] = BUDGET_MAX_TRIALS
+        elif self.trials is None:
+            chosen["trials"] = DEFAULT_TRIALS
+            if self.timeout is None:
+                chosen["timeout"] = DEFAULT_STUDY_TIMEOUT
+        if self.folds is None and preset is not None:
+            chosen["folds"] = preset.folds
+        if self.ensemble is None:
+            chosen["ensemble"] = preset.ensemble if preset is not None else True
+        if self.memory_limit is None and self.workers >= 1:
+            chosen["memory_limit"] = devices.memory_mb(MEMORY_SHARE / self.workers)
+        for name, value in chosen.items():
+            object.__setattr__(self, name, value)
+
+    def _check(self) -> None:
         if self.trials < 1:
             raise UsageError(f"--trials must be at least 1, got {self.trials}.")
         if self.timeout is not None and self.timeout <= 0:

@@ -14,6 +14,29 @@ from harness.run.study import StudyRun
 from harness.tuning import studies as tuning_studies
 
 
+def drive(
+    studies: list[StudyRun],
+    config: RunConfig,
+    reporter: Reporter,
+    cancelled: threading.Event,
+    started: float,
+) -> dict[str, StudyResult]:
+    """Tune, refit and score every study: under the run's budget when it has one (counted from
+    `started`), else each to its trials; `config.workers` at a time on one thread pool."""
+    pool = None
+    if config.workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="study")
+    try:
+        if config.budget is not None:
+            return budgeted(studies, config, reporter, cancelled, started, pool)
+        return each_in_full(studies, config, reporter, cancelled, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
 def finish_study(study: StudyRun, reporter: Reporter) -> StudyResult:
     """Finish a study (refit, holdout, end its run) and report it."""
     result = replace(study.finish(), tuning_seconds=study.tuning_seconds)
