@@ -27,7 +27,6 @@ from harness.errors import HarnessError
 ROUNDS = 50
 MODEL = "ensemble"
 FAMILY = "ensemble"
-KIND = "ensemble"  # the MLflow tag harness.kind of its runs (study runs: "study")
 TOLERANCE = 1e-9  # relative gain a later round needs to count as better than an earlier one
 
 

@@ -22,15 +22,13 @@ from typing import Any
 from harness.contracts.metrics import get_metric
 from harness.errors import HarnessError
 from harness.results import stats
-from harness.store.schema import TAG
+from harness.store import schema
 from harness.store.tracker import Tracker
 from harness.store.urls import Stores, mask
 
 FORMATS = ("table", "md", "csv", "json", "html")
 BASES = ("cv", "holdout")
 BASELINE_MODEL = "dummy"
-KIND = "leaderboard"
-ENSEMBLE_KIND = "ensemble"  # harness.ensemble.KIND, without importing NumPy at CLI start
 
 
 @dataclass(frozen=True)
@@ -123,35 +121,35 @@ def _number(metrics: dict, key: str) -> float | None:
 def row_of(run: Any) -> Row:
     """The (unranked, untested) leaderboard row of one MLflow study run."""
     tags, metrics = run.data.tags, run.data.metrics
-    metric = tags.get(f"{TAG}metric", "")
-    status = tags.get(f"{TAG}status", "unknown")
+    metric = tags.get(schema.METRIC, "")
+    status = tags.get(schema.STATUS, "unknown")
     if status == "running" and run.info.status != "RUNNING":
         status = "failed"  # the process died before it could record an outcome
     trials = metrics.get("trials_done")
-    cv_mean = _number(metrics, f"cv_{metric}_mean")
-    holdout = _number(metrics, f"holdout_{metric}")
-    folds = tags.get(f"{TAG}folds")
+    cv_mean = _number(metrics, schema.cv_mean(metric))
+    holdout = _number(metrics, schema.holdout(metric))
+    folds = tags.get(schema.FOLDS)
     return Row(
         rank=None,
-        model=tags.get(f"{TAG}model", "?"),
-        family=tags.get(f"{TAG}family", ""),
+        model=tags.get(schema.MODEL, "?"),
+        family=tags.get(schema.FAMILY, ""),
         status=status,
         metric=metric,
         cv_mean=cv_mean,
-        cv_std=_number(metrics, f"cv_{metric}_std"),
+        cv_std=_number(metrics, schema.cv_std(metric)),
         holdout=holdout,
         gap=None if cv_mean is None or holdout is None else holdout - cv_mean,
         fit_seconds=_number(metrics, "fit_seconds"),
         predict_seconds_per_1000=_number(metrics, "predict_seconds_per_1000_rows"),
         trials=None if trials is None else int(trials),
-        device=tags.get(f"{TAG}device", ""),
-        reason=tags.get(f"{TAG}error") or tags.get(f"{TAG}reason") or "",
+        device=tags.get(schema.DEVICE, ""),
+        reason=tags.get(schema.ERROR) or tags.get(schema.REASON) or "",
         folds=int(folds) if folds and folds.isdigit() else None,
         p_value=None,
         not_worse=None,
-        folds_fingerprint=tags.get(f"{TAG}folds_fingerprint", ""),
+        folds_fingerprint=tags.get(schema.FOLDS_FINGERPRINT, ""),
         run_id=run.info.run_id,
-        task=tags.get(f"{TAG}task", ""),
+        task=tags.get(schema.TASK, ""),
         members=_members(tags),
         tuning_seconds=_number(metrics, "tuning_seconds"),
     )
@@ -162,7 +160,7 @@ def _members(tags: dict) -> dict[str, float]:
     import json
 
     try:
-        members = json.loads(tags.get(f"{TAG}ensemble_members", "{}"))
+        members = json.loads(tags.get(schema.ENSEMBLE_MEMBERS, "{}"))
     except ValueError:
         return {}
     return {str(k): float(v) for k, v in members.items()} if isinstance(members, dict) else {}
@@ -174,10 +172,10 @@ def fold_size_ratio(tags: dict) -> float:
     K-fold (any flavour, repeated or not): 1 / (K - 1). Forward-chaining time folds train on
     1..K blocks and score the next one, so the ratio is the mean of 1/i over the folds.
     """
-    total = int(tags.get(f"{TAG}folds", "5") or 5)
-    repeats = max(int(tags.get(f"{TAG}repeats", "1") or 1), 1)
+    total = int(tags.get(schema.FOLDS, "5") or 5)
+    repeats = max(int(tags.get(schema.REPEATS, "1") or 1), 1)
     k = max(total // repeats, 2)
-    if tags.get(f"{TAG}cv") == "time":
+    if tags.get(schema.CV) == "time":
         return sum(1 / i for i in range(1, k + 1)) / k
     return 1 / (k - 1)
 
@@ -192,7 +190,7 @@ def no_runs(task: str, stores: Stores) -> HarnessError:
 
 def fold_series(tracker: Tracker, run_id: str, metric: str) -> list[float]:
     """Per-fold scores of a study run's best configuration (`fold_<metric>`, step = fold)."""
-    history = tracker.client.get_metric_history(run_id, f"fold_{metric}")
+    history = tracker.client.get_metric_history(run_id, schema.fold(metric))
     by_step = {m.step: m.value for m in sorted(history, key=lambda m: m.timestamp)}
     return [by_step[s] for s in sorted(by_step)]
 
@@ -211,7 +209,7 @@ def build_board(tracker: Tracker, task: str, runs: list[Any], alpha: float = sta
     maximize = bool(metric) and get_metric(metric).direction == "maximize"
     sign = -1.0 if maximize else 1.0
     # an ensemble that only ties a single model (e.g. all its weight on it) ranks after it
-    scored.sort(key=lambda r: (sign * r.cv_mean, r.family == ENSEMBLE_KIND, r.model))
+    scored.sort(key=lambda r: (sign * r.cv_mean, r.family == schema.KIND_ENSEMBLE, r.model))
     series = {r.model: fold_series(tracker, r.run_id, metric) for r in scored}
     counts = {m: len(s) for m, s in series.items()}
     if len(set(counts.values())) > 1:
@@ -263,11 +261,11 @@ def newest_study_runs(tracker: Tracker, task: str) -> list[Any]:
     """The newest study run of each model of the task, and the newest ensemble run (tag
     `harness.kind` = ensemble) when there is one; empty when the task has no study run."""
     newest: dict[str, Any] = {}
-    for run in tracker.search(task, f"tags.`{TAG}kind` = 'study'"):  # newest first
-        newest.setdefault(run.data.tags.get(f"{TAG}model", "?"), run)
+    for run in tracker.search(task, schema.of_kind(schema.KIND_STUDY)):  # newest first
+        newest.setdefault(run.data.tags.get(schema.MODEL, "?"), run)
     if newest:
-        for run in tracker.search(task, f"tags.`{TAG}kind` = '{ENSEMBLE_KIND}'")[:1]:
-            newest.setdefault(run.data.tags.get(f"{TAG}model", "?"), run)
+        for run in tracker.search(task, schema.of_kind(schema.KIND_ENSEMBLE))[:1]:
+            newest.setdefault(run.data.tags.get(schema.MODEL, "?"), run)
     return list(newest.values())
 
 
@@ -289,7 +287,9 @@ def tasks_with_runs(tracker: Tracker) -> list[str]:
     names = []
     for experiment in tracker.client.search_experiments():
         runs = tracker.client.search_runs(
-            [experiment.experiment_id], f"tags.`{TAG}kind` = 'study'", max_results=1
+            [experiment.experiment_id],
+            schema.of_kind(schema.KIND_STUDY),
+            max_results=1,
         )
         if runs:
             names.append(experiment.name)
@@ -317,22 +317,22 @@ def log_board(tracker: Tracker, board: Board, files: dict[str, str | bytes]) -> 
     import tempfile
     from pathlib import Path
 
-    runs = tracker.search(board.task, f"tags.`{TAG}kind` = '{KIND}'")
+    runs = tracker.search(board.task, schema.of_kind(schema.KIND_LEADERBOARD))
     tags = {
-        f"{TAG}kind": KIND,
-        f"{TAG}task": board.task,
-        f"{TAG}metric": board.metric,
-        f"{TAG}models": len(board.rows),
+        schema.KIND: schema.KIND_LEADERBOARD,
+        schema.TASK: board.task,
+        schema.METRIC: board.metric,
+        schema.MODELS: len(board.rows),
     }
     if runs:
         run_id = runs[0].info.run_id
     else:
-        run_id = tracker.start_run(board.task, KIND, tags)
+        run_id = tracker.start_run(board.task, schema.KIND_LEADERBOARD, tags)
         tracker.end_run(run_id)
     leader = board.ranked[0] if board.ranked else None
     tracker.log(
         run_id,
-        tags={**tags, f"{TAG}leader": leader.model if leader else ""},
+        tags={**tags, schema.LEADER: leader.model if leader else ""},
         metrics={"models_ranked": len(board.ranked)},
     )
     with tempfile.TemporaryDirectory() as tmp:

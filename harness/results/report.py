@@ -24,7 +24,7 @@ from harness.errors import HarnessError
 from harness.results.leaderboard import Board
 from harness.results.summary import Summary
 from harness.results.tables import CSS
-from harness.store.schema import TAG
+from harness.store import schema
 from harness.store.tracker import Tracker
 
 BEST_MODELS = 2
@@ -65,20 +65,20 @@ def trial_curves(tracker: Tracker, board: Board) -> dict[str, tuple[list[float],
     uids = {}
     for row in board.ranked:
         tags = tracker.client.get_run(row.run_id).data.tags
-        if f"{TAG}study_uid" in tags:
-            uids[tags[f"{TAG}study_uid"]] = row.model
+        if schema.STUDY_UID in tags:
+            uids[tags[schema.STUDY_UID]] = row.model
     if not uids:
         return {}
     trials: dict[str, list[tuple[int, float, float]]] = {m: [] for m in uids.values()}
-    key = f"cv_{board.metric}_mean"
-    for run in tracker.search(board.task, f"tags.`{TAG}kind` = 'trial'"):
-        model = uids.get(run.data.tags.get(f"{TAG}study_uid", ""))
+    key = schema.cv_mean(board.metric)
+    for run in tracker.search(board.task, schema.of_kind(schema.KIND_TRIAL)):
+        model = uids.get(run.data.tags.get(schema.STUDY_UID, ""))
         if model is None:
             continue
         start, end = run.info.start_time or 0, run.info.end_time or run.info.start_time or 0
-        number = int(run.data.tags.get(f"{TAG}trial", "0"))
+        number = int(run.data.tags.get(schema.TRIAL, "0"))
         score = run.data.metrics.get(key)
-        status = run.data.tags.get(f"{TAG}status", "")
+        status = run.data.tags.get(schema.STATUS, "")
         seconds = max(end - start, 0) / 1000
         trials[model].append((number, seconds, score if status == "ok" else None))
     curves = {}
@@ -101,7 +101,7 @@ def holdout_predictions(tracker: Tracker, run_id: str) -> Any:
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            path = tracker.client.download_artifacts(run_id, "holdout_predictions.csv", tmp)
+            path = tracker.client.download_artifacts(run_id, schema.HOLDOUT_PREDICTIONS, tmp)
         except Exception:
             return None
         return pd.read_csv(path)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError, UsageError
-from harness.store.schema import TAG
+from harness.store import schema
 from harness.store.tracker import Tracker
 
 
@@ -105,14 +105,14 @@ def make_submission(tracker: Tracker, task: str, model: str | None = None) -> Su
     submission = _artifact(tracker, row.run_id, "submission.csv")
     if submission is not None:
         return Submission(submission, row.model, row.run_id, "test")
-    predictions = _artifact(tracker, row.run_id, "holdout_predictions.csv")
+    predictions = _artifact(tracker, row.run_id, schema.HOLDOUT_PREDICTIONS)
     if predictions is None:
         raise HarnessError(
             f"The study run {row.run_id} of {row.model!r} on task {task!r} stored no "
             "predictions; rerun it with 'harness run'."
         )
     run = tracker.client.get_run(row.run_id)
-    problem_type = run.data.tags.get(f"{TAG}problem_type") or _problem_type(predictions)
+    problem_type = run.data.tags.get(schema.PROBLEM_TYPE) or _problem_type(predictions)
     target = next(c[len("predicted_") :] for c in predictions.columns if c.startswith("predicted_"))
     frame = holdout_submission(predictions, target, problem_type)
     return Submission(frame, row.model, row.run_id, "holdout")

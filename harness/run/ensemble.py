@@ -18,7 +18,8 @@ from harness.protocol.splits import Prepared
 from harness.run.config import RunConfig, StudyResult
 from harness.run.refit import holdout_frame, load_array
 from harness.run.study import Extras, base_tags
-from harness.store.schema import TAG
+from harness.run.trials import cv_summary
+from harness.store import schema
 from harness.store.tracker import Tracker
 
 # ----------------------------------------------------------------------------- the ensemble
@@ -51,11 +52,11 @@ def run_ensemble(
         return StudyResult(ensemble.MODEL, "skipped", reason)
     kind = SimpleNamespace(name=ensemble.MODEL, family=ensemble.FAMILY, hardware=())
     tags = base_tags(task, kind, data, config, "cpu")  # type: ignore[arg-type]
-    tags[f"{TAG}kind"] = ensemble.KIND  # not an Optuna study: study counters skip it
-    tags[f"{TAG}health_warnings"] = len(extras.findings)
+    tags[schema.KIND] = schema.KIND_ENSEMBLE  # not an Optuna study: study counters skip it
+    tags[schema.HEALTH_WARNINGS] = len(extras.findings)
     if extras.source:
-        tags[f"{TAG}source"] = extras.source
-    run_id = tracker.start_run(task.name, ensemble.MODEL, {**tags, f"{TAG}status": "running"})
+        tags[schema.SOURCE] = extras.source
+    run_id = tracker.start_run(task.name, ensemble.MODEL, {**tags, schema.STATUS: "running"})
     end_status, status, error = "KILLED", "failed", "interrupted"
     try:
         result = score_ensemble(task, data, tracker, extras, members, notes, run_id)
@@ -69,7 +70,7 @@ def run_ensemble(
         return StudyResult(ensemble.MODEL, "failed", error, run_id=run_id)
     finally:
         if error:
-            tracker.log(run_id, tags={f"{TAG}status": status, f"{TAG}error": error})
+            tracker.log(run_id, tags={schema.STATUS: status, schema.ERROR: error})
         tracker.end_run(run_id, end_status)
 
 
@@ -83,7 +84,7 @@ def ensemble_inputs(
         if result.status != "ok" or not result.run_id:
             continue
         parts = ["oof", "holdout", *(["test"] if with_test else [])]
-        arrays = {p: load_array(tracker, result.run_id, f"{p}_predictions.npy") for p in parts}
+        arrays = {p: load_array(tracker, result.run_id, schema.array(p)) for p in parts}
         lacking = [p for p, a in arrays.items() if a is None]
         if lacking:
             notes.append(f"{result.model} stored no {' / '.join(lacking)} predictions")
@@ -109,31 +110,24 @@ def score_ensemble(
     fit_s = time.perf_counter() - start
     weights = selection.weights
     blended_oof = ensemble.blend(oof, weights)
-    series = {
-        f"fold_{name}": values
-        for name, values in ensemble.fold_scores(
-            blended_oof, data.y, data.folds, task.metrics
-        ).items()
-    }
+    scores = ensemble.fold_scores(blended_oof, data.y, data.folds, task.metrics)
+    series = {schema.fold(name): values for name, values in scores.items()}
     start = time.perf_counter()
     holdout_prediction = ensemble.blend({m: p["holdout"] for m, p in members.items()}, weights)
-    submission, arrays = None, {"oof_predictions.npy": blended_oof}
+    submission, arrays = None, {schema.OOF_ARRAY: blended_oof}
     if extras.test_X is not None:
         test_prediction = ensemble.blend({m: p["test"] for m, p in members.items()}, weights)
         submission = extras.submission_frame(test_prediction, data, task)
-        arrays["test_predictions.npy"] = test_prediction
+        arrays[schema.TEST_ARRAY] = test_prediction
     predict_s = time.perf_counter() - start
-    arrays["holdout_predictions.npy"] = holdout_prediction
+    arrays[schema.HOLDOUT_ARRAY] = holdout_prediction
     holdout = {
-        f"holdout_{name}": get_metric(name).score(data.holdout_y, holdout_prediction)
+        schema.holdout(name): get_metric(name).score(data.holdout_y, holdout_prediction)
         for name in task.metrics
     }
-    metrics: dict[str, float] = {}
-    for key, values in series.items():
-        metrics[f"cv_{key[len('fold_') :]}_mean"] = float(np.mean(values))
-        metrics[f"cv_{key[len('fold_') :]}_std"] = float(np.std(values))
+    metrics = cv_summary(scores)
     metrics.update(holdout)
-    metrics[f"oof_{task.metric}"] = selection.score
+    metrics[schema.oof(task.metric)] = selection.score
     metrics["fit_seconds"] = fit_s
     metrics["predict_seconds"] = predict_s
     metrics["members"] = len(weights)
@@ -143,26 +137,26 @@ def score_ensemble(
         series=series,
         params={f"weight.{name}": round(w, 6) for name, w in weights.items()},
         tags={
-            f"{TAG}status": "ok",
-            f"{TAG}ensemble_members": json.dumps(weights),
-            f"{TAG}ensemble_candidates": ",".join(members),
-            **({f"{TAG}ensemble_notes": "; ".join(notes)} if notes else {}),
+            schema.STATUS: "ok",
+            schema.ENSEMBLE_MEMBERS: json.dumps(weights),
+            schema.ENSEMBLE_CANDIDATES: ",".join(members),
+            **({schema.ENSEMBLE_NOTES: "; ".join(notes)} if notes else {}),
         },
     )
     folds = pd.DataFrame(series)
     folds.insert(0, "fold", range(len(folds)))
     with tempfile.TemporaryDirectory() as tmp:
         frames = {
-            "fold_scores.csv": folds,
-            "holdout_predictions.csv": holdout_frame(data, holdout_prediction, task.target),
+            schema.FOLD_SCORES: folds,
+            schema.HOLDOUT_PREDICTIONS: holdout_frame(data, holdout_prediction, task.target),
         }
         if submission is not None:
             frames["submission.csv"] = submission
         for name, frame in frames.items():
             frame.to_csv(Path(tmp, name), index=False)
             tracker.log_artifact(run_id, Path(tmp, name))
-        Path(tmp, "ensemble.json").write_text(json.dumps(selection.as_dict(), indent=2))
-        tracker.log_artifact(run_id, Path(tmp, "ensemble.json"))
+        Path(tmp, schema.ENSEMBLE_SELECTION).write_text(json.dumps(selection.as_dict(), indent=2))
+        tracker.log_artifact(run_id, Path(tmp, schema.ENSEMBLE_SELECTION))
         for name, array in arrays.items():
             np.save(Path(tmp, name), np.asarray(array, dtype=np.float64))
             tracker.log_artifact(run_id, Path(tmp, name))
@@ -170,9 +164,9 @@ def score_ensemble(
     return StudyResult(
         ensemble.MODEL,
         "ok",
-        cv_mean=metrics[f"cv_{primary}_mean"],
-        cv_std=metrics[f"cv_{primary}_std"],
-        holdout=holdout[f"holdout_{primary}"],
+        cv_mean=metrics[schema.cv_mean(primary)],
+        cv_std=metrics[schema.cv_std(primary)],
+        holdout=holdout[schema.holdout(primary)],
         best_params={name: round(w, 6) for name, w in weights.items()},
         run_id=run_id,
         submission=submission,

@@ -23,7 +23,7 @@ from harness.execution import jobs
 from harness.protocol.splits import Prepared
 from harness.run.config import StudyResult
 from harness.run.trials import trial_payload
-from harness.store.schema import TAG
+from harness.store import schema
 from harness.store.tracker import Tracker
 from harness.tuning import attrs as tuning_attrs
 
@@ -81,7 +81,7 @@ def refit_and_score(
         study_run.tracker.log(
             run_id,
             metrics=counts,
-            tags={f"{TAG}status": status, f"{TAG}error": reason},
+            tags={schema.STATUS: status, schema.ERROR: reason},
         )
         return StudyResult(
             study_run.model.name,
@@ -108,22 +108,27 @@ def refit_and_score(
             test_prediction, study_run.data, study_run.task
         )
     holdout = {
-        f"holdout_{name}": get_metric(name).score(study_run.data.holdout_y, prediction)
+        schema.holdout(name): get_metric(name).score(study_run.data.holdout_y, prediction)
         for name in study_run.task.metrics
     }
-    arrays = {"holdout_predictions.npy": prediction}
+    arrays = {schema.HOLDOUT_ARRAY: prediction}
     if test_X is not None:
-        arrays["test_predictions.npy"] = test_prediction
+        arrays[schema.TEST_ARRAY] = test_prediction
     oof, oof_note = best_oof(study_run, best)
     if oof is not None:
-        arrays["oof_predictions.npy"] = oof
+        arrays[schema.OOF_ARRAY] = oof
     n_hold = len(study_run.data.holdout_y)
     results = tuning_attrs.results_of(best)
     fit_info_keys = results.get(tuning_attrs.FIT_INFO_ATTR, {})
     metrics = {
-        **{k: v for k, v in payload["metrics"].items() if k.startswith("cv_")},
+        **{
+            key: payload["metrics"][key]
+            for name in study_run.task.metrics
+            for key in (schema.cv_mean(name), schema.cv_std(name))
+            if key in payload["metrics"]
+        },
         **{k: v for k, v in payload["metrics"].items() if k in fit_info_keys},
-        **{f"refit_{k}": v for k, v in refit_info.items()},
+        **{schema.refit(k): v for k, v in refit_info.items()},
         **holdout,
         **counts,
         "fit_seconds": fit_s,
@@ -137,10 +142,10 @@ def refit_and_score(
         series=payload["series"],
         params=best.params,
         tags={
-            f"{TAG}status": "ok",
-            f"{TAG}best_trial": best.number,
-            f"{TAG}oof": oof_note,
-            **({f"{TAG}oof_trial": best.number} if oof is not None else {}),
+            schema.STATUS: "ok",
+            schema.BEST_TRIAL: best.number,
+            schema.OOF: oof_note,
+            **({schema.OOF_TRIAL: best.number} if oof is not None else {}),
         },
     )
     log_artifacts(study_run, run_id, best, payload, prediction, submission, arrays)
@@ -148,9 +153,9 @@ def refit_and_score(
     return StudyResult(
         study_run.model.name,
         "ok",
-        cv_mean=metrics[f"cv_{primary}_mean"],
-        cv_std=metrics[f"cv_{primary}_std"],
-        holdout=holdout[f"holdout_{primary}"],
+        cv_mean=metrics[schema.cv_mean(primary)],
+        cv_std=metrics[schema.cv_std(primary)],
+        holdout=holdout[schema.holdout(primary)],
         trials_done=len(done),
         trials_run=trials_run,
         best_params=dict(best.params),
@@ -174,23 +179,23 @@ def log_artifacts(
     predictions = holdout_frame(study_run.data, prediction, study_run.task.target)
     with tempfile.TemporaryDirectory() as tmp:
         paths = {
-            "fold_scores.csv": folds,
-            "holdout_predictions.csv": predictions,
+            schema.FOLD_SCORES: folds,
+            schema.HOLDOUT_PREDICTIONS: predictions,
         }
         if submission is not None:
             paths["submission.csv"] = submission
         for name, frame in paths.items():
             frame.to_csv(Path(tmp, name), index=False)
             study_run.tracker.log_artifact(run_id, Path(tmp, name))
-        Path(tmp, "best_params.json").write_text(json.dumps(best.params, indent=2))
-        study_run.tracker.log_artifact(run_id, Path(tmp, "best_params.json"))
+        Path(tmp, schema.BEST_PARAMS).write_text(json.dumps(best.params, indent=2))
+        study_run.tracker.log_artifact(run_id, Path(tmp, schema.BEST_PARAMS))
         for name, array in (arrays or {}).items():  # what ensembles are made of
             np.save(Path(tmp, name), np.asarray(array, dtype=np.float64))
             study_run.tracker.log_artifact(run_id, Path(tmp, name))
         if study_run.extras.findings:
             health = [finding.as_dict() for finding in study_run.extras.findings]
-            Path(tmp, "health.json").write_text(json.dumps(health, indent=2, default=str))
-            study_run.tracker.log_artifact(run_id, Path(tmp, "health.json"))
+            Path(tmp, schema.HEALTH).write_text(json.dumps(health, indent=2, default=str))
+            study_run.tracker.log_artifact(run_id, Path(tmp, schema.HEALTH))
 
 
 def best_oof(study_run: StudyRun, best: Any) -> tuple[np.ndarray | None, str]:
@@ -202,13 +207,13 @@ def best_oof(study_run: StudyRun, best: Any) -> tuple[np.ndarray | None, str]:
     """
     if study_run._kept_oof is not None and study_run._kept_oof[0] == best.number:
         return study_run._kept_oof[2], "kept"
-    uid = study_run.tags[f"{TAG}study_uid"]
+    uid = study_run.tags[schema.STUDY_UID]
     runs = study_run.tracker.search(
         study_run.task.name,
-        f"tags.`{TAG}study_uid` = '{uid}' and tags.`{TAG}oof_trial` = '{best.number}'",
+        f"tags.`{schema.STUDY_UID}` = '{uid}' and tags.`{schema.OOF_TRIAL}` = '{best.number}'",
     )
     for run in runs:
-        oof = load_array(study_run.tracker, run.info.run_id, "oof_predictions.npy")
+        oof = load_array(study_run.tracker, run.info.run_id, schema.OOF_ARRAY)
         if oof is not None and len(oof) == len(study_run.data.y):
             return oof, f"stored in run {run.info.run_id}"
     try:

@@ -27,11 +27,9 @@ from harness.errors import UsageError
 from harness.protocol.splits import prepare
 from harness.run import study as run_study
 from harness.run.config import Reporter, RunConfig, StudyResult
-from harness.store.schema import TAG
+from harness.store import schema
 from harness.store.tracker import Tracker
 from harness.store.urls import Stores, make_folders
-
-KIND = "worker"
 
 
 class _WorkerStudy(run_study.StudyRun):
@@ -39,7 +37,7 @@ class _WorkerStudy(run_study.StudyRun):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.tags[f"{TAG}kind"] = KIND
+        self.tags[schema.KIND] = schema.KIND_WORKER
         # Workers that join at the same moment must not sample the same configurations.
         salt = zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
         self.sampler_offset = 1 + salt % 2**30  # NumPy seeds stay below 2**32
@@ -49,7 +47,7 @@ class _WorkerStudy(run_study.StudyRun):
         self.tracker.log(
             run_id,
             metrics={"trials_done": len(done), "trials_run": trials_run},
-            tags={f"{TAG}status": "ok", f"{TAG}trials_target": self.config.trials},
+            tags={schema.STATUS: "ok", schema.TRIALS_TARGET: self.config.trials},
         )
         return StudyResult(
             self.model.name, "ok", trials_done=len(done), trials_run=trials_run, run_id=run_id

@@ -26,7 +26,7 @@ from harness.run import schedule
 from harness.run.config import Reporter, RunConfig, StudyResult
 from harness.run.refit import refit_and_score
 from harness.run.trials import best_of, trial_payload, unlogged_for_good
-from harness.store.schema import TAG
+from harness.store import schema
 from harness.store.tracker import Tracker
 from harness.tuning import attrs as tuning_attrs
 from harness.tuning import objective as tuning_objective
@@ -35,24 +35,24 @@ from harness.tuning import pruning, slots, studies
 
 def base_tags(task: Task, model: Model, data: Prepared, config: RunConfig, device: str) -> dict:
     return {
-        f"{TAG}task": task.name,
-        f"{TAG}model": model.name,
-        f"{TAG}family": model.family,
-        f"{TAG}kind": "study",
-        f"{TAG}study": f"{task.name}.{model.name}",
-        f"{TAG}metric": task.metric,
-        f"{TAG}problem_type": task.problem_type,
-        f"{TAG}direction": get_metric(task.metric).direction,
-        f"{TAG}folds_fingerprint": data.folds_fingerprint,
-        f"{TAG}data_fingerprint": data.data_fingerprint,
-        f"{TAG}folds": len(data.folds),
-        f"{TAG}cv": data.scheme,
-        f"{TAG}repeats": data.repeats,
-        f"{TAG}device": device if "gpu" in model.hardware else "cpu",
-        f"{TAG}seed": config.seed,
-        f"{TAG}version": harness.__version__,
-        f"{TAG}host": socket.gethostname(),
-        f"{TAG}pid": os.getpid(),
+        schema.TASK: task.name,
+        schema.MODEL: model.name,
+        schema.FAMILY: model.family,
+        schema.KIND: schema.KIND_STUDY,
+        schema.STUDY: f"{task.name}.{model.name}",
+        schema.METRIC: task.metric,
+        schema.PROBLEM_TYPE: task.problem_type,
+        schema.DIRECTION: get_metric(task.metric).direction,
+        schema.FOLDS_FINGERPRINT: data.folds_fingerprint,
+        schema.DATA_FINGERPRINT: data.data_fingerprint,
+        schema.FOLDS: len(data.folds),
+        schema.CV: data.scheme,
+        schema.REPEATS: data.repeats,
+        schema.DEVICE: device if "gpu" in model.hardware else "cpu",
+        schema.SEED: config.seed,
+        schema.VERSION: harness.__version__,
+        schema.HOST: socket.gethostname(),
+        schema.PID: os.getpid(),
     }
 
 
@@ -81,9 +81,9 @@ class StudyRun:
         self.extras = extras or Extras()
         self.metric = get_metric(task.metric)
         self.tags = base_tags(task, model, data, config, device)
-        self.tags[f"{TAG}health_warnings"] = len(self.extras.findings)
+        self.tags[schema.HEALTH_WARNINGS] = len(self.extras.findings)
         if self.extras.source:
-            self.tags[f"{TAG}source"] = self.extras.source
+            self.tags[schema.SOURCE] = self.extras.source
         self.name = f"{task.name}.{model.name}"
         spec = protocol_cv.spec_for(
             task.problem_type,
@@ -107,7 +107,7 @@ class StudyRun:
 
     def skipped(self, reason: str, *, started: bool = False) -> StudyResult:
         """Record the study as skipped, with the reason (`started`: its run is already open)."""
-        tags = {f"{TAG}status": "skipped", f"{TAG}reason": reason}
+        tags = {schema.STATUS: "skipped", schema.REASON: reason}
         if started:  # its time still counts: a budget's allocation shows where the time went
             self.worker.close()
             run_id, self.run_id = self.run_id, None
@@ -129,9 +129,9 @@ class StudyRun:
             data=self.data,
             fresh=self.config.fresh,
         )
-        self.tags[f"{TAG}study_uid"] = self.study.user_attrs["harness.uid"]
+        self.tags[schema.STUDY_UID] = self.study.user_attrs[tuning_attrs.UID_ATTR]
         self.run_id = self.tracker.start_run(
-            self.task.name, self.model.name, {**self.tags, f"{TAG}status": "running"}
+            self.task.name, self.model.name, {**self.tags, schema.STATUS: "running"}
         )
         done = studies.done_trials(self.study)
         logged = self._logged_trials()
@@ -177,7 +177,7 @@ class StudyRun:
             self.tracker.log(
                 run_id,
                 metrics={"tuning_seconds": self.tuning_seconds},
-                tags={f"{TAG}budget": f"{self.budget:g}"} if self.budget else None,
+                tags={schema.BUDGET: f"{self.budget:g}"} if self.budget else None,
             )
             # this run's own trials, not those of other processes (harness worker)
             trials_run = sum(t.number not in self.done_before for t in studies.run_here(done))
@@ -209,7 +209,7 @@ class StudyRun:
 
     def _end(self, run_id: str, end_status: str, status: str, error: str | None) -> None:
         if error:  # best effort on a broken store, which then reports its own error
-            self.tracker.log(run_id, tags={f"{TAG}status": status, f"{TAG}error": error})
+            self.tracker.log(run_id, tags={schema.STATUS: status, schema.ERROR: error})
         self.tracker.end_run(run_id, end_status)
 
     def run_tuning(self) -> None:
@@ -244,9 +244,9 @@ class StudyRun:
         )
 
     def _logged_trials(self) -> set[int]:
-        uid = self.tags[f"{TAG}study_uid"]
-        runs = self.tracker.search(self.task.name, f"tags.`{TAG}study_uid` = '{uid}'")
-        return {int(r.data.tags[f"{TAG}trial"]) for r in runs if f"{TAG}trial" in r.data.tags}
+        uid = self.tags[schema.STUDY_UID]
+        runs = self.tracker.search(self.task.name, f"tags.`{schema.STUDY_UID}` = '{uid}'")
+        return {int(r.data.tags[schema.TRIAL]) for r in runs if schema.TRIAL in r.data.tags}
 
     def _log_trial(self, run_id: str, trial: Any) -> None:
         payload = trial_payload(trial, self.task.metrics)

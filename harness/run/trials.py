@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.store import schema
 from harness.store.orphans import process_alive
-from harness.store.schema import TAG
 from harness.tuning import attrs as tuning_attrs
 
 
@@ -24,12 +24,9 @@ def trial_payload(trial: Any, metrics: tuple[str, ...]) -> dict:
     status = {"complete": "ok", "pruned": "pruned", "fail": "failed"}.get(state, state)
     attrs = tuning_attrs.results_of(trial)
     status = attrs.get(tuning_attrs.STATUS_ATTR, status)  # timeout, oom
-    series = {f"fold_{name}": attrs[f"fold_{name}"] for name in metrics if f"fold_{name}" in attrs}
-    summary = {}
-    for key, values in series.items():
-        name = key[len("fold_") :]
-        summary[f"cv_{name}_mean"] = float(np.mean(values))
-        summary[f"cv_{name}_std"] = float(np.std(values))
+    scores = {name: attrs[schema.fold(name)] for name in metrics if schema.fold(name) in attrs}
+    series = {schema.fold(name): values for name, values in scores.items()}
+    summary = cv_summary(scores)
     if "fit_seconds" in attrs:
         summary["fit_seconds"] = float(np.sum(attrs["fit_seconds"]))
         summary["predict_seconds"] = float(np.sum(attrs["predict_seconds"]))
@@ -39,12 +36,21 @@ def trial_payload(trial: Any, metrics: tuple[str, ...]) -> dict:
     intermediate = trial.intermediate_values
     if status == "pruned" and intermediate:
         summary["pruned_after_folds"] = max(intermediate) + 1
-    tags = {f"{TAG}kind": "trial", f"{TAG}trial": trial.number, f"{TAG}status": status}
+    tags = {schema.KIND: schema.KIND_TRIAL, schema.TRIAL: trial.number, schema.STATUS: status}
     if attrs.get(tuning_attrs.DEFAULT_ATTR):
-        tags[f"{TAG}default_config"] = "true"
+        tags[schema.DEFAULT_CONFIG] = "true"
     if tuning_attrs.ERROR_ATTR in attrs:
-        tags[f"{TAG}error"] = attrs[tuning_attrs.ERROR_ATTR]
+        tags[schema.ERROR] = attrs[tuning_attrs.ERROR_ATTR]
     return {"metrics": summary, "series": series, "tags": tags, "status": status}
+
+
+def cv_summary(scores: dict[str, list[float]]) -> dict[str, float]:
+    """The CV mean and standard deviation (over folds) of each metric's fold scores."""
+    summary = {}
+    for name, values in scores.items():
+        summary[schema.cv_mean(name)] = float(np.mean(values))
+        summary[schema.cv_std(name)] = float(np.std(values))
+    return summary
 
 
 def unlogged_for_good(trial: Any, grace_seconds: float = 60.0) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from harness.store.schema import TAG
+from harness.store import schema
 
 
 def process_alive(pid: int) -> bool:
@@ -26,5 +26,5 @@ def process_alive(pid: int) -> bool:
 
 def orphaned(run: Any, host: str) -> bool:
     tags = run.data.tags
-    pid = tags.get(f"{TAG}pid", "")
-    return tags.get(f"{TAG}host") == host and pid.isdigit() and not process_alive(int(pid))
+    pid = tags.get(schema.PID, "")
+    return tags.get(schema.HOST) == host and pid.isdigit() and not process_alive(int(pid))

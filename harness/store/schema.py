@@ -1,6 +1,111 @@
-"""The names harness gives MLflow tags, metrics and artifacts, in one place."""
+"""The names harness gives MLflow tags, metrics and artifacts, in one place.
+
+Writers (the run, the tracker, `harness worker`) and readers (leaderboards, reports, submissions)
+use these names and never spell them; a test checks that no module outside this one spells a
+`harness.` tag. Every tag is `harness.<name>`; the metric names take the task's metric names.
+"""
 
 from __future__ import annotations
 
-TAG = "harness."
-PARENT_TAG = "mlflow.parentRunId"
+TAG = "harness."  # the prefix of every harness tag
+PARENT_TAG = "mlflow.parentRunId"  # MLflow's own: a trial run's study run
+
+# Tags of every run
+BEST_TRIAL = TAG + "best_trial"  # the study's best trial number
+BUDGET = TAG + "budget"  # the run's budget in seconds
+CV = TAG + "cv"  # the folds' scheme (kfold, stratified, group, time)
+DATA_FINGERPRINT = TAG + "data_fingerprint"  # digest of the data
+DEFAULT_CONFIG = TAG + "default_config"  # a trial of the model's defaults
+DEVICE = TAG + "device"  # cpu or cuda
+DIRECTION = TAG + "direction"  # maximize or minimize
+ENSEMBLE_CANDIDATES = TAG + "ensemble_candidates"  # the studies an ensemble chose from
+ENSEMBLE_MEMBERS = TAG + "ensemble_members"  # an ensemble's members and weights (JSON)
+ENSEMBLE_NOTES = TAG + "ensemble_notes"  # studies an ensemble could not use, and why
+ERROR = TAG + "error"  # why the study or trial failed
+FAMILY = TAG + "family"  # baseline, classical, neural or ensemble
+FOLDS = TAG + "folds"  # fold pairs scored (K, or K x R)
+FOLDS_FINGERPRINT = TAG + "folds_fingerprint"  # digest of the holdout and the folds
+HEALTH_WARNINGS = TAG + "health_warnings"  # how many health warnings the data got
+HOST = TAG + "host"  # the machine of the process that wrote the run
+KIND = TAG + "kind"  # what the run is (`KINDS`)
+LEADER = TAG + "leader"  # a leaderboard run's first model
+METRIC = TAG + "metric"  # the task's primary metric
+MODEL = TAG + "model"  # the model's name
+MODELS = TAG + "models"  # a leaderboard run's models
+OOF = TAG + "oof"  # where the best trial's out-of-fold predictions came from
+OOF_TRIAL = TAG + "oof_trial"  # the trial whose out-of-fold predictions the run stores
+PID = TAG + "pid"  # that process's id
+PROBLEM_TYPE = TAG + "problem_type"  # binary, multiclass or regression
+REASON = TAG + "reason"  # why the study was skipped
+REPEATS = TAG + "repeats"  # repetitions of the K-fold
+SEED = TAG + "seed"  # the run's seed
+SOURCE = TAG + "source"  # where a task from the user's files came from
+STATUS = TAG + "status"  # `STATUSES`, or running
+STUDY = TAG + "study"  # the Optuna study `<task>.<model>`
+STUDY_UID = TAG + "study_uid"  # the study's identity (it changes when `--fresh` recreates it)
+TASK = TAG + "task"  # the task's name
+TRIAL = TAG + "trial"  # a trial run's Optuna trial number
+TRIALS_TARGET = TAG + "trials_target"  # the trials a worker's studies should have
+VERSION = TAG + "version"  # harness's version
+
+# What a run is: the value of KIND
+KIND_STUDY = "study"  # a (task, model) study run of one invocation
+KIND_TRIAL = "trial"  # one Optuna trial, nested under the study run that ran it
+KIND_ENSEMBLE = "ensemble"  # the run's ensemble, shaped like a study run
+KIND_WORKER = "worker"  # a `harness worker` process's parent run (leaderboards skip it)
+KIND_LEADERBOARD = "leaderboard"  # a task's leaderboard, with its files and plots
+KINDS = (KIND_STUDY, KIND_TRIAL, KIND_ENSEMBLE, KIND_WORKER, KIND_LEADERBOARD)
+STATUSES = ("ok", "failed", "timeout", "oom", "pruned", "skipped")
+
+
+def of_kind(kind: str) -> str:
+    """The MLflow search filter for the runs of one kind."""
+    return f"tags.`{KIND}` = '{kind}'"
+
+
+# Metrics, per metric of the task
+def cv_mean(metric: str) -> str:
+    """The mean over folds of the best configuration's (or a trial's) score."""
+    return f"cv_{metric}_mean"
+
+
+def cv_std(metric: str) -> str:
+    """Its standard deviation over the folds."""
+    return f"cv_{metric}_std"
+
+
+def fold(metric: str) -> str:
+    """The per-fold scores, one step per fold."""
+    return f"fold_{metric}"
+
+
+def holdout(metric: str) -> str:
+    """The holdout score of the refitted (or blended) best configuration."""
+    return f"holdout_{metric}"
+
+
+def oof(metric: str) -> str:
+    """An ensemble's score on the out-of-fold predictions its weights were chosen on."""
+    return f"oof_{metric}"
+
+
+def refit(name: str) -> str:
+    """What the refit's estimator reported about its fit (`fit_info_`), e.g. refit_rounds_used."""
+    return f"refit_{name}"
+
+
+# Artifacts of a study (and an ensemble) run
+FOLD_SCORES = "fold_scores.csv"
+HOLDOUT_PREDICTIONS = "holdout_predictions.csv"
+SUBMISSION = "submission.csv"
+BEST_PARAMS = "best_params.json"
+HEALTH = "health.json"
+ENSEMBLE_SELECTION = "ensemble.json"
+OOF_ARRAY = "oof_predictions.npy"  # the best trial's out-of-fold predictions (for ensembles)
+HOLDOUT_ARRAY = "holdout_predictions.npy"
+TEST_ARRAY = "test_predictions.npy"
+
+
+def array(part: str) -> str:
+    """The stored predictions of `part` (oof, holdout or test) as a NumPy file."""
+    return f"{part}_predictions.npy"

@@ -13,8 +13,9 @@ from typing import Any
 
 from harness.errors import StoreError
 from harness.store import rows as mlflow_rows
+from harness.store import schema
 from harness.store.orphans import orphaned
-from harness.store.schema import PARENT_TAG, TAG
+from harness.store.schema import PARENT_TAG
 from harness.store.sqlite import (
     DISK_FULL_HINT,
     disk_full,
@@ -271,13 +272,13 @@ class Tracker:
         ]
         for run in orphans:
             run_id = run.info.run_id
-            if run.data.tags.get(f"{TAG}kind") == "trial":
+            if run.data.tags.get(schema.KIND) == schema.KIND_TRIAL:
                 self.client.delete_run(run_id)
                 continue
-            pid = run.data.tags.get(f"{TAG}pid")
-            self.client.set_tag(run_id, f"{TAG}status", "failed")
+            pid = run.data.tags.get(schema.PID)
+            self.client.set_tag(run_id, schema.STATUS, "failed")
             self.client.set_tag(
-                run_id, f"{TAG}error", f"the harness process (pid {pid}) was killed mid-study"
+                run_id, schema.ERROR, f"the harness process (pid {pid}) was killed mid-study"
             )
             self.client.set_terminated(run_id, status="KILLED")
         return len(orphans)

@@ -18,6 +18,12 @@ FIT_INFO_ATTR = "fit_info"
 # fold_<metric> (per-fold scores), fit_seconds and predict_seconds (per fold), FIT_INFO_ATTR.
 # Trials of studies made before it hold the same keys as separate attributes (`results_of`).
 RESULT_ATTR = "harness.result"
+# Study attributes: the study's identity and what it was tuned on (`studies.open_study` checks)
+UID_ATTR = "harness.uid"  # written last: a process loading a new study waits for it
+FOLDS_FINGERPRINT_ATTR = "harness.folds_fingerprint"
+DATA_FINGERPRINT_ATTR = "harness.data_fingerprint"
+SEED_ATTR = "harness.seed"
+FOLDS_ATTR = "harness.folds"
 
 
 def is_done(trial: Any) -> bool:

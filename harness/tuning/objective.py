@@ -11,6 +11,7 @@ from harness.errors import error_text
 from harness.execution.jobs import StudyContext, cv_job
 from harness.execution.worker import JobFailed, Worker
 from harness.protocol.cv import FoldScores
+from harness.store import schema
 from harness.tuning.attrs import ERROR_ATTR, FIT_INFO_ATTR, RESULT_ATTR, STATUS_ATTR
 from harness.tuning.slots import claim_slot
 
@@ -72,7 +73,7 @@ def make_objective(
                 trial.set_user_attr(ERROR_ATTR, error_text(exc))
             raise
         claim_slot(trial, finished=True)  # another process filled the slot meanwhile
-        results = {f"fold_{name}": values for name, values in result.scores.items()}
+        results = {schema.fold(name): values for name, values in result.scores.items()}
         results.update(fit_seconds=result.fit_seconds, predict_seconds=result.predict_seconds)
         if result.fit_info:
             results[FIT_INFO_ATTR] = result.fit_info

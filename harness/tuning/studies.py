@@ -15,7 +15,18 @@ from harness.protocol.splits import Prepared
 from harness.store import journal
 from harness.store.sqlite import DISK_FULL_HINT, disk_full, local_lock, write_ahead_log
 from harness.store.urls import mask
-from harness.tuning.attrs import CREATOR_ATTR, HOST_ATTR, PID_ATTR, SLOT_ATTR, is_done
+from harness.tuning.attrs import (
+    CREATOR_ATTR,
+    DATA_FINGERPRINT_ATTR,
+    FOLDS_ATTR,
+    FOLDS_FINGERPRINT_ATTR,
+    HOST_ATTR,
+    PID_ATTR,
+    SEED_ATTR,
+    SLOT_ATTR,
+    UID_ATTR,
+    is_done,
+)
 
 
 def open_storage(storage_url: str, name: str | None = None) -> Any:
@@ -100,22 +111,22 @@ def open_study(
         ) from None
     attrs = study.user_attrs
     waited = time.monotonic()
-    while not created and "harness.uid" not in attrs and time.monotonic() - waited < 15:
+    while not created and UID_ATTR not in attrs and time.monotonic() - waited < 15:
         time.sleep(0.2)  # the creator is writing the study's identity
         attrs = study.user_attrs
-    if "harness.folds_fingerprint" not in attrs:
-        study.set_user_attr("harness.folds_fingerprint", data.folds_fingerprint)
-        study.set_user_attr("harness.data_fingerprint", data.data_fingerprint)
-        study.set_user_attr("harness.seed", seed)
-        study.set_user_attr("harness.folds", len(data.folds))
+    if FOLDS_FINGERPRINT_ATTR not in attrs:
+        study.set_user_attr(FOLDS_FINGERPRINT_ATTR, data.folds_fingerprint)
+        study.set_user_attr(DATA_FINGERPRINT_ATTR, data.data_fingerprint)
+        study.set_user_attr(SEED_ATTR, seed)
+        study.set_user_attr(FOLDS_ATTR, len(data.folds))
         if created:  # it queues the first slots; processes joining at once wait for them
             study.set_user_attr(CREATOR_ATTR, process_id())
-        study.set_user_attr("harness.uid", uuid.uuid4().hex[:12])  # last: loaders wait for it
-    elif attrs["harness.folds_fingerprint"] != data.folds_fingerprint:
+        study.set_user_attr(UID_ATTR, uuid.uuid4().hex[:12])  # last: loaders wait for it
+    elif attrs[FOLDS_FINGERPRINT_ATTR] != data.folds_fingerprint:
         raise StoreError(
             f"Study {name!r} in {mask(storage_url)!r} was tuned on other folds or data "
-            f"(seed {attrs.get('harness.seed')}, {attrs.get('harness.folds')} folds, data "
-            f"{attrs.get('harness.data_fingerprint')}; now seed {seed}, {len(data.folds)} folds, "
+            f"(seed {attrs.get(SEED_ATTR)}, {attrs.get(FOLDS_ATTR)} folds, data "
+            f"{attrs.get(DATA_FINGERPRINT_ATTR)}; now seed {seed}, {len(data.folds)} folds, "
             f"data {data.data_fingerprint}). Rerun with the same --seed and --folds, "
             "or add --fresh to start the study over."
         )
