@@ -12,6 +12,7 @@ import numpy as np
 
 from harness.contracts.metrics import get_metric
 from harness.contracts.model import BuildSpec, Model
+from harness.execution.messages import EpochDone, FoldDone
 from harness.protocol.cv import FoldScores, cross_validate, fit_and_predict
 from harness.protocol.splits import Prepared
 
@@ -39,14 +40,14 @@ class EpochReporter:
     def __init__(self, send: Callable[[Any], None], metric: str) -> None:
         self._send, self.metric, self.fold = send, metric, 0
 
-    def __call__(self, message: tuple[int, float]) -> None:
-        self.fold = message[0] + 1
+    def __call__(self, message: FoldDone) -> None:
+        self.fold = message.fold + 1
         self._send(message)
 
     def epoch(self, epoch: int, y_true: np.ndarray, prediction: np.ndarray) -> None:
         """Score `prediction` of the fit's validation rows with the study's primary metric."""
         value = float(get_metric(self.metric).score(y_true, prediction))
-        self._send(("epoch", self.fold, epoch, value))
+        self._send(EpochDone(self.fold, epoch, value))
 
 
 _EPOCH_REPORTER: contextvars.ContextVar[EpochReporter | None] = contextvars.ContextVar(
@@ -76,7 +77,7 @@ def with_epoch_reporting(job: Callable[..., Any]) -> Callable[..., Any]:
 
 @with_epoch_reporting
 def cv_job(context: StudyContext, send: Callable[[Any], None], params: dict) -> FoldScores:
-    """Worker job: cross-validate `params`, sending (fold, running mean) after each fold."""
+    """Worker job: cross-validate `params`, sending a `FoldDone` after each fold."""
     return cross_validate(
         context.model,
         params,
@@ -84,7 +85,7 @@ def cv_job(context: StudyContext, send: Callable[[Any], None], params: dict) -> 
         context.spec,
         context.metrics,
         seed=context.seed,
-        on_fold=lambda fold, running_mean: send((fold, running_mean)),
+        on_fold=lambda fold, running_mean: send(FoldDone(fold, running_mean)),
     )
 
 

@@ -34,6 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness.execution.messages import Answer, Done, Failed, Job, Progress, Stopped
+
 POLL_SECONDS = 0.05
 # Studies run in threads with `--workers N`: one fork at a time, so gc.freeze/unfreeze pair up.
 _FORK_LOCK = threading.Lock()
@@ -100,27 +102,27 @@ def _serve(conn: Any, context: Any) -> None:
     _die_with_parent()
 
     def send(message: Any) -> None:
-        conn.send(("message", message))
-        if conn.recv() == "stop":
+        conn.send(Progress(message))
+        if conn.recv() is Answer.STOP:
             raise _Stopped
 
     while True:
         try:
-            function, args = conn.recv()
+            job: Job = conn.recv()
         except (EOFError, OSError):
             break
         try:
-            reply = ("result", function(context, send, *args))
+            reply: Done | Stopped | Failed = Done(job.function(context, send, *job.args))
         except _Stopped:
-            reply = ("stopped", None)
+            reply = Stopped()
         except MemoryError as exc:
-            reply = ("error", ("oom", f"the worker ran out of memory: {error_text(exc)}"))
+            reply = Failed("oom", f"the worker ran out of memory: {error_text(exc)}")
         except Exception as exc:
-            reply = ("error", ("failed", error_text(exc)))
+            reply = Failed("failed", error_text(exc))
         try:
             conn.send(reply)
         except Exception as exc:  # an unpicklable result
-            conn.send(("error", ("failed", f"cannot return the job's result: {error_text(exc)}")))
+            conn.send(Failed("failed", f"cannot return the job's result: {error_text(exc)}"))
 
 
 def _signal_name(code: int) -> str:
@@ -240,31 +242,31 @@ class Worker:
     ) -> Any:
         started = time.monotonic()
         deadline = started + self.limits.seconds if self.limits.seconds else None
-        conn.send((function, args))
+        conn.send(Job(function, args))
         pending: BaseException | None = None
         while True:
+            kind: Any = None
             if conn.poll(POLL_SECONDS):
                 try:
-                    kind, payload = conn.recv()
+                    message = conn.recv()
                 except (EOFError, OSError):
-                    kind, payload = "died", None
-                if kind == "message":
+                    message, kind = None, "died"
+                if isinstance(message, Progress):
                     try:
-                        keep_going = True if on_message is None else on_message(payload)
+                        keep_going = True if on_message is None else on_message(message.payload)
                     except Exception as exc:  # e.g. optuna.TrialPruned
                         pending, keep_going = exc, False
-                    conn.send("go" if keep_going is not False else "stop")
+                    conn.send(Answer.GO if keep_going is not False else Answer.STOP)
                     continue
-                if kind == "result":
-                    return payload
-                if kind == "stopped":
+                if isinstance(message, Done):
+                    return message.value
+                if isinstance(message, Stopped):
                     if pending is None:
                         pending = JobFailed("failed", "the job was stopped")
                     pending._harness_in_sync = True  # the worker is ready for the next job
                     raise pending
-                if kind == "error":
-                    status, text = payload
-                    raise JobFailed(status, text)
+                if isinstance(message, Failed):
+                    raise JobFailed(message.status, message.text)
             elif not process.is_alive():
                 kind = "died"
             else:

@@ -9,6 +9,7 @@ import numpy as np
 
 from harness.errors import error_text
 from harness.execution.jobs import StudyContext, cv_job
+from harness.execution.messages import EpochDone, FoldDone
 from harness.execution.worker import JobFailed, Worker
 from harness.protocol.cv import FoldScores
 from harness.store import schema
@@ -85,7 +86,7 @@ def make_objective(
     return objective
 
 
-def pruning_reporter(trial: Any, folds: int) -> Callable[[tuple], bool]:
+def pruning_reporter(trial: Any, folds: int) -> Callable[[FoldDone | EpochDone], bool]:
     """Handle a trial's progress messages: fold (running mean) or epoch (validation score).
 
     Folds are steps 0..K-2: the last fold's running mean is the trial's value, so it is not
@@ -100,16 +101,16 @@ def pruning_reporter(trial: Any, folds: int) -> Callable[[tuple], bool]:
 
     by_epoch = False
 
-    def report(message: tuple) -> bool:
+    def report(message: FoldDone | EpochDone) -> bool:
         nonlocal by_epoch
-        if message[0] == "epoch":
-            _, fold, epoch, value = message
+        if isinstance(message, EpochDone):
+            fold, epoch, value = message.fold, message.epoch, message.value
             by_epoch = True
             trial.report(value, fold * EPOCH_STEPS + epoch)
             if epoch + 1 >= EPOCH_WARMUP and trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} of fold {fold + 1}")
             return True
-        fold, running_mean = message
+        fold, running_mean = message.fold, message.running_mean
         if by_epoch or fold + 1 >= folds:
             return True
         trial.report(running_mean, fold)

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.tuning.optuna_internals import trial_id
+
 
 def make_pruner() -> Any:
     """Median pruning after each fold, once five trials have finished."""
@@ -27,15 +29,15 @@ class FoldMedianPruner:
 
     def __init__(self, n_startup_trials: int = 5, n_warmup_steps: int = 0) -> None:
         self.n_startup_trials, self.n_warmup_steps = n_startup_trials, n_warmup_steps
-        self._trial_id: int | None = None
+        self._current: int | None = None  # the trial whose completed-trials read is kept
         self._completed: list[Any] = []
 
     def prune(self, study: Any, trial: Any) -> bool:
         from optuna.study import StudyDirection
         from optuna.trial import TrialState
 
-        if trial._trial_id != self._trial_id:
-            self._trial_id = trial._trial_id
+        if trial_id(trial) != self._current:
+            self._current = trial_id(trial)
             self._completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         step = trial.last_step
         if (

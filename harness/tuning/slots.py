@@ -20,6 +20,7 @@ from harness.tuning.attrs import (
     SURPLUS_ATTR,
     is_done,
 )
+from harness.tuning.optuna_internals import storage_of, trial_id
 from harness.tuning.studies import done_trials, process_id
 
 CREATOR_GRACE = 10.0  # seconds a process joining a new study waits for its creator's slots
@@ -122,7 +123,7 @@ def claim_slot(trial: Any, *, finished: bool = False) -> None:
     study = trial.study
     if not settled_attr(study, SLOTTED_ATTR):
         return
-    storage, trial_id = study._storage, trial._trial_id
+    storage, own_id = storage_of(study), trial_id(trial)
     slot = trial.user_attrs.get(SLOT_ATTR)
     if not finished:
         trial.set_user_attr(HOST_ATTR, socket.gethostname())
@@ -130,13 +131,13 @@ def claim_slot(trial: Any, *, finished: bool = False) -> None:
     surplus = slot is None
     others = [] if surplus else study.get_trials(deepcopy=False)
     for other in others:
-        if other._trial_id == trial_id or other.user_attrs.get(SLOT_ATTR) != slot:
+        if trial_id(other) == own_id or other.user_attrs.get(SLOT_ATTR) != slot:
             continue
         if other.state == TrialState.WAITING:
-            if _take_off_queue(storage, other._trial_id):
+            if _take_off_queue(storage, trial_id(other)):
                 continue
-            other = storage.get_trial(other._trial_id)
-        if is_done(other) or (other.state == TrialState.RUNNING and other._trial_id < trial_id):
+            other = storage.get_trial(trial_id(other))
+        if is_done(other) or (other.state == TrialState.RUNNING and trial_id(other) < own_id):
             surplus = True
             break
     if surplus:
@@ -150,16 +151,16 @@ def claim_slot(trial: Any, *, finished: bool = False) -> None:
         )
 
 
-def _take_off_queue(storage: Any, trial_id: int) -> bool:
+def _take_off_queue(storage: Any, queued_id: int) -> bool:
     """Pop a WAITING trial (atomic: one process wins) and fail it as surplus."""
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
     try:
-        if not storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):
+        if not storage.set_trial_state_values(queued_id, state=TrialState.RUNNING):
             return False
-        storage.set_trial_user_attr(trial_id, SURPLUS_ATTR, "queued twice")
-        storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+        storage.set_trial_user_attr(queued_id, SURPLUS_ATTR, "queued twice")
+        storage.set_trial_state_values(queued_id, state=TrialState.FAIL)
     except UpdateFinishedTrialError:
         return False
     return True
@@ -182,7 +183,7 @@ def reap_dead_trials(study: Any) -> int:
         if pid == os.getpid() or process_alive(pid):
             continue
         try:
-            study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            storage_of(study).set_trial_state_values(trial_id(trial), state=TrialState.FAIL)
             reaped += 1
         except UpdateFinishedTrialError:
             pass

@@ -27,6 +27,7 @@ from harness.tuning.attrs import (
     UID_ATTR,
     is_done,
 )
+from harness.tuning.optuna_internals import trial_id
 
 
 def open_storage(storage_url: str, name: str | None = None) -> Any:
@@ -145,7 +146,7 @@ def done_trials(study: Any) -> list[Any]:
     for it. Done trials without a slot (from studies made before slots) count as they are.
     """
     counted, filled = [], set()
-    for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t._trial_id):
+    for trial in sorted(study.get_trials(deepcopy=False), key=trial_id):
         if not is_done(trial):
             continue
         slot = trial.user_attrs.get(SLOT_ATTR)
@@ -171,7 +172,7 @@ def counts(study: Any, trial: Any, done: list[Any] | None = None) -> bool:
     """Whether `trial` is one of the study's counted trials (`done_trials`, or `done` when the
     caller has just read them)."""
     done = done_trials(study) if done is None else done
-    return any(t._trial_id == trial._trial_id for t in done)
+    return any(trial_id(t) == trial_id(trial) for t in done)
 
 
 def process_id() -> str:

@@ -15,6 +15,7 @@ from harness.contracts.model import Model
 from harness.contracts.testing import probe_data
 from harness.execution import jobs
 from harness.execution.jobs import StudyContext
+from harness.execution.messages import EpochDone, FoldDone
 from harness.execution.worker import Worker
 from harness.protocol.cv import spec_for
 from harness.tuning import attrs, objective
@@ -78,24 +79,29 @@ class _Recorder:
 def test_a_trial_that_reports_epochs_uses_epoch_steps_only_and_folds_keep_fold_steps():
     trial = _Recorder(prune=False)
     report = objective.pruning_reporter(trial, folds=2)
-    for message in [("epoch", 0, 0, 0.7), ("epoch", 0, 1, 0.8), (0, 0.75), ("epoch", 1, 0, 0.6)]:
+    for message in [
+        EpochDone(0, 0, 0.7),
+        EpochDone(0, 1, 0.8),
+        FoldDone(0, 0.75),
+        EpochDone(1, 0, 0.6),
+    ]:
         assert report(message) is True
-    report((1, 0.7))
+    report(FoldDone(1, 0.7))
     assert trial.reports == [(0.7, 0), (0.8, 1), (0.6, EPOCH_STEPS)]
     classical = _Recorder(prune=False)
     report = objective.pruning_reporter(classical, folds=3)
-    report((0, 0.7))
-    report((1, 0.8))
-    report((2, 0.9))  # the last fold's mean is the trial's value: not a step to prune at
+    report(FoldDone(0, 0.7))
+    report(FoldDone(1, 0.8))
+    report(FoldDone(2, 0.9))  # the last fold's mean is the trial's value: not a step to prune at
     assert classical.reports == [(0.7, 0), (0.8, 1)]
 
 
 def test_pruning_is_considered_from_the_warm_up_epoch_of_each_fold():
     report = objective.pruning_reporter(_Recorder(prune=True), folds=2)
     for epoch in range(EPOCH_WARMUP - 1):
-        assert report(("epoch", 1, epoch, 0.5)) is True
+        assert report(EpochDone(1, epoch, 0.5)) is True
     with pytest.raises(optuna.TrialPruned, match=f"pruned at epoch {EPOCH_WARMUP} of fold 2"):
-        report(("epoch", 1, EPOCH_WARMUP - 1, 0.5))
+        report(EpochDone(1, EPOCH_WARMUP - 1, 0.5))
 
 
 class _AlwaysPrune(optuna.pruners.BasePruner):
