@@ -12,6 +12,8 @@ import shutil
 import subprocess
 from functools import cache
 
+__all__ = ["cpu_count", "device", "gpu_count", "memory_mb", "parse_memory"]
+
 
 @cache
 def gpu_count() -> int:

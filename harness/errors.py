@@ -11,6 +11,17 @@ import difflib
 import traceback
 from collections.abc import Iterable
 
+__all__ = [
+    "DataError",
+    "HarnessError",
+    "NotSupportedError",
+    "PluginError",
+    "StoreError",
+    "UnknownNameError",
+    "UsageError",
+    "error_text",
+]
+
 
 class HarnessError(Exception):
     """A problem the user can fix; the message says what was wrong and what to do."""

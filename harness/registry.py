@@ -21,6 +21,8 @@ from harness.contracts.model import Model
 from harness.contracts.task import Task
 from harness.errors import PluginError, UnknownNameError
 
+__all__ = ["get_model", "get_task", "models", "refresh", "tasks"]
+
 _KINDS = {
     "task": ("harness.tasks", "TASK", Task, "See 'harness list tasks'."),
     "model": ("harness.models", "MODEL", Model, "See 'harness list models'."),

@@ -8,6 +8,8 @@ import typer
 
 from harness.cli.app import app, console
 
+__all__ = ["explore"]
+
 
 @app.command("explore")
 def explore(

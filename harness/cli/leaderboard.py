@@ -7,6 +7,8 @@ import typer
 from harness.cli.app import app, console
 from harness.results.leaderboard import BASES, FORMATS
 
+__all__ = ["leaderboard", "load_boards", "log_boards", "print_summary", "print_table"]
+
 
 def _wide():
     """The stdout console, at least 180 columns wide when writing to a pipe or a file."""

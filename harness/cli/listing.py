@@ -12,6 +12,8 @@ import typer
 
 from harness.cli.app import app, console
 
+__all__ = ["list_app", "list_models", "list_tasks"]
+
 list_app = typer.Typer(help="List registered tasks or models.", no_args_is_help=True)
 app.add_typer(list_app, name="list")
 

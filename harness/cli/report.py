@@ -9,6 +9,8 @@ import typer
 from harness.cli.app import app, console
 from harness.results.leaderboard import BASES
 
+__all__ = ["report"]
+
 
 @app.command("report")
 def report(

@@ -17,6 +17,8 @@ import typer
 
 from harness.cli.app import app, console
 
+__all__ = ["EXIT_INTERRUPTED", "EXIT_STUDIES_FAILED", "RichReporter", "interrupt", "run"]
+
 EXIT_STUDIES_FAILED = 3
 EXIT_INTERRUPTED = 130
 

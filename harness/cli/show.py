@@ -10,6 +10,8 @@ import typer
 
 from harness.cli.app import app
 
+__all__ = ["LABEL", "SHOWN_PER_KIND", "WIDTH", "render", "show"]
+
 SHOWN_PER_KIND = 8
 WIDTH = 100
 LABEL = 15

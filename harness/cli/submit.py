@@ -8,6 +8,8 @@ import typer
 
 from harness.cli.app import app, console
 
+__all__ = ["submit"]
+
 
 @app.command("submit")
 def submit(

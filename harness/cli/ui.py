@@ -6,6 +6,8 @@ import typer
 
 from harness.cli.app import app
 
+__all__ = ["ui"]
+
 
 def _port_free(host: str, port: int) -> bool:
     import socket

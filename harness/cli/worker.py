@@ -12,6 +12,8 @@ import typer
 
 from harness.cli.app import app, console
 
+__all__ = ["worker"]
+
 
 @app.command("worker")
 def worker(

@@ -16,6 +16,16 @@ import numpy as np
 
 from harness.errors import PluginError, UnknownNameError
 
+__all__ = [
+    "DEFAULT_METRICS",
+    "MAXIMIZE",
+    "METRICS",
+    "MINIMIZE",
+    "Metric",
+    "check_metric_fits",
+    "get_metric",
+]
+
 MAXIMIZE, MINIMIZE = "maximize", "minimize"
 
 

@@ -21,6 +21,8 @@ from harness.contracts.task import (
 )
 from harness.errors import PluginError
 
+__all__ = ["FAMILIES", "HARDWARE", "BuildSpec", "Model", "thread_limits"]
+
 FAMILIES = ("baseline", "classical", "neural")
 HARDWARE = ("cpu", "gpu")
 

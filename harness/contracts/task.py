@@ -16,6 +16,18 @@ from harness.errors import DataError, PluginError
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = [
+    "CLASSIFICATION",
+    "FEATURE_KINDS",
+    "MODALITIES",
+    "NO_AUGMENTATION",
+    "PROBLEM_TYPES",
+    "Augmentation",
+    "Dataset",
+    "Reference",
+    "Task",
+]
+
 MODALITIES = ("tabular", "image", "text")
 PROBLEM_TYPES = ("binary", "multiclass", "regression")
 FEATURE_KINDS = ("numeric", "categorical", "text", "image")

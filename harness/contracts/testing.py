@@ -23,6 +23,16 @@ from harness.contracts.task import Dataset, Task
 from harness.protocol.cv import fit_fold, spec_for
 from harness.protocol.splits import Prepared, prepare
 
+__all__ = [
+    "MODALITY_PROBES",
+    "PROBE_TASKS",
+    "check_estimator_protocol",
+    "check_model",
+    "check_search_space",
+    "check_task",
+    "probe_data",
+]
+
 # Small real tasks, one per problem type, on which models are exercised.
 PROBE_TASKS = {"binary": "breast_cancer", "multiclass": "penguins", "regression": "ames"}
 # The same for image and text models (no regression task of these modalities is built in).

@@ -24,6 +24,23 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+__all__ = [
+    "CONFIG_KEYS",
+    "CONFIG_NAMES",
+    "LIST_KEYS",
+    "TABLE_SUFFIXES",
+    "TEXT_KEYS",
+    "LocalTask",
+    "Options",
+    "SubmissionFormat",
+    "load_path",
+    "local_task",
+    "looks_like_path",
+    "read_config",
+    "read_table",
+    "task_name",
+]
+
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
 CONFIG_NAMES = ("task.toml", "task.yaml", "task.yml")
 LIST_KEYS = ("drop", "categorical", "text", "numeric")

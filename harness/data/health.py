@@ -20,6 +20,18 @@ if TYPE_CHECKING:
     from harness.contracts.task import Task
     from harness.protocol.splits import Prepared
 
+__all__ = [
+    "IMBALANCE_SHARE",
+    "LEAK_MAX_ROWS",
+    "LEAK_THRESHOLD",
+    "Finding",
+    "check_prepared",
+    "constant_columns",
+    "duplicates_across",
+    "imbalance",
+    "leak_suspects",
+]
+
 LEAK_THRESHOLD = 0.99
 IMBALANCE_SHARE = 0.05
 LEAK_MAX_ROWS = 50_000

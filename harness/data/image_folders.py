@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
     from harness.data.files import LocalTask, Options, _Builder
 
+__all__ = ["IMAGE_FOLDERS", "SHOWN", "TEST_FOLDERS", "check_options", "detect", "load_image_folder"]
+
 IMAGE_FOLDERS = ("train", "images", "train_images")
 TEST_FOLDERS = ("test", "test_images")
 SHOWN = 5

@@ -23,6 +23,24 @@ from harness.errors import DataError
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = [
+    "CACHE_ENV",
+    "CACHE_VERSION",
+    "GRAYSCALE_MODES",
+    "IMAGE_COLUMN",
+    "DecodedImages",
+    "cache_dir",
+    "describe",
+    "flatten",
+    "hashable",
+    "image_column",
+    "image_frame",
+    "image_suffixes",
+    "is_image_column",
+    "read_images",
+    "stack",
+]
+
 IMAGE_COLUMN = "image"
 
 

@@ -27,6 +27,22 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = [
+    "DATE_MIN_SHARE",
+    "HIGH_CARDINALITY",
+    "MAX_CLASSES",
+    "MAX_CLASS_SHARE",
+    "TEXT_MIN_MEAN_LENGTH",
+    "Columns",
+    "ProblemGuess",
+    "apply_columns",
+    "date_parts",
+    "default_positive_class",
+    "infer_columns",
+    "infer_problem_type",
+    "parse_dates",
+]
+
 MAX_CLASSES = 20
 MAX_CLASS_SHARE = 0.10
 TEXT_MIN_MEAN_LENGTH = 30

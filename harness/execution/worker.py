@@ -36,6 +36,8 @@ from typing import Any
 
 from harness.execution.messages import Answer, Done, Failed, Job, Progress, Stopped
 
+__all__ = ["POLL_SECONDS", "JobFailed", "Limits", "Worker", "rss_mb"]
+
 POLL_SECONDS = 0.05
 # Studies run in threads with `--workers N`: one fork at a time, so gc.freeze/unfreeze pair up.
 _FORK_LOCK = threading.Lock()

@@ -7,6 +7,19 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "DEFAULT_PREPROCESSING",
+    "ENCODERS",
+    "SCALERS",
+    "SKEW_THRESHOLD",
+    "TARGET_TRANSFORMS",
+    "preprocessing_space",
+    "scaler_steps",
+    "target_skewed",
+    "target_transform_space",
+    "with_target_transform",
+]
+
 # ----------------------------------------------------------------------------- search choices
 
 SCALERS = ("standard", "robust", "quantile", "none")

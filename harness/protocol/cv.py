@@ -15,6 +15,17 @@ from harness.contracts.task import NO_AUGMENTATION, Augmentation
 from harness.protocol.choices import target_skewed
 from harness.protocol.splits import Prepared
 
+__all__ = [
+    "FoldScores",
+    "cross_validate",
+    "fit_and_predict",
+    "fit_fold",
+    "fit_info",
+    "out_of_fold",
+    "predict",
+    "spec_for",
+]
+
 
 @dataclass(frozen=True)
 class FoldScores:

@@ -24,6 +24,19 @@ import numpy as np
 from harness.contracts.metrics import get_metric
 from harness.errors import HarnessError
 
+__all__ = [
+    "FAMILY",
+    "MODEL",
+    "ROUNDS",
+    "TOLERANCE",
+    "Selection",
+    "blend",
+    "fold_scores",
+    "score_seconds",
+    "scored_rows",
+    "select",
+]
+
 ROUNDS = 50
 MODEL = "ensemble"
 FAMILY = "ensemble"

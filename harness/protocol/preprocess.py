@@ -42,6 +42,19 @@ import numpy as np
 
 from harness.protocol.choices import ENCODERS, SCALERS, scaler_steps
 
+__all__ = [
+    "DENSE_TEXT_FEATURES",
+    "HIGH_CARDINALITY",
+    "KINDS",
+    "MISSING",
+    "SPARSE_TEXT_FEATURES",
+    "STYLES",
+    "TEXT_NGRAMS",
+    "Preprocessor",
+    "columns_of",
+    "make_preprocessor",
+]
+
 STYLES = ("onehot", "ordinal", "native")
 KINDS = ("numeric", "categorical", "text", "image")
 TEXT_NGRAMS = ("word", "word_char")

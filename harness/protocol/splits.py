@@ -16,6 +16,8 @@ import pandas as pd
 from harness.contracts.task import Dataset, Task
 from harness.errors import DataError, UsageError
 
+__all__ = ["SCHEMES", "Prepared", "fingerprint_frame", "prepare"]
+
 
 @dataclass(frozen=True)
 class Prepared:

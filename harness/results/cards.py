@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
     from harness.contracts.task import Dataset, Task
 
+__all__ = ["MISSING_COLUMNS_SHOWN", "task_card"]
+
 MISSING_COLUMNS_SHOWN = 10
 
 

@@ -18,6 +18,20 @@ import numpy as np
 
 from harness.results.report import Figure, Section
 
+__all__ = [
+    "MAX_FEATURES",
+    "PER_GRID",
+    "TOKEN",
+    "TOP_CATEGORIES",
+    "correlation_figure",
+    "features_figure",
+    "image_samples",
+    "missing_figure",
+    "sections",
+    "target_figure",
+    "top_tokens",
+]
+
 MAX_FEATURES = 36
 PER_GRID = 12
 TOP_CATEGORIES = 10

@@ -26,6 +26,25 @@ from harness.store import schema
 from harness.store.tracker import Tracker
 from harness.store.urls import Stores, mask
 
+__all__ = [
+    "BASELINE_MODEL",
+    "BASES",
+    "FORMATS",
+    "Board",
+    "Row",
+    "build_board",
+    "fold_series",
+    "fold_size_ratio",
+    "log_board",
+    "newest_study_runs",
+    "no_runs",
+    "row_of",
+    "run_rows",
+    "task_board",
+    "task_rows",
+    "tasks_with_runs",
+]
+
 FORMATS = ("table", "md", "csv", "json", "html")
 BASES = ("cv", "holdout")
 BASELINE_MODEL = "dummy"

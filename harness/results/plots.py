@@ -12,6 +12,23 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+__all__ = [
+    "OTHER",
+    "TIE",
+    "WORSE",
+    "anytime",
+    "bars",
+    "confusion",
+    "critical_difference",
+    "cv_vs_holdout",
+    "fold_strips",
+    "images",
+    "png",
+    "pyplot",
+    "residuals",
+    "roc",
+]
+
 TIE, WORSE, OTHER = "#2b7bba", "#b0b0b0", "#e07b39"
 
 

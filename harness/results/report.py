@@ -27,6 +27,20 @@ from harness.results.tables import CSS
 from harness.store import schema
 from harness.store.tracker import Tracker
 
+__all__ = [
+    "BEST_MODELS",
+    "Figure",
+    "Section",
+    "build",
+    "check_out_dir",
+    "holdout_predictions",
+    "model_figures",
+    "summary_section",
+    "task_section",
+    "trial_curves",
+    "write",
+]
+
 BEST_MODELS = 2
 
 

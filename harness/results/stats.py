@@ -21,6 +21,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+__all__ = [
+    "ALPHA",
+    "Friedman",
+    "PairedTest",
+    "Rating",
+    "bradley_terry",
+    "friedman",
+    "nadeau_bengio",
+    "nemenyi_q",
+    "normalized_score",
+    "pairwise_wins",
+    "ranks",
+]
+
 ALPHA = 0.05
 
 # Nemenyi: studentized range quantile / sqrt(2) at alpha 0.05 for k = 2..10 models (Demšar 2006).

@@ -20,6 +20,8 @@ from harness.errors import HarnessError, UsageError
 from harness.store import schema
 from harness.store.tracker import Tracker
 
+__all__ = ["Submission", "holdout_submission", "make_submission", "write_submission"]
+
 
 @dataclass(frozen=True)
 class Submission:

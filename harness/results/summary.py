@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from harness.results import stats
 from harness.results.leaderboard import BASELINE_MODEL, BASES, Board, Row
 
+__all__ = ["Summary", "SummaryRow", "summarize"]
+
 # ----------------------------------------------------------------------------- across tasks
 
 

@@ -17,6 +17,20 @@ from dataclasses import asdict
 from harness.results.leaderboard import Board, Row
 from harness.results.summary import Summary
 
+__all__ = [
+    "CSS",
+    "LEGEND",
+    "display_rows",
+    "html_page",
+    "html_table",
+    "markdown_table",
+    "members_text",
+    "render",
+    "summary_cells",
+    "summary_notes",
+    "versus_leader",
+]
+
 # The style of every harness HTML page (the report, explore, a board as HTML).
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;

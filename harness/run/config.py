@@ -18,6 +18,17 @@ from harness import devices
 from harness.data.health import Finding
 from harness.errors import UsageError
 
+__all__ = [
+    "BUDGET_MAX_TRIALS",
+    "DEFAULT_STUDY_TIMEOUT",
+    "DEFAULT_TRIALS",
+    "MEMORY_SHARE",
+    "STATUSES",
+    "Reporter",
+    "RunConfig",
+    "StudyResult",
+]
+
 DEFAULT_TRIALS = 5
 DEFAULT_STUDY_TIMEOUT = 20.0  # per study, when neither trials nor a timeout is given
 MEMORY_SHARE = 0.9  # of the RAM, divided among the workers: the default memory limit

@@ -13,6 +13,8 @@ from harness.run.config import Reporter, RunConfig, StudyResult
 from harness.run.study import StudyRun
 from harness.tuning import studies as tuning_studies
 
+__all__ = ["budgeted", "drive", "each_in_full", "finish_study", "in_threads"]
+
 
 def drive(
     studies: list[StudyRun],

@@ -22,6 +22,8 @@ from harness.run.trials import cv_summary
 from harness.store import schema
 from harness.store.tracker import Tracker
 
+__all__ = ["ensemble_inputs", "run_ensemble", "score_ensemble"]
+
 # ----------------------------------------------------------------------------- the ensemble
 
 

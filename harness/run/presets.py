@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from harness.errors import UsageError
 
+__all__ = ["PRESETS", "Preset", "get_preset", "preset_models"]
+
 
 @dataclass(frozen=True)
 class Preset:

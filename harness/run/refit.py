@@ -30,6 +30,8 @@ from harness.tuning import attrs as tuning_attrs
 if TYPE_CHECKING:
     from harness.run.study import StudyRun
 
+__all__ = ["best_oof", "holdout_frame", "load_array", "log_artifacts", "refit_and_score"]
+
 
 def load_array(tracker: Tracker, run_id: str, name: str) -> np.ndarray | None:
     """A `.npy` artifact of a run, or None when the run has no such file."""

@@ -31,6 +31,8 @@ from harness.store import schema
 from harness.store.tracker import Tracker
 from harness.store.urls import Stores, make_folders
 
+__all__ = ["run_worker"]
+
 
 class _WorkerStudy(run_study.StudyRun):
     """A study run without the refit: tune, log the trials this process ran, stop."""

@@ -37,6 +37,27 @@ from dataclasses import dataclass
 
 from harness.errors import UsageError
 
+__all__ = [
+    "BUDGET_KILL",
+    "DEFAULT_SHARE",
+    "ENSEMBLE_SECONDS",
+    "FAMILY_ORDER",
+    "FIRST_RESERVE",
+    "FIRST_RUNG_SHARE",
+    "MAX_RESERVE",
+    "MIN_RESERVE",
+    "RANKED_BEFORE_BOUND",
+    "REFIT_MARGIN",
+    "REFIT_OVERHEAD_SECONDS",
+    "FirstRung",
+    "Standing",
+    "cut_by_budget",
+    "first_rung",
+    "next_rung",
+    "parse_duration",
+    "reserve_seconds",
+]
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$", re.IGNORECASE)
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 FIRST_RESERVE = 0.10

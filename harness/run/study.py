@@ -32,6 +32,8 @@ from harness.tuning import attrs as tuning_attrs
 from harness.tuning import objective as tuning_objective
 from harness.tuning import pruning, slots, studies
 
+__all__ = ["Extras", "StudyRun", "base_tags"]
+
 
 def base_tags(task: Task, model: Model, data: Prepared, config: RunConfig, device: str) -> dict:
     return {

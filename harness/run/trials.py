@@ -17,6 +17,8 @@ from harness.store import schema
 from harness.store.orphans import process_alive
 from harness.tuning import attrs as tuning_attrs
 
+__all__ = ["best_of", "cv_summary", "trial_payload", "unlogged_for_good"]
+
 
 def trial_payload(trial: Any, metrics: tuple[str, ...]) -> dict:
     """MLflow metrics, per-fold series and tags of one finished Optuna trial."""

@@ -28,6 +28,18 @@ from typing import Any
 
 from harness.errors import UsageError
 
+__all__ = [
+    "SCHEME",
+    "SUFFIX",
+    "FlockLock",
+    "cut_torn_line",
+    "folder",
+    "is_journal",
+    "open_storage",
+    "study_file",
+    "url",
+]
+
 SCHEME = "journal:///"
 SUFFIX = ".journal"
 _CHUNK = 65536

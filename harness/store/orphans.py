@@ -7,6 +7,8 @@ from typing import Any
 
 from harness.store import schema
 
+__all__ = ["orphaned", "process_alive"]
+
 
 def process_alive(pid: int) -> bool:
     """Whether `pid` is a live harness process on this machine (a reused pid running something

@@ -25,6 +25,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+__all__ = ["RUN_NAME_TAG", "USER_TAG", "RowWriter", "writer"]
+
 RUN_NAME_TAG = "mlflow.runName"
 USER_TAG = "mlflow.user"
 

@@ -6,6 +6,8 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+__all__ = ["DISK_FULL_HINT", "disk_full", "file_in_wal_mode", "local_lock", "write_ahead_log"]
+
 
 def disk_full(text: str) -> bool:
     """Whether an error message says the disk (or quota) holding a store is full."""

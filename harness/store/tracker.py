@@ -24,6 +24,8 @@ from harness.store.sqlite import (
 )
 from harness.store.urls import Stores, mask
 
+__all__ = ["Tracker", "quiet_libraries"]
+
 
 def quiet_libraries() -> None:
     """Silence MLflow's and Alembic's informational logging (schema migrations, run links)."""

@@ -13,6 +13,18 @@ from urllib.parse import urlsplit
 from harness.errors import StoreError, UsageError
 from harness.store import journal
 
+__all__ = [
+    "STORAGE_SCHEMES",
+    "TRACKING_SCHEMES",
+    "Stores",
+    "check_reachable",
+    "local_store_missing",
+    "make_folders",
+    "mask",
+    "resolve_stores",
+    "sqlite_path",
+]
+
 TRACKING_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks")
 STORAGE_SCHEMES = ("sqlite", "postgresql", "mysql", "journal")
 

@@ -4,6 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = [
+    "CREATOR_ATTR",
+    "DATA_FINGERPRINT_ATTR",
+    "DEFAULT_ATTR",
+    "ERROR_ATTR",
+    "FIT_INFO_ATTR",
+    "FOLDS_ATTR",
+    "FOLDS_FINGERPRINT_ATTR",
+    "HOST_ATTR",
+    "PID_ATTR",
+    "QUEUED_ATTR",
+    "RESULT_ATTR",
+    "SEED_ATTR",
+    "SLOTTED_ATTR",
+    "SLOT_ATTR",
+    "STATUS_ATTR",
+    "SURPLUS_ATTR",
+    "UID_ATTR",
+    "is_done",
+    "results_of",
+]
+
 DEFAULT_ATTR = "harness.default"
 SLOT_ATTR = "harness.slot"  # the queue slot a trial fills (see ensure_slots)
 SURPLUS_ATTR = "harness.surplus"  # a trial beyond the queue, or a second trial for a filled slot

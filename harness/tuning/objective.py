@@ -16,6 +16,8 @@ from harness.store import schema
 from harness.tuning.attrs import ERROR_ATTR, FIT_INFO_ATTR, RESULT_ATTR, STATUS_ATTR
 from harness.tuning.slots import claim_slot
 
+__all__ = ["EPOCH_STEPS", "EPOCH_WARMUP", "make_objective", "pruning_reporter"]
+
 # Per-epoch pruning (networks): epoch e of fold f is Optuna step f * EPOCH_STEPS + e, and a trial
 # that reports epochs reports no fold steps, so a step means the same thing in every trial of a
 # study (a study is one model). Pruning is considered from the EPOCH_WARMUP-th epoch of a fold.

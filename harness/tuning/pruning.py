@@ -8,6 +8,8 @@ import numpy as np
 
 from harness.tuning.optuna_internals import trial_id
 
+__all__ = ["FoldMedianPruner", "make_pruner"]
+
 
 def make_pruner() -> Any:
     """Median pruning after each fold, once five trials have finished."""

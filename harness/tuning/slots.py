@@ -23,6 +23,17 @@ from harness.tuning.attrs import (
 from harness.tuning.optuna_internals import storage_of, trial_id
 from harness.tuning.studies import done_trials, process_id
 
+__all__ = [
+    "CREATOR_GRACE",
+    "SurplusTrial",
+    "await_slots",
+    "claim_slot",
+    "ensure_defaults_queued",
+    "ensure_slots",
+    "reap_dead_trials",
+    "settled_attr",
+]
+
 CREATOR_GRACE = 10.0  # seconds a process joining a new study waits for its creator's slots
 
 

@@ -29,6 +29,17 @@ from harness.tuning.attrs import (
 )
 from harness.tuning.optuna_internals import trial_id
 
+__all__ = [
+    "counts",
+    "done_trials",
+    "load_study",
+    "make_sampler",
+    "open_storage",
+    "open_study",
+    "process_id",
+    "run_here",
+]
+
 
 def open_storage(storage_url: str, name: str | None = None) -> Any:
     """The Optuna storage of `storage_url`: for a `journal:///` folder, the journal file of study
