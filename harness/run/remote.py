@@ -2,11 +2,11 @@
 
 Several machines share two servers: an Optuna RDB storage (PostgreSQL) holds the studies and is
 the queue of trials, and an MLflow tracking server (PostgreSQL backend) is the record. A worker
-loads and splits the task itself (the same seed gives the same folds; `tuning.open_study` refuses
+loads and splits the task itself (the same seed gives the same folds; `studies.open_study` refuses
 a study tuned on other folds or data), joins each study `<task>.<model>`, and runs trials until
 the study has exactly `--trials` counted trials, whichever processes ran them: the trials are
-numbered slots in Optuna's own queue, popped atomically (`tuning.ensure_slots`,
-`tuning.claim_slot`). Each trial it runs is logged as it ends, as an MLflow child run of the
+numbered slots in Optuna's own queue, popped atomically (`tuning.slots.ensure_slots`,
+`tuning.slots.claim_slot`). Each trial it runs is logged as it ends, as an MLflow child run of the
 worker's own parent run (tag `harness.kind` = worker, which leaderboards ignore).
 
 A worker does not refit. `harness run` with the same stores (before, during or after the
@@ -44,8 +44,8 @@ class _WorkerStudy(run_study.StudyRun):
         salt = zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
         self.sampler_offset = 1 + salt % 2**30  # NumPy seeds stay below 2**32
 
-    def _refit_and_score(self, study: Any, run_id: str, done: list, trials_run: int) -> StudyResult:
-        # trials_run counts this process's own trials (tuning.run_here), not the other workers'.
+    def conclude(self, run_id: str, done: list, trials_run: int) -> StudyResult:
+        # trials_run counts this process's own trials (studies.run_here), not the other workers'.
         self.tracker.log(
             run_id,
             metrics={"trials_done": len(done), "trials_run": trials_run},

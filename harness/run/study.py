@@ -183,7 +183,7 @@ class StudyRun:
             )
             # this run's own trials, not those of other processes (harness worker)
             trials_run = sum(t.number not in self.done_before for t in studies.run_here(done))
-            result = refit_and_score(self, self.study, run_id, done, trials_run)
+            result = self.conclude(run_id, done, trials_run)
             end_status, error = ("FINISHED" if result.status == "ok" else "FAILED"), None
             return result
         except StoreError as exc:
@@ -201,6 +201,11 @@ class StudyRun:
             self.worker.close()
             self.run_id = None
             self._end(run_id, end_status, status, error)
+
+    def conclude(self, run_id: str, done: list, trials_run: int) -> StudyResult:
+        """What `finish` does once tuning is over: refit the best configuration and score the
+        holdout once (`harness.run.refit`); `harness worker`'s studies record their counts."""
+        return refit_and_score(self, self.study, run_id, done, trials_run)
 
     def abort(self) -> None:
         """End an unfinished study (interrupted run): stop its worker, its run counts as killed."""

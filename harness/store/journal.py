@@ -14,7 +14,7 @@ What it guarantees, on one machine (docs/RELIABILITY.md):
 - A writer killed (or out of disk space) halfway through a line leaves a torn last line. Readers
   skip it; the next writer, holding the lock, cuts it off before appending, so the lines after it
   stay readable.
-- Trials of dead processes are failed by pid (`tuning.reap_dead_trials`); a journal has no
+- Trials of dead processes are failed by pid (`tuning.slots.reap_dead_trials`); a journal has no
   heartbeats, so it is for one machine: workers on several machines share PostgreSQL.
 """
 

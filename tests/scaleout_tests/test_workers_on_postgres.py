@@ -64,15 +64,15 @@ def _trial_runs(tracking_uri: str, task: str, uid: str) -> list:
     ]
 
 
-def _study_runs(tracking_uri: str, task: str, model: str) -> list:
-    """The study runs of a model, oldest first."""
+def _study_runs(tracking_uri: str, task: str, model: str, kind: str = "study") -> list:
+    """The study runs (or a worker's runs) of a model, oldest first."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri)
     experiment = client.get_experiment_by_name(task)
     return client.search_runs(
         [experiment.experiment_id],
-        f"tags.`harness.kind` = 'study' and tags.`harness.model` = '{model}'",
+        f"tags.`harness.kind` = '{kind}' and tags.`harness.model` = '{model}'",
         order_by=["attributes.start_time ASC"],
     )
 
@@ -100,6 +100,9 @@ def test_three_workers_and_a_run_fill_every_study_with_exactly_the_asked_trials(
             ran[name] += int(line.split("ran ")[1].split()[0])
             assert f"the study has {TRIALS} of {TRIALS}" in line
     for name in MODELS:
+        worker_runs = _study_runs(servers.tracking_uri, task, name, kind="worker")
+        assert len(worker_runs) == 3  # a worker never refits: its runs count trials only
+        assert not any("holdout_roc_auc" in run.data.metrics for run in worker_runs)
         (during,) = _study_runs(servers.tracking_uri, task, name)
         # The run waited for the workers' trials, then refitted on all of them.
         assert during.data.metrics["trials_done"] == TRIALS

@@ -1,4 +1,4 @@
-"""A trial run written in one transaction (`harness.mlflow_rows`) reads back from MLflow exactly
+"""A trial run written in one transaction (`harness.store.rows`) reads back from MLflow exactly
 as one written with MLflow's public calls: the same run fields, metrics, histories, params and
 tags, found by the same searches, with the same rows in every table. If an MLflow release changes
 its tables, these tests fail, not a user's run."""
@@ -37,9 +37,7 @@ def tracker(tmp_path: Path) -> Tracker:
 
 def _public(tracker: Tracker) -> Tracker:
     """The same store through MLflow's public calls only (as on a tracking server)."""
-    other = Tracker(tracker.stores)
-    other._rows = None
-    return other
+    return Tracker(tracker.stores, direct_rows=False)
 
 
 def _rows(tracker: Tracker, table: str, run_id: str) -> list[tuple]:
@@ -62,7 +60,7 @@ def _write_both(tracker: Tracker, **trial) -> tuple:
 
 
 def test_the_sql_store_gets_the_one_transaction_writer(tracker):
-    assert isinstance(tracker._rows, mlflow_rows.RowWriter)
+    assert tracker.direct_rows and not _public(tracker).direct_rows
 
 
 def test_a_run_in_one_transaction_reads_back_as_one_from_the_public_calls(tracker):
