@@ -175,7 +175,7 @@ def run(
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from harness import devices, registry, runner, schedule
     from harness.cli.leaderboard import print_table
-    from harness.data import files
+    from harness.data.local import Options, load_path, looks_like_path
     from harness.errors import UsageError
     from harness.presets import get_preset
     from harness.tracking import mask, resolve_stores
@@ -211,7 +211,7 @@ def run(
         budget=seconds,
         ensemble=ensemble if ensemble is not None else (chosen.ensemble if chosen else True),
     )
-    options = files.Options(
+    options = Options(
         target=target,
         id=id_column,
         metric=metric,
@@ -225,9 +225,9 @@ def run(
     err = console(stderr=True)
     known = set(registry.tasks())
     local = None
-    if files.looks_like_path(task, known):
+    if looks_like_path(task, known):
         # Files are read and checked before any store is created: a refused command writes nothing.
-        local = files.load_path(task, options, known_tasks=known)
+        local = load_path(task, options, known_tasks=known)
         spec = local.task
         config = dataclasses.replace(config, task=spec.name)
         for note in local.notes:

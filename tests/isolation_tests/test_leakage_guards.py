@@ -79,7 +79,7 @@ def test_the_canary_fires_when_folds_leak_scored_rows_into_training(data):
 
 
 def _official_holdout_task(shuffle_holdout_labels: bool):
-    from harness.data.files import LocalTask
+    from harness.data.local import LocalTask
     from harness.task import Dataset, Task
 
     bunch = registry.get_task("breast_cancer").load()

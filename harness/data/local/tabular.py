@@ -560,7 +560,7 @@ def load_path(argument: str, options: Options, *, known_tasks: set[str] = frozen
         )
     b = _Builder(path, options)
     name = _name(b, set(known_tasks))
-    from harness.data import image_folders
+    from harness.data.local import image_folders
 
     layout = image_folders.detect(path, b.settings)
     if layout is not None:

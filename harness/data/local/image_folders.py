@@ -27,7 +27,7 @@ from harness.errors import DataError, UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from harness.data.files import LocalTask, Options, _Builder
+    from harness.data.local.tabular import LocalTask, Options, _Builder
 
 IMAGE_FOLDERS = ("train", "images", "train_images")
 TEST_FOLDERS = ("test", "test_images")
@@ -215,7 +215,8 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
     """
     import pandas as pd
 
-    from harness.data.files import (
+    from harness.data.images import image_frame
+    from harness.data.local.tabular import (
         SubmissionFormat,
         _check_target,
         _ids,
@@ -223,7 +224,6 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
         _problem_type,
         local_task,
     )
-    from harness.data.images import image_frame
     from harness.metrics import DEFAULT_METRICS
     from harness.task import Dataset
 
@@ -307,7 +307,7 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
                 )
             columns = tuple(str(c) for c in sample.columns[1:2])
             submission_id = str(sample.columns[0])
-            from harness.data.files import _probability_sample
+            from harness.data.local.tabular import _probability_sample
 
             probabilities = _probability_sample(sample, columns) and problem == "binary"
             shown = sample.iloc[:, 0]
