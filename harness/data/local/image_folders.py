@@ -27,7 +27,8 @@ from harness.errors import DataError, UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from harness.data.local.tabular import LocalTask, Options, _Builder
+    from harness.data.local.settings import Options
+    from harness.data.local.tabular import LocalTask, _Builder
 
 IMAGE_FOLDERS = ("train", "images", "train_images")
 TEST_FOLDERS = ("test", "test_images")

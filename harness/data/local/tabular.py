@@ -10,76 +10,20 @@ Everything here runs before any store is touched, so a refused command writes no
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.data.health import Finding
+from harness.data.local.settings import Options, config_beside
+from harness.data.local.tables import TABLE_SUFFIXES, read_table, similar
 from harness.errors import DataError, UsageError
 from harness.task import PROBLEM_TYPES, Dataset, Task
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
-
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
-CONFIG_NAMES = ("task.toml", "task.yaml", "task.yml")
-LIST_KEYS = ("drop", "categorical", "text", "numeric")
-TEXT_KEYS = (
-    "name",
-    "target",
-    "id",
-    "problem_type",
-    "metric",
-    "group",
-    "time",
-    "train",
-    "test",
-    "sample_submission",
-    "data",
-    "encoding",
-    "sep",
-    "images",
-)
-CONFIG_KEYS = (
-    *TEXT_KEYS,
-    *LIST_KEYS,
-    "positive_class",
-    "folds",
-    "holdout",
-    "extra_metrics",
-    "image_size",
-    "channels",
-)
-
-
-@dataclass(frozen=True)
-class Options:
-    """Settings from the command line (None: not given); they win over task.toml.
-
-    Attributes:
-        target: Target column.
-        id: Id column (row identifiers, kept out of the features).
-        metric: Primary metric.
-        problem_type: binary, multiclass or regression.
-        positive_class: The positive label of a binary task.
-        group: Group column (grouped holdout and folds).
-        time: Time column (latest rows as holdout, forward-chaining folds).
-        drop: Columns that must not be features.
-        name: Task name (MLflow experiment).
-    """
-
-    target: str | None = None
-    id: str | None = None
-    metric: str | None = None
-    problem_type: str | None = None
-    positive_class: str | None = None
-    group: str | None = None
-    time: str | None = None
-    drop: tuple[str, ...] = ()
-    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,145 +117,6 @@ def task_name(stem: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading files
-
-
-def _similar(name: str, columns: Any) -> str:
-    close = difflib.get_close_matches(name, [str(c) for c in columns], n=3, cutoff=0.6)
-    return f"; columns with a similar name: {', '.join(map(repr, close))}" if close else ""
-
-
-def read_table(path: Path, *, encoding: str | None = None, sep: str | None = None) -> pd.DataFrame:
-    """Read a CSV (or TSV) or Parquet file, refusing empty, binary and undecodable files.
-
-    CSV files are read as UTF-8 (a byte-order mark is fine); a file that is not UTF-8 but is valid
-    Windows-1252 is read as such with a notice printed by the caller.
-
-    Raises:
-        DataError: The file is missing, empty, has no rows, is not text, or cannot be decoded.
-    """
-    import pandas as pd
-
-    if not path.is_file():
-        raise DataError(f"No such file: '{path}'.")
-    if path.stat().st_size == 0:
-        raise DataError(f"The file '{path}' is empty (0 bytes).")
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DataError(f"Cannot read '{path}' as Parquet: {first}") from None
-    elif suffix in (".csv", ".tsv", ".txt"):
-        frame = _read_csv(path, encoding, sep or ("\t" if suffix == ".tsv" else ","))
-    else:
-        raise DataError(
-            f"Cannot read '{path}': harness reads .csv, .tsv and .parquet files, not "
-            f"{suffix or 'files without a suffix'!r}."
-        )
-    if frame.columns.duplicated().any():
-        twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise DataError(f"The file '{path}' has duplicate column names: {twice}.")
-    if frame.empty:
-        raise DataError(f"The file '{path}' has a header but no rows.")
-    return frame
-
-
-def _read_csv(path: Path, encoding: str | None, sep: str) -> pd.DataFrame:
-    import pandas as pd
-
-    head = path.read_bytes()[:4096]
-    if encoding is None and b"\x00" in head:
-        raise DataError(
-            f"Cannot read '{path}': it contains NUL bytes, so it is binary or UTF-16 text, not a "
-            'UTF-8 CSV. Re-save it as UTF-8, or set encoding = "utf-16" in task.toml.'
-        )
-    tries = [encoding] if encoding else ["utf-8-sig", "cp1252"]
-    error: Exception | None = None
-    for codec in tries:
-        try:
-            frame = pd.read_csv(path, encoding=codec, sep=sep, low_memory=False)
-        except UnicodeDecodeError as exc:
-            error = exc
-            continue
-        except LookupError:
-            raise UsageError(f"Unknown encoding {encoding!r} (task.toml 'encoding').") from None
-        except pd.errors.EmptyDataError:
-            raise DataError(f"The file '{path}' is empty (no header, no rows).") from None
-        except pd.errors.ParserError as exc:
-            raise DataError(f"Cannot parse '{path}' as CSV: {str(exc).strip()}") from None
-        frame.attrs["encoding"] = codec
-        return frame
-    raise DataError(
-        f"Cannot decode '{path}' as {' or '.join(tries)}: {error}. Re-save it as UTF-8, or name "
-        'its encoding in task.toml (encoding = "latin-1").'
-    )
-
-
-def read_config(path: Path) -> dict[str, Any]:
-    """Read and check a task.toml or task.yaml file.
-
-    Raises:
-        UsageError: Malformed file, unknown keys, or values of the wrong type.
-    """
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix == ".toml":
-            import tomllib
-
-            config = tomllib.loads(text)
-        else:
-            import yaml
-
-            config = yaml.safe_load(text) or {}
-    except Exception as exc:
-        raise UsageError(f"Cannot parse '{path}': {str(exc).splitlines()[0]}") from None
-    if not isinstance(config, dict):
-        raise UsageError(f"'{path}' must hold key = value settings, not {type(config).__name__}.")
-    for key, value in config.items():
-        if key not in CONFIG_KEYS:
-            close = difflib.get_close_matches(key, CONFIG_KEYS, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise UsageError(
-                f"'{path}': unknown key {key!r}.{hint} Known keys: {', '.join(CONFIG_KEYS)}."
-            )
-        if key in TEXT_KEYS and not isinstance(value, str):
-            raise UsageError(f"'{path}': {key} must be a string, got {value!r}.")
-        if key in (*LIST_KEYS, "extra_metrics"):
-            if isinstance(value, str):
-                config[key] = value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise UsageError(f"'{path}': {key} must be a list of column names, got {value!r}.")
-        if key == "folds" and (not isinstance(value, int) or isinstance(value, bool)):
-            raise UsageError(f"'{path}': folds must be an integer, got {value!r}.")
-        if key == "holdout" and not (isinstance(value, float) and 0 < value < 1):
-            raise UsageError(f"'{path}': holdout must be a share in (0, 1), got {value!r}.")
-        if key == "image_size" and not (
-            isinstance(value, list)
-            and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
-        ):
-            raise UsageError(
-                f"'{path}': image_size must be [height, width] in pixels, got {value!r}."
-            )
-        if key == "channels" and value not in (1, 3):
-            raise UsageError(f"'{path}': channels must be 1 (grayscale) or 3 (RGB), got {value!r}.")
-    return config
-
-
-def _config_beside(path: Path) -> tuple[dict[str, Any], Path | None]:
-    folder = path if path.is_dir() else path.parent
-    names = CONFIG_NAMES if path.is_dir() else (f"{path.stem}.toml", f"{path.stem}.yaml")
-    names = (*names, *CONFIG_NAMES)
-    for name in names:
-        candidate = folder / name
-        if candidate.is_file():
-            return read_config(candidate), candidate
-    return {}, None
-
-
-# ---------------------------------------------------------------------------------------------
 # Building the task
 
 
@@ -320,7 +125,7 @@ class _Builder:
 
     def __init__(self, path: Path, options: Options) -> None:
         self.path = path
-        config, self.config_path = _config_beside(path)
+        config, self.config_path = config_beside(path)
         self.settings: dict[str, Any] = dict(config)
         for item in fields(options):
             value = getattr(options, item.name)
@@ -346,7 +151,7 @@ class _Builder:
     def column(self, frame: pd.DataFrame, name: str, what: str, file: Path) -> str:
         if name not in frame.columns:
             raise DataError(
-                f"The {what} column {name!r} is not in '{file}'{_similar(name, frame.columns)}."
+                f"The {what} column {name!r} is not in '{file}'{similar(name, frame.columns)}."
             )
         return name
 
@@ -590,7 +395,7 @@ def load_path(argument: str, options: Options, *, known_tasks: set[str] = frozen
     if target not in train.columns and sample_path is not None and not b.get("target"):
         raise DataError(
             f"The target column {target!r} of '{sample_path.name}' is not in '{train_path}'"
-            f"{_similar(target, train.columns)}; name the target with --target COLUMN (the "
+            f"{similar(target, train.columns)}; name the target with --target COLUMN (the "
             "submission keeps the sample's column name)."
         )
     b.column(train, target, "target", train_path)
@@ -623,7 +428,7 @@ def load_path(argument: str, options: Options, *, known_tasks: set[str] = frozen
     if unknown:
         raise UsageError(
             f"drop names columns not in '{train_path}': {unknown}"
-            f"{_similar(unknown[0], train.columns)}."
+            f"{similar(unknown[0], train.columns)}."
         )
     for key in ("categorical", "text", "numeric"):
         absent = [c for c in b.get(key, []) if c not in train.columns]
