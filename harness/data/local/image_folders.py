@@ -22,13 +22,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.data.health import Finding
+from harness.data.local.builder import (
+    Builder,
+    LocalTask,
+    SubmissionFormat,
+    local_task,
+    probability_sample,
+)
+from harness.data.local.settings import Options
+from harness.data.local.target import check_target, positive_class_of, problem_type_of, unique_ids
 from harness.errors import DataError, UsageError
+from harness.task import Dataset
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from harness.data.local.settings import Options
-    from harness.data.local.tabular import LocalTask, _Builder
 
 IMAGE_FOLDERS = ("train", "images", "train_images")
 TEST_FOLDERS = ("test", "test_images")
@@ -85,13 +92,13 @@ def detect(path: Path, settings: dict[str, Any]) -> str | None:
     return None
 
 
-def _shape_settings(b: _Builder) -> tuple[tuple[int, int] | None, int | None]:
+def _shape_settings(b: Builder) -> tuple[tuple[int, int] | None, int | None]:
     size = b.get("image_size")
     channels = b.get("channels")
     return (tuple(size) if size else None), channels
 
 
-def _skipped_formats(b: _Builder, others: list[Path]) -> None:
+def _skipped_formats(b: Builder, others: list[Path]) -> None:
     if not others:
         return
     suffixes = sorted({p.suffix.lower() or "(no suffix)" for p in others})
@@ -101,7 +108,7 @@ def _skipped_formats(b: _Builder, others: list[Path]) -> None:
     )
 
 
-def _decode(b: _Builder, paths: list[Path], where: str) -> Any:
+def _decode(b: Builder, paths: list[Path], where: str) -> Any:
     from harness.data.images import read_images
 
     size, channels = _shape_settings(b)
@@ -130,7 +137,7 @@ def _decode(b: _Builder, paths: list[Path], where: str) -> Any:
     return decoded
 
 
-def _class_files(b: _Builder, root: Path) -> tuple[list[Path], list[str]]:
+def _class_files(b: Builder, root: Path) -> tuple[list[Path], list[str]]:
     paths, labels, others = [], [], []
     empty = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -174,7 +181,7 @@ def _lookup(folder: Path) -> dict[str, Path]:
     return table
 
 
-def _table_columns(b: _Builder, train: pd.DataFrame, folder: Path, file: Path) -> tuple[str, str]:
+def _table_columns(b: Builder, train: pd.DataFrame, folder: Path, file: Path) -> tuple[str, str]:
     """(id column, target column) of a label table: the id is the first column of unique values
     of which at least half of the first 20 name an image file, unless --id names it."""
     names = _lookup(folder)
@@ -206,7 +213,7 @@ def _table_columns(b: _Builder, train: pd.DataFrame, folder: Path, file: Path) -
     return id_column, target
 
 
-def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalTask:
+def load_image_folder(path: Path, layout: str, b: Builder, name: str) -> LocalTask:
     """Build an image task from a folder (`layout` from `detect`).
 
     Raises:
@@ -217,16 +224,7 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
     import pandas as pd
 
     from harness.data.images import image_frame
-    from harness.data.local.tabular import (
-        SubmissionFormat,
-        _check_target,
-        _ids,
-        _positive_class,
-        _problem_type,
-        local_task,
-    )
     from harness.metrics import DEFAULT_METRICS
-    from harness.task import Dataset
 
     if layout == "classes":
         root = _class_root(path)
@@ -242,7 +240,7 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
         table = b.read(table_path)
         id_column, target = _table_columns(b, table, folder, table_path)
         table = table[table[target].notna()].reset_index(drop=True)
-        _ids(b, table, id_column, table_path)
+        unique_ids(table, id_column, table_path)
         names = _lookup(folder)
         ids = table[id_column].astype(str)
         missing = ids[~ids.isin(list(names))]
@@ -271,12 +269,12 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
     if layout == "classes" and b.get("problem_type") is None:
         # Folder names are class labels even when they look like numbers ("0".."9").
         b.settings["problem_type"] = "binary" if y.nunique() == 2 else "multiclass"
-        problem = _problem_type(b, y)
+        problem = problem_type_of(b, y)
         b.notes[-1] = f"problem type {problem}: one class per folder"
     else:
-        problem = _problem_type(b, y)
-    _check_target(b, y, problem, path)
-    positive = _positive_class(b, y) if problem == "binary" else None
+        problem = problem_type_of(b, y)
+    check_target(b, y, problem, path)
+    positive = positive_class_of(b, y) if problem == "binary" else None
     if problem == "regression":
         y = y.astype(float)
     ids_series = pd.Series([row_ids[i] for i in kept], name=id_column)
@@ -308,9 +306,7 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
                 )
             columns = tuple(str(c) for c in sample.columns[1:2])
             submission_id = str(sample.columns[0])
-            from harness.data.local.tabular import _probability_sample
-
-            probabilities = _probability_sample(sample, columns) and problem == "binary"
+            probabilities = probability_sample(sample, columns) and problem == "binary"
             shown = sample.iloc[:, 0]
         else:
             shown = pd.Series(order_ids)
