@@ -194,12 +194,17 @@ def local_task(
     description: str,
     modality: str,
     problem_type: str,
-    metric: str,
-    extras: Any,
     positive_class: Any,
     target: Any,
 ) -> LocalTask:
-    """The `LocalTask` of the user's files: their task (a bad setting is a usage error)."""
+    """The `LocalTask` of the user's files: their task (a bad setting is a usage error).
+
+    The metric and the extra metrics are the settings', else the problem type's defaults.
+    """
+    from harness.metrics import DEFAULT_METRICS
+
+    metric = b.get("metric") or DEFAULT_METRICS[problem_type][0]
+    extras = b.get("extra_metrics", [m for m in DEFAULT_METRICS[problem_type] if m != metric])
     try:
         task = Task(
             name=name,

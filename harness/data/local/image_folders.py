@@ -224,7 +224,6 @@ def load_image_folder(path: Path, layout: str, b: Builder, name: str) -> LocalTa
     import pandas as pd
 
     from harness.data.images import image_frame
-    from harness.metrics import DEFAULT_METRICS
 
     if layout == "classes":
         root = _class_root(path)
@@ -328,8 +327,6 @@ def load_image_folder(path: Path, layout: str, b: Builder, name: str) -> LocalTa
             probabilities=probabilities,
         )
         b.notes.append(f"{len(test_X):,} test images in '{test_folder}' for the submission")
-    metric = b.get("metric") or DEFAULT_METRICS[problem][0]
-    extras = tuple(b.get("extra_metrics", [m for m in DEFAULT_METRICS[problem] if m != metric]))
     dataset = Dataset(
         X=image_frame(decoded.images),
         y=y,
@@ -346,8 +343,6 @@ def load_image_folder(path: Path, layout: str, b: Builder, name: str) -> LocalTa
         description=f"Your images from {path}",
         modality="image",
         problem_type=problem,
-        metric=metric,
-        extras=extras,
         positive_class=positive,
         target=target,
     )
