@@ -697,7 +697,7 @@ class _Extras:
 
     findings: tuple[Finding, ...] = ()
     test_X: pd.DataFrame | None = None
-    submission: Any = None  # harness.data.files.SubmissionFormat, or None for the default
+    submission: Any = None  # harness.data.local.SubmissionFormat, or None for the default
     source: str = ""
 
     def submission_frame(self, prediction: np.ndarray, data: Prepared, task: Task) -> pd.DataFrame:
@@ -752,7 +752,7 @@ def run(
         config: What to run.
         stores: Where to record it.
         reporter: Progress hooks.
-        local: A `harness.data.files.LocalTask` built from the user's files; it replaces the
+        local: A `harness.data.local.LocalTask` built from the user's files; it replaces the
             registry lookup of `config.task`.
         started: The `time.monotonic()` instant the run began (default: now), from which a
             `--budget` counts; the command passes its own start, so loading the data counts.

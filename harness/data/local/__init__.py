@@ -2,10 +2,10 @@
 
 `load_path` finds the layout of a path given to `harness run` and builds its `LocalTask` with one
 of the layouts' loaders: `image_folders` (class folders, or a label table beside a folder of
-images) or `tabular` (a Kaggle-layout folder of tables, or one table file). The modules they share:
-`settings` (command-line `Options` and task.toml), `tables` (reading CSV and Parquet files),
-`builder` (the `Builder`, `LocalTask`, `SubmissionFormat`) and `target` (problem type, classes,
-ids). See docs/OWN_DATA.md.
+images) or `tabular` (a Kaggle-layout folder of tables, with `kaggle` for its files and test
+part, or one table file). The modules they share: `settings` (command-line `Options` and
+task.toml), `tables` (reading CSV and Parquet files), `builder` (the `Builder`, `LocalTask`,
+`SubmissionFormat`) and `target` (problem type, classes, ids). See docs/OWN_DATA.md.
 
 Everything here runs before any store is touched, so a refused command writes nothing.
 """
