@@ -175,7 +175,7 @@ def run(
     from harness import devices, registry
     from harness import run as harness_run
     from harness.cli.leaderboard import print_table
-    from harness.data import files
+    from harness.data.local import Options, load_path, looks_like_path
     from harness.errors import UsageError
     from harness.run import config as run_config
     from harness.run import schedule
@@ -198,7 +198,7 @@ def run(
         ensemble=ensemble,
         preset=preset,
     )
-    options = files.Options(
+    options = Options(
         target=target,
         id=id_column,
         metric=metric,
@@ -212,9 +212,9 @@ def run(
     err = console(stderr=True)
     known = set(registry.tasks())
     local = None
-    if files.looks_like_path(task, known):
+    if looks_like_path(task, known):
         # Files are read and checked before any store is created: a refused command writes nothing.
-        local = files.load_path(task, options, known_tasks=known)
+        local = load_path(task, options, known_tasks=known)
         spec = local.task
         config = dataclasses.replace(config, task=spec.name)
         for note in local.notes:

@@ -6,7 +6,7 @@ a task. Splitting, folds and the worker move rows with `DataFrame.iloc` like any
 models turn the column into one array with `stack`.
 
 `read_images` decodes image files with Pillow into that shape (the image-folder loader in
-`harness.data.image_folders` uses it) and caches the arrays on disk (`cache_dir`).
+`harness.data.local.image_folders` uses it) and caches the arrays on disk (`cache_dir`).
 """
 
 from __future__ import annotations

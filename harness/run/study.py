@@ -347,7 +347,7 @@ class Extras:
 
     findings: tuple[Finding, ...] = ()
     test_X: pd.DataFrame | None = None
-    submission: Any = None  # harness.data.files.SubmissionFormat, or None for the default
+    submission: Any = None  # harness.data.local.SubmissionFormat, or None for the default
     source: str = ""
 
     def submission_frame(self, prediction: np.ndarray, data: Prepared, task: Task) -> pd.DataFrame:

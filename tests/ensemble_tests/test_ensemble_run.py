@@ -178,7 +178,7 @@ def test_time_ordered_folds_fit_the_weights_on_the_rows_that_have_out_of_fold_pr
 ):
     from harness import run as harness_run
     from harness.contracts.task import Dataset, Task
-    from harness.data.files import LocalTask
+    from harness.data.local import LocalTask
     from harness.run import config as run_config
     from harness.run import refit
 
@@ -256,13 +256,13 @@ def test_a_kaggle_folder_gets_the_ensembles_test_predictions_in_the_samples_form
     import pandas as pd
 
     from harness import run as harness_run
-    from harness.data import files
+    from harness.data.local import Options, load_path
     from harness.run import config as run_config
     from harness.run import refit
     from tests.userdata_tests.conftest import diabetes_frame, write_kaggle
 
     folder = write_kaggle(tmp_path / "sugar", diabetes_frame(), "target", "id", 0.0)
-    local = files.load_path(str(folder), files.Options())
+    local = load_path(str(folder), Options())
     stores = penguins[1]  # the same store, another experiment
     config = run_config.RunConfig(
         task=local.task.name, models=("linear", "knn"), trials=1, folds=3, n_jobs=1

@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import registry
+from harness import registry, run
 from harness.contracts.model import Model
 from harness.execution import jobs
 from harness.execution.worker import Worker
 from harness.protocol import cv
 from harness.protocol.splits import prepare
+from harness.run import config as run_config
 
 
 def _row_keys(X: pd.DataFrame) -> set[int]:
@@ -82,7 +83,7 @@ def test_the_canary_fires_when_folds_leak_scored_rows_into_training(data):
 
 def _official_holdout_task(shuffle_holdout_labels: bool):
     from harness.contracts.task import Dataset, Task
-    from harness.data.files import LocalTask
+    from harness.data.local import LocalTask
 
     bunch = registry.get_task("breast_cancer").load()
     rows = np.random.default_rng(0).permutation(len(bunch.y))
@@ -110,8 +111,6 @@ def _official_holdout_task(shuffle_holdout_labels: bool):
 
 
 def test_shuffling_the_holdout_labels_changes_no_cv_score_and_no_chosen_configuration(tmp_path):
-    from harness import run
-    from harness.run import config as run_config
     from harness.store.urls import resolve_stores
 
     outcomes = []

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from harness.data.files import Options, load_path
 from harness.data.images import read_images
+from harness.data.local import Options, load_path
 from harness.errors import DataError
 
 DIGITS = load_digits()
@@ -193,7 +193,7 @@ def test_bad_image_settings_in_task_toml_are_refused(cli, store):
     result = cli("run", str(root), *RUN)
     assert result.code == 2
     assert "image_size must be [height, width] in pixels, got [8]." in result.err
-    from harness.data.files import read_config
+    from harness.data.local import read_config
     from harness.errors import UsageError
 
     (root / "task.toml").write_text("channels = 2\n")

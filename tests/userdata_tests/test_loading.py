@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.data.files import Options, load_path, looks_like_path, task_name
+from harness.data.local import Options, load_path, looks_like_path, task_name
 from harness.protocol.splits import prepare
 
 

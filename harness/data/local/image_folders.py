@@ -18,16 +18,25 @@ notice. Nothing here touches a store.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.contracts.task import Dataset
 from harness.data.health import Finding
+from harness.data.local.builder import (
+    Builder,
+    LocalTask,
+    SubmissionFormat,
+    local_task,
+    probability_sample,
+)
+from harness.data.local.settings import Options
+from harness.data.local.target import check_target, positive_class_of, problem_type_of, unique_ids
 from harness.errors import DataError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from harness.data.files import LocalTask, Options, _Builder
 
 __all__ = ["IMAGE_FOLDERS", "SHOWN", "TEST_FOLDERS", "check_options", "detect", "load_image_folder"]
 
@@ -86,13 +95,13 @@ def detect(path: Path, settings: dict[str, Any]) -> str | None:
     return None
 
 
-def _shape_settings(b: _Builder) -> tuple[tuple[int, int] | None, int | None]:
+def _shape_settings(b: Builder) -> tuple[tuple[int, int] | None, int | None]:
     size = b.get("image_size")
     channels = b.get("channels")
     return (tuple(size) if size else None), channels
 
 
-def _skipped_formats(b: _Builder, others: list[Path]) -> None:
+def _skipped_formats(b: Builder, others: list[Path]) -> None:
     if not others:
         return
     suffixes = sorted({p.suffix.lower() or "(no suffix)" for p in others})
@@ -102,7 +111,7 @@ def _skipped_formats(b: _Builder, others: list[Path]) -> None:
     )
 
 
-def _decode(b: _Builder, paths: list[Path], where: str) -> Any:
+def _decode(b: Builder, paths: list[Path], where: str) -> Any:
     from harness.data.images import read_images
 
     size, channels = _shape_settings(b)
@@ -131,7 +140,7 @@ def _decode(b: _Builder, paths: list[Path], where: str) -> Any:
     return decoded
 
 
-def _class_files(b: _Builder, root: Path) -> tuple[list[Path], list[str]]:
+def _class_files(b: Builder, root: Path) -> tuple[list[Path], list[str]]:
     paths, labels, others = [], [], []
     empty = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -175,7 +184,7 @@ def _lookup(folder: Path) -> dict[str, Path]:
     return table
 
 
-def _table_columns(b: _Builder, train: pd.DataFrame, folder: Path, file: Path) -> tuple[str, str]:
+def _table_columns(b: Builder, train: pd.DataFrame, folder: Path, file: Path) -> tuple[str, str]:
     """(id column, target column) of a label table: the id is the first column of unique values
     of which at least half of the first 20 name an image file, unless --id names it."""
     names = _lookup(folder)
@@ -207,7 +216,28 @@ def _table_columns(b: _Builder, train: pd.DataFrame, folder: Path, file: Path) -
     return id_column, target
 
 
-def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalTask:
+@dataclass(frozen=True)
+class _Labelled:
+    """The training images of a layout, before decoding.
+
+    Attributes:
+        paths: The image files.
+        labels: Their labels, in the same order.
+        row_ids: Their ids, in the same order.
+        target: The target's name.
+        id_column: The id column's name.
+        where: The folder they come from, quoted for notes and warnings.
+    """
+
+    paths: list[Path]
+    labels: list[Any]
+    row_ids: list[Any]
+    target: str
+    id_column: str
+    where: str
+
+
+def load_image_folder(path: Path, layout: str, b: Builder, name: str) -> LocalTask:
     """Build an image task from a folder (`layout` from `detect`).
 
     Raises:
@@ -217,124 +247,18 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
     """
     import pandas as pd
 
-    from harness.contracts.metrics import DEFAULT_METRICS
-    from harness.contracts.task import Dataset
-    from harness.data.files import (
-        SubmissionFormat,
-        _check_target,
-        _ids,
-        _positive_class,
-        _problem_type,
-        local_task,
-    )
     from harness.data.images import image_frame
 
-    if layout == "classes":
-        root = _class_root(path)
-        paths, labels = _class_files(b, root)
-        target = str(b.get("target") or "label")
-        id_column = "id"
-        row_ids = [str(p.relative_to(root)) for p in paths]
-        where = f"'{root}'"
-        b.notes.append(f"image classes from the folders of '{root}': {len(set(labels))} classes")
-    else:
-        folder = _labelled_folder(path, b.settings)
-        table_path = path / "train.csv"
-        table = b.read(table_path)
-        id_column, target = _table_columns(b, table, folder, table_path)
-        table = table[table[target].notna()].reset_index(drop=True)
-        _ids(b, table, id_column, table_path)
-        names = _lookup(folder)
-        ids = table[id_column].astype(str)
-        missing = ids[~ids.isin(list(names))]
-        if len(missing) == len(ids):
-            raise DataError(f"No id of '{table_path}' has an image file in '{folder}'.")
-        if len(missing):
-            b.findings.append(
-                Finding(
-                    "missing_images",
-                    f"{len(missing)} rows of '{table_path.name}' have no image file in "
-                    f"'{folder.name}' and were dropped, such as {missing.iloc[0]!r}.",
-                )
-            )
-            table = table[ids.isin(list(names))].reset_index(drop=True)
-            ids = table[id_column].astype(str)
-        paths = [names[i] for i in ids]
-        labels = table[target].tolist()
-        row_ids = table[id_column].tolist()
-        where = f"'{folder}'"
-        b.notes.append(f"labels {target!r} and ids {id_column!r} from '{table_path.name}'")
-    decoded = _decode(b, paths, where)
+    from_files = _from_class_folders if layout == "classes" else _from_label_table
+    labelled = from_files(b, path)
+    decoded = _decode(b, labelled.paths, labelled.where)
     kept = decoded.kept
-    y = pd.Series([labels[i] for i in kept], name=target)
-    if y.dtype == object:
-        y = y.infer_objects()
-    if layout == "classes" and b.get("problem_type") is None:
-        # Folder names are class labels even when they look like numbers ("0".."9").
-        b.settings["problem_type"] = "binary" if y.nunique() == 2 else "multiclass"
-        problem = _problem_type(b, y)
-        b.notes[-1] = f"problem type {problem}: one class per folder"
-    else:
-        problem = _problem_type(b, y)
-    _check_target(b, y, problem, path)
-    positive = _positive_class(b, y) if problem == "binary" else None
-    if problem == "regression":
-        y = y.astype(float)
-    ids_series = pd.Series([row_ids[i] for i in kept], name=id_column)
-
+    y, problem, positive = _labels(b, path, layout, [labelled.labels[i] for i in kept], labelled)
+    ids_series = pd.Series([labelled.row_ids[i] for i in kept], name=labelled.id_column)
     test_X = submission = None
     test_folder = _test_folder(path)
     if test_folder is not None:
-        files, others = _image_files(test_folder)
-        _skipped_formats(b, others)
-        sample_path = path / "sample_submission.csv"
-        order_ids = [p.stem for p in files]
-        lookup = {p.stem: p for p in files} | {p.name: p for p in files}
-        columns: tuple[str, ...] = (target,)
-        probabilities = False
-        submission_id = id_column
-        if sample_path.is_file():
-            sample = b.read(sample_path)
-            if sample.shape[1] < 2:
-                raise DataError(
-                    f"'{sample_path}' has {sample.shape[1]} column; a sample submission has the "
-                    "id column first and then the target column."
-                )
-            order_ids = sample.iloc[:, 0].astype(str).tolist()
-            absent = [i for i in order_ids if i not in lookup]
-            if absent:
-                raise DataError(
-                    f"{len(absent)} ids of '{sample_path.name}' have no image in "
-                    f"'{test_folder}', such as {absent[0]!r}."
-                )
-            columns = tuple(str(c) for c in sample.columns[1:2])
-            submission_id = str(sample.columns[0])
-            from harness.data.files import _probability_sample
-
-            probabilities = _probability_sample(sample, columns) and problem == "binary"
-            shown = sample.iloc[:, 0]
-        else:
-            shown = pd.Series(order_ids)
-        from harness.data.images import read_images
-
-        size, channels = decoded.shape[:2], decoded.shape[2]
-        test_decoded = read_images([lookup[i] for i in order_ids], size=size, channels=channels)
-        if test_decoded.corrupt:
-            raise DataError(
-                f"{len(test_decoded.corrupt)} test images in '{test_folder}' could not be "
-                f"decoded, such as '{test_decoded.corrupt[0][0]}'; every test image needs a "
-                "prediction, so fix or remove them."
-            )
-        test_X = image_frame(test_decoded.images)
-        submission = SubmissionFormat(
-            id_column=submission_id,
-            ids=shown.reset_index(drop=True),
-            columns=columns,
-            probabilities=probabilities,
-        )
-        b.notes.append(f"{len(test_X):,} test images in '{test_folder}' for the submission")
-    metric = b.get("metric") or DEFAULT_METRICS[problem][0]
-    extras = tuple(b.get("extra_metrics", [m for m in DEFAULT_METRICS[problem] if m != metric]))
+        test_X, submission = _test_part(b, path, test_folder, decoded, labelled, problem)
     dataset = Dataset(
         X=image_frame(decoded.images),
         y=y,
@@ -351,11 +275,128 @@ def load_image_folder(path: Path, layout: str, b: _Builder, name: str) -> LocalT
         description=f"Your images from {path}",
         modality="image",
         problem_type=problem,
-        metric=metric,
-        extras=extras,
         positive_class=positive,
-        target=target,
+        target=labelled.target,
     )
+
+
+def _from_class_folders(b: Builder, path: Path) -> _Labelled:
+    """The images of `train/<class>/`, labelled by their folder, their ids their relative paths."""
+    root = _class_root(path)
+    paths, labels = _class_files(b, root)
+    target = str(b.get("target") or "label")
+    row_ids = [str(p.relative_to(root)) for p in paths]
+    b.notes.append(f"image classes from the folders of '{root}': {len(set(labels))} classes")
+    return _Labelled(paths, labels, row_ids, target, "id", f"'{root}'")
+
+
+def _from_label_table(b: Builder, path: Path) -> _Labelled:
+    """The images that `train.csv` labels; rows without an image file are dropped (a warning)."""
+    folder = _labelled_folder(path, b.settings)
+    table_path = path / "train.csv"
+    table = b.read(table_path)
+    id_column, target = _table_columns(b, table, folder, table_path)
+    table = table[table[target].notna()].reset_index(drop=True)
+    unique_ids(table, id_column, table_path)
+    names = _lookup(folder)
+    ids = table[id_column].astype(str)
+    missing = ids[~ids.isin(list(names))]
+    if len(missing) == len(ids):
+        raise DataError(f"No id of '{table_path}' has an image file in '{folder}'.")
+    if len(missing):
+        b.findings.append(
+            Finding(
+                "missing_images",
+                f"{len(missing)} rows of '{table_path.name}' have no image file in "
+                f"'{folder.name}' and were dropped, such as {missing.iloc[0]!r}.",
+            )
+        )
+        table = table[ids.isin(list(names))].reset_index(drop=True)
+        ids = table[id_column].astype(str)
+    paths = [names[i] for i in ids]
+    labels = table[target].tolist()
+    row_ids = table[id_column].tolist()
+    b.notes.append(f"labels {target!r} and ids {id_column!r} from '{table_path.name}'")
+    return _Labelled(paths, labels, row_ids, target, id_column, f"'{folder}'")
+
+
+def _labels(
+    b: Builder, path: Path, layout: str, labels: list[Any], labelled: _Labelled
+) -> tuple[pd.Series, str, Any]:
+    """(the target of the decoded images, the problem type, the positive class)."""
+    import pandas as pd
+
+    y = pd.Series(labels, name=labelled.target)
+    if y.dtype == object:
+        y = y.infer_objects()
+    if layout == "classes" and b.get("problem_type") is None:
+        # Folder names are class labels even when they look like numbers ("0".."9").
+        b.settings["problem_type"] = "binary" if y.nunique() == 2 else "multiclass"
+        problem = problem_type_of(b, y)
+        b.notes[-1] = f"problem type {problem}: one class per folder"
+    else:
+        problem = problem_type_of(b, y)
+    check_target(b, y, problem, path)
+    positive = positive_class_of(b, y) if problem == "binary" else None
+    if problem == "regression":
+        y = y.astype(float)
+    return y, problem, positive
+
+
+def _test_part(
+    b: Builder, path: Path, test_folder: Path, decoded: Any, labelled: _Labelled, problem: str
+) -> tuple[pd.DataFrame, SubmissionFormat]:
+    """(the test images, decoded to the training images' shape, the submission format): in the
+    order of `sample_submission.csv` when there is one, else of the file names."""
+    import pandas as pd
+
+    from harness.data.images import image_frame, read_images
+
+    files, others = _image_files(test_folder)
+    _skipped_formats(b, others)
+    sample_path = path / "sample_submission.csv"
+    order_ids = [p.stem for p in files]
+    lookup = {p.stem: p for p in files} | {p.name: p for p in files}
+    columns: tuple[str, ...] = (labelled.target,)
+    probabilities = False
+    submission_id = labelled.id_column
+    if sample_path.is_file():
+        sample = b.read(sample_path)
+        if sample.shape[1] < 2:
+            raise DataError(
+                f"'{sample_path}' has {sample.shape[1]} column; a sample submission has the "
+                "id column first and then the target column."
+            )
+        order_ids = sample.iloc[:, 0].astype(str).tolist()
+        absent = [i for i in order_ids if i not in lookup]
+        if absent:
+            raise DataError(
+                f"{len(absent)} ids of '{sample_path.name}' have no image in "
+                f"'{test_folder}', such as {absent[0]!r}."
+            )
+        columns = tuple(str(c) for c in sample.columns[1:2])
+        submission_id = str(sample.columns[0])
+        probabilities = probability_sample(sample, columns) and problem == "binary"
+        shown = sample.iloc[:, 0]
+    else:
+        shown = pd.Series(order_ids)
+    size, channels = decoded.shape[:2], decoded.shape[2]
+    test_decoded = read_images([lookup[i] for i in order_ids], size=size, channels=channels)
+    if test_decoded.corrupt:
+        raise DataError(
+            f"{len(test_decoded.corrupt)} test images in '{test_folder}' could not be "
+            f"decoded, such as '{test_decoded.corrupt[0][0]}'; every test image needs a "
+            "prediction, so fix or remove them."
+        )
+    test_X = image_frame(test_decoded.images)
+    submission = SubmissionFormat(
+        id_column=submission_id,
+        ids=shown.reset_index(drop=True),
+        columns=columns,
+        probabilities=probabilities,
+    )
+    b.notes.append(f"{len(test_X):,} test images in '{test_folder}' for the submission")
+    return test_X, submission
 
 
 def check_options(options: Options) -> None:
