@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,83 +62,17 @@ def refit_and_score(
 ) -> StudyResult:
     """Refit the best configuration of a study with a completed trial, score the holdout once,
     log the study run's metrics, params, tags and artifacts; a study without one is failed."""
-    from optuna.trial import TrialState
-
-    complete = [t for t in done if t.state == TrialState.COMPLETE]
-    counts = {
-        "trials_done": len(done),
-        "trials_complete": len(complete),
-        "trials_pruned": sum(t.state == TrialState.PRUNED for t in done),
-        "trials_failed": sum(t.state == TrialState.FAIL for t in done),
-        "trials_run": trials_run,
-    }
-    limited = [t.user_attrs.get(tuning_attrs.STATUS_ATTR) for t in done]
-    counts["trials_timeout"] = limited.count("timeout")
-    counts["trials_oom"] = limited.count("oom")
-    if not complete:
-        errors = [t.user_attrs.get(tuning_attrs.ERROR_ATTR) for t in done]
-        reason = next((e for e in reversed(errors) if e), "no trial completed")
-        reason += "; failed trials count towards --trials: rerun with --fresh to retry"
-        # Every trial killed at the same limit: the study's status names it.
-        status = limited[0] if limited and len(set(limited)) == 1 and limited[0] else "failed"
-        study_run.tracker.log(
-            run_id,
-            metrics=counts,
-            tags={schema.STATUS: status, schema.ERROR: reason},
-        )
-        return StudyResult(
-            study_run.model.name,
-            status,
-            reason,
-            trials_done=len(done),
-            trials_run=trials_run,
-            run_id=run_id,
-        )
-    test_X = study_run.extras.test_X
-    n_test = 0 if test_X is None else len(test_X)
-    to_predict = study_run.data.holdout_X
-    if test_X is not None:  # one refit predicts the holdout and the test part
-        to_predict = pd.concat([study_run.data.holdout_X, test_X], ignore_index=True)
+    counts = trial_counts(done, trials_run)
+    if not counts["trials_complete"]:
+        return _no_trial_completed(study_run, run_id, done, counts)
     best = study.best_trial
-    payload = trial_payload(best, study_run.task.metrics)
-    prediction, fit_s, predict_s, refit_info = study_run.worker.call(
-        jobs.refit_job, best.params, to_predict
-    )
-    submission = None
-    if test_X is not None:  # the test part's rows follow the holdout's
-        prediction, test_prediction = np.split(prediction, [len(study_run.data.holdout_y)])
-        submission = study_run.extras.submission_frame(
-            test_prediction, study_run.data, study_run.task
-        )
-    holdout = {
-        schema.holdout(name): get_metric(name).score(study_run.data.holdout_y, prediction)
-        for name in study_run.task.metrics
-    }
-    arrays = {schema.HOLDOUT_ARRAY: prediction}
-    if test_X is not None:
-        arrays[schema.TEST_ARRAY] = test_prediction
+    refit = _refit(study_run, best)
     oof, oof_note = best_oof(study_run, best)
+    arrays = {schema.HOLDOUT_ARRAY: refit.holdout, **refit.arrays}
     if oof is not None:
         arrays[schema.OOF_ARRAY] = oof
-    n_hold = len(study_run.data.holdout_y)
-    results = tuning_attrs.results_of(best)
-    fit_info_keys = results.get(tuning_attrs.FIT_INFO_ATTR, {})
-    metrics = {
-        **{
-            key: payload["metrics"][key]
-            for name in study_run.task.metrics
-            for key in (schema.cv_mean(name), schema.cv_std(name))
-            if key in payload["metrics"]
-        },
-        **{k: v for k, v in payload["metrics"].items() if k in fit_info_keys},
-        **{schema.refit(k): v for k, v in refit_info.items()},
-        **holdout,
-        **counts,
-        "fit_seconds": fit_s,
-        "predict_seconds": predict_s,
-        "predict_seconds_per_1000_rows": predict_s / max(n_hold + n_test, 1) * 1000,
-        "cv_fit_seconds_per_fold": float(np.mean(results["fit_seconds"])),
-    }
+    payload = trial_payload(best, study_run.task.metrics)
+    metrics = {**_study_metrics(study_run, best, payload, refit), **counts}
     study_run.tracker.log(
         run_id,
         metrics=metrics,
@@ -150,20 +85,116 @@ def refit_and_score(
             **({schema.OOF_TRIAL: best.number} if oof is not None else {}),
         },
     )
-    log_artifacts(study_run, run_id, best, payload, prediction, submission, arrays)
+    log_artifacts(study_run, run_id, best, payload, refit.holdout, refit.submission, arrays)
     primary = study_run.task.metric
     return StudyResult(
         study_run.model.name,
         "ok",
         cv_mean=metrics[schema.cv_mean(primary)],
         cv_std=metrics[schema.cv_std(primary)],
-        holdout=holdout[schema.holdout(primary)],
+        holdout=metrics[schema.holdout(primary)],
         trials_done=len(done),
         trials_run=trials_run,
         best_params=dict(best.params),
         run_id=run_id,
-        submission=submission,
+        submission=refit.submission,
     )
+
+
+def trial_counts(done: list, trials_run: int) -> dict[str, int]:
+    """The study's counted trials by outcome (MLflow metrics `trials_*`)."""
+    from optuna.trial import TrialState
+
+    limited = [t.user_attrs.get(tuning_attrs.STATUS_ATTR) for t in done]
+    return {
+        "trials_done": len(done),
+        "trials_complete": sum(t.state == TrialState.COMPLETE for t in done),
+        "trials_pruned": sum(t.state == TrialState.PRUNED for t in done),
+        "trials_failed": sum(t.state == TrialState.FAIL for t in done),
+        "trials_run": trials_run,
+        "trials_timeout": limited.count("timeout"),
+        "trials_oom": limited.count("oom"),
+    }
+
+
+def _no_trial_completed(
+    study_run: StudyRun, run_id: str, done: list, counts: dict[str, int]
+) -> StudyResult:
+    """A study without a completed trial fails with the last error (or the limit they all hit)."""
+    errors = [t.user_attrs.get(tuning_attrs.ERROR_ATTR) for t in done]
+    reason = next((e for e in reversed(errors) if e), "no trial completed")
+    reason += "; failed trials count towards --trials: rerun with --fresh to retry"
+    limited = [t.user_attrs.get(tuning_attrs.STATUS_ATTR) for t in done]
+    # Every trial killed at the same limit: the study's status names it.
+    status = limited[0] if limited and len(set(limited)) == 1 and limited[0] else "failed"
+    study_run.tracker.log(
+        run_id, metrics=counts, tags={schema.STATUS: status, schema.ERROR: reason}
+    )
+    return StudyResult(
+        study_run.model.name,
+        status,
+        reason,
+        trials_done=len(done),
+        trials_run=counts["trials_run"],
+        run_id=run_id,
+    )
+
+
+@dataclass(frozen=True)
+class Refit:
+    """The best configuration fitted on the whole training part, and what it predicted."""
+
+    holdout: np.ndarray  # predictions of the holdout rows
+    arrays: dict[str, np.ndarray]  # the test part's predictions, when there is one
+    submission: pd.DataFrame | None  # those in the submission's format
+    fit_seconds: float
+    predict_seconds: float
+    info: dict[str, float]  # what the refitted estimator reported (`fit_info_`)
+    rows: int  # rows predicted (holdout and test part)
+
+
+def _refit(study_run: StudyRun, best: Any) -> Refit:
+    """One fit of the best configuration in the study's worker predicts the holdout and, after
+    its rows, the test part."""
+    data, test_X = study_run.data, study_run.extras.test_X
+    to_predict = data.holdout_X
+    if test_X is not None:
+        to_predict = pd.concat([data.holdout_X, test_X], ignore_index=True)
+    prediction, fit_s, predict_s, info = study_run.worker.call(
+        jobs.refit_job, best.params, to_predict
+    )
+    arrays, submission = {}, None
+    if test_X is not None:  # the test part's rows follow the holdout's
+        prediction, test_prediction = np.split(prediction, [len(data.holdout_y)])
+        submission = study_run.extras.submission_frame(test_prediction, data, study_run.task)
+        arrays[schema.TEST_ARRAY] = test_prediction
+    return Refit(prediction, arrays, submission, fit_s, predict_s, info, len(to_predict))
+
+
+def _study_metrics(study_run: StudyRun, best: Any, payload: dict, refit: Refit) -> dict:
+    """The study run's metrics: the best trial's CV and fit info, the refit's, the holdout."""
+    trial_metrics = payload["metrics"]
+    results = tuning_attrs.results_of(best)
+    fit_info_keys = results.get(tuning_attrs.FIT_INFO_ATTR, {})
+    holdout_y = study_run.data.holdout_y
+    return {
+        **{
+            key: trial_metrics[key]
+            for name in study_run.task.metrics
+            for key in (schema.cv_mean(name), schema.cv_std(name))
+            if key in trial_metrics
+        },
+        **{k: v for k, v in trial_metrics.items() if k in fit_info_keys},
+        **{schema.refit(k): v for k, v in refit.info.items()},
+        **{
+            schema.holdout(name): get_metric(name).score(holdout_y, refit.holdout)
+            for name in study_run.task.metrics
+        },
+        "fit_seconds": refit.fit_seconds,
+        "predict_seconds": refit.predict_seconds,
+        "predict_seconds_per_1000_rows": refit.predict_seconds / max(refit.rows, 1) * 1000,
+        "cv_fit_seconds_per_fold": float(np.mean(results["fit_seconds"])),
+    }
 
 
 def log_artifacts(
