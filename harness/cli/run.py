@@ -255,7 +255,8 @@ def run(
     tracker = Tracker(stores)
     rows = run_rows(tracker, spec.name, [r.run_id for r in results if r.run_id])
     print_table(rows, f"Leaderboard: {spec.name} (CV ranks, holdout scored once)")
-    _log_leaderboard(err, tracker, spec.name)
+    board = _log_leaderboard(err, tracker, spec.name)
+    _say_if_stale(err, board, results)
     _write_submissions(err, spec.name, results, rows)
     if config.budget is not None:
         _print_allocation(err, config.budget, results)
@@ -287,16 +288,34 @@ def _print_allocation(err: Any, budget: float, results: list) -> None:
     err.print(f"Budget {budget:g} s shared: " + "; ".join(parts), markup=False, highlight=False)
 
 
-def _log_leaderboard(err: Any, tracker: Any, task: str) -> None:
-    """Log the task's whole leaderboard (every model's newest study) as its `leaderboard` run."""
+def _log_leaderboard(err: Any, tracker: Any, task: str) -> Any:
+    """Log the task's whole leaderboard (every model's newest study) as its `leaderboard` run;
+    return it (None when it cannot be built)."""
     from harness.cli.leaderboard import log_boards
     from harness.errors import HarnessError
     from harness.results.leaderboard import task_board
 
     try:
-        log_boards(tracker, [task_board(tracker, task)])
+        board = task_board(tracker, task)
+        log_boards(tracker, [board])
     except HarnessError as error:  # e.g. older studies of other models on other folds
         err.print(f"The leaderboard run was not updated: {error}", markup=False, highlight=False)
+        return None
+    return board
+
+
+def _say_if_stale(err: Any, board: Any, results: list) -> None:
+    """Tell when this run left an earlier ensemble blending studies it has replaced."""
+    if board is None or any(r.model == "ensemble" and r.run_id for r in results):
+        return
+    for row in board.rows:
+        if row.model == "ensemble" and row.status == "stale":
+            err.print(
+                f"The task's ensemble ({', '.join(row.members) or 'an earlier run'}) is stale: "
+                f"{row.reason}. It stays on the board below the ranked models.",
+                markup=False,
+                highlight=False,
+            )
 
 
 def _data_flags(options: Any) -> list[tuple[str, Any]]:

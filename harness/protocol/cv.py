@@ -37,9 +37,10 @@ class FoldScores:
         predict_seconds: Prediction time per fold.
         fit_info: Numbers a fitted estimator reports about its fit (e.g. `rounds_used` of an
             early-stopped booster) -> one value per fold.
-        oof: Out-of-fold predictions of the training part: rows x classes (probabilities) or a
-            vector (regression), averaged over repeats, NaN for rows no fold validates (the
-            first block of time-ordered folds). What ensembles are fitted on.
+        oof: Out-of-fold predictions of the training part, one set per repeat of the K-fold:
+            repeats x rows x classes (probabilities) or repeats x rows (regression), NaN for
+            rows no fold validates (the first block of time-ordered folds). What ensembles are
+            fitted on (`harness.protocol.ensemble.by_repeat` reads older, averaged ones too).
     """
 
     scores: dict[str, list[float]]
@@ -176,22 +177,25 @@ def cross_validate(
 ) -> FoldScores:
     """Score one configuration on every fold; `on_fold(i, running mean)` may raise to prune.
 
-    The fold predictions are also gathered into the out-of-fold matrix `FoldScores.oof`.
+    The fold predictions are also gathered into the out-of-fold predictions `FoldScores.oof`,
+    one set per repeat of the K-fold (the folds hold K pairs per repeat, repeat by repeat).
     """
     primary = metrics[0]
     scores: dict[str, list[float]] = {name: [] for name in metrics}
     fit_s, predict_s = [], []
     infos: dict[str, list[float]] = {}
-    n_rows = len(data.y)
-    oof_sum = np.zeros((n_rows, data.n_classes) if data.n_classes else n_rows)
-    oof_count = np.zeros(n_rows)
+    n_rows, repeats = len(data.y), max(data.repeats, 1)
+    per_repeat = len(data.folds) // repeats
+    shape = (repeats, n_rows, data.n_classes) if data.n_classes else (repeats, n_rows)
+    oof_sum, oof_count = np.zeros(shape), np.zeros((repeats, n_rows))
     for number, (_, valid) in enumerate(data.folds):
         info: dict[str, float] = {}
         prediction, fit_time, predict_time = fit_fold(
             model, params, data, spec, seed, number, info=info
         )
-        oof_sum[valid] += prediction
-        oof_count[valid] += 1
+        repeat = number // per_repeat
+        oof_sum[repeat, valid] += prediction
+        oof_count[repeat, valid] += 1
         for key, value in info.items():
             infos.setdefault(key, []).append(value)
         for name in metrics:
@@ -204,7 +208,8 @@ def cross_validate(
 
 
 def out_of_fold(total: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Summed fold predictions / how often each row was validated; NaN where never."""
+    """Summed fold predictions / how often each row was validated; NaN where never (`count`
+    has the shape of `total` without its class axis, when it has one)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        shape = (-1, 1) if total.ndim == 2 else (-1,)
+        shape = (*count.shape, 1) if total.ndim == count.ndim + 1 else count.shape
         return np.where(count.reshape(shape) > 0, total / count.reshape(shape), np.nan)

@@ -8,6 +8,13 @@ fixed number of rounds, and keep the best prefix of that sequence. The weights a
 model was picked. The holdout is then scored once with the same weights, so it stays out of the
 choice exactly as for a single study.
 
+A pick must improve the blend by more than a tolerance: a tie or a plateau ends the selection,
+so a model that changes nothing (a constant, under a rank metric such as ROC AUC) is never added.
+Among candidates that tie on the metric, a `tiebreak` metric (log loss, for classification
+under a metric that ignores calibration) chooses, so the blend's probabilities stay as good as its
+members'. `cross_fitted_scores` scores the ensemble honestly: each fold with weights chosen on
+the other folds' rows.
+
 Rows without an OOF prediction (the first block of forward-chaining time folds) are left out of
 the fit. Classification blends probabilities (then arg-max for label metrics); regression blends
 values.
@@ -16,7 +23,8 @@ values.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +39,10 @@ __all__ = [
     "TOLERANCE",
     "Selection",
     "blend",
+    "by_repeat",
+    "cross_fitted_scores",
     "fold_scores",
+    "mean_over_repeats",
     "score_seconds",
     "scored_rows",
     "select",
@@ -100,19 +111,28 @@ def blend(predictions: Mapping[str, np.ndarray], weights: Mapping[str, float]) -
 
 
 def select(
-    oof: Mapping[str, np.ndarray], y: np.ndarray, metric: str, *, rounds: int = ROUNDS
+    oof: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    metric: str,
+    *,
+    rounds: int = ROUNDS,
+    tiebreak: str | None = None,
 ) -> Selection:
     """Greedy forward selection with replacement on out-of-fold predictions.
 
     Args:
         oof: Model -> OOF predictions of the training part (same rows, same folds for all).
-            Ties between models go to the one given first.
+            Ties between models go to the one given first (after `tiebreak`).
         y: The training part's encoded target.
         metric: The metric to optimize (its direction is respected).
-        rounds: Picks in total (the first is the best single model).
+        rounds: The most picks in total (the first is the best single model); the selection
+            ends earlier at the first round no candidate improves the blend by more than the
+            tolerance.
+        tiebreak: A second metric that chooses among candidates within the tolerance of the
+            best on `metric` (e.g. log_loss when `metric` is roc_auc).
 
     Returns:
-        The selection with the weights of the best round (the earliest among equal scores).
+        The selection, whose weights are how often each model was picked.
 
     Raises:
         HarnessError: No model, predictions of different shapes, or no row every model predicted.
@@ -128,52 +148,145 @@ def select(
             f"Out-of-fold predictions of different shapes ({shapes}) for {len(y)} training rows; "
             "were the studies run on the same folds?"
         )
-    scorer = get_metric(metric)
     rows = scored_rows(oof)
     if len(rows) == 0:
         raise HarnessError("No training row has an out-of-fold prediction from every model.")
     target = np.asarray(y)[rows]
     preds = {name: np.asarray(oof[name], dtype=float)[rows] for name in names}
-
-    def score(prediction: np.ndarray) -> float:
-        value = scorer.score(target, prediction)
-        return value if math.isfinite(value) else (-math.inf if _up(metric) else math.inf)
-
+    score, scorer = _scorer(metric, target), get_metric(metric)
+    second = None  # the tie-break's scorer, and its sign so that lower is better
+    if tiebreak:
+        second = (_scorer(tiebreak, target), -1.0 if _up(tiebreak) else 1.0)
     single = {name: score(preds[name]) for name in names}
     counts = dict.fromkeys(names, 0)
-    total = None
-    picks: list[str] = []
+    total, current = None, None
     trajectory: list[float] = []
-    for _ in range(rounds):
-        best_name, best_score = None, None
-        for name in names:  # strict improvement only: ties keep the earlier model
-            candidate = preds[name] if total is None else (total + preds[name]) / (len(picks) + 1)
-            value = score(candidate)
-            if best_score is None or scorer.better(value, best_score):
-                best_name, best_score = name, value
-        picks.append(best_name)
-        total = preds[best_name].copy() if total is None else total + preds[best_name]
-        trajectory.append(float(best_score))
-    best_round = 0
-    for i, value in enumerate(trajectory):  # gains below rounding noise do not count
-        margin = TOLERANCE * max(1.0, abs(trajectory[best_round]))
-        if (
-            scorer.better(value, trajectory[best_round])
-            and abs(value - trajectory[best_round]) > margin
-        ):
-            best_round = i
-    for name in picks[: best_round + 1]:
-        counts[name] += 1
-    n = best_round + 1
+    for picked in range(rounds):
+        added = _adder(preds, total, picked)  # name -> the blend with one more pick of it
+        values = {name: score(added(name)) for name in names}
+        best = values[names[0]]
+        for value in values.values():
+            if scorer.better(value, best):
+                best = value
+        if current is not None and not _gain(scorer, best, current):
+            break  # a tie or a plateau: no pick improves the blend
+        tied = [name for name in names if not _gain(scorer, best, values[name])]
+        chosen = tied[0]
+        if second is not None and len(tied) > 1:
+            losses = {n: second[0](added(n)) for n in tied}
+            chosen = min(tied, key=lambda n: (second[1] * losses[n], tied.index(n)))
+        counts[chosen] += 1
+        total = preds[chosen].copy() if total is None else total + preds[chosen]
+        current = values[chosen]
+        trajectory.append(float(current))
+    n = sum(counts.values())
     return Selection(
         weights={name: counts[name] / n for name in names if counts[name]},
         counts={name: counts[name] for name in names if counts[name]},
-        score=trajectory[best_round],
+        score=trajectory[-1],
         single=single,
         trajectory=trajectory,
         rows=rows,
         metric=metric,
     )
+
+
+def _adder(preds: Mapping[str, np.ndarray], total: np.ndarray | None, picks: int):
+    """name -> the mean of the `picks` predictions summed in `total` and one more of `name`."""
+
+    def added(name: str) -> np.ndarray:
+        return preds[name] if total is None else (total + preds[name]) / (picks + 1)
+
+    return added
+
+
+def _scorer(metric: str, target: np.ndarray):
+    """A function scoring predictions of `target`'s rows; non-finite scores become the worst."""
+    scorer = get_metric(metric)
+    worst = -math.inf if scorer.direction == "maximize" else math.inf
+
+    def score(prediction: np.ndarray) -> float:
+        value = scorer.score(target, prediction)
+        return value if math.isfinite(value) else worst
+
+    return score
+
+
+def _gain(scorer, value: float, reference: float) -> bool:
+    """Whether `value` is better than `reference` by more than the tolerance."""
+    margin = TOLERANCE * max(1.0, abs(reference))
+    return scorer.better(value, reference) and abs(value - reference) > margin
+
+
+def by_repeat(oof: np.ndarray, n_rows: int, n_classes: int) -> np.ndarray:
+    """OOF predictions with their repeat axis first: repeats x rows (x classes).
+
+    Studies store one set per repeat; runs made before stored one set averaged over the
+    repeats (rows x classes, or rows), which reads as a single repeat.
+    """
+    oof = np.asarray(oof, dtype=float)
+    single = 2 if n_classes else 1  # the dimensions of one set
+    if oof.ndim == single:
+        oof = oof[np.newaxis]
+    if oof.ndim != single + 1 or oof.shape[1] != n_rows:
+        raise HarnessError(
+            f"Out-of-fold predictions of shape {oof.shape} do not fit {n_rows} training rows."
+        )
+    return oof
+
+
+def mean_over_repeats(oof: np.ndarray) -> np.ndarray:
+    """One set of OOF predictions from a set per repeat: each row's mean over the repeats that
+    validated it (NaN where none did)."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
+        return np.nanmean(oof, axis=0)
+
+
+def cross_fitted_scores(
+    oof: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    metrics: tuple[str, ...],
+    *,
+    repeats: int = 1,
+    tiebreak: str | None = None,
+    rounds: int = ROUNDS,
+) -> dict[str, list[float]]:
+    """The ensemble's honest fold scores: each fold scored with weights chosen without it.
+
+    For fold i of repeat r, the selection runs on repeat r's OOF predictions of every row but
+    fold i's, and the blend of fold i's predictions with those weights is scored with each
+    metric (`metrics[0]` is the one selected on). A one-member ensemble thus scores exactly its
+    member's fold scores; a selection that overfits its rows scores worse here than on them.
+
+    Args:
+        oof: Model -> its OOF predictions by repeat (`by_repeat`).
+        y: The training part's encoded target.
+        folds: The (train, validation) pairs every member was scored on, repeat by repeat.
+        metrics: The metrics to score; the first is optimized.
+        repeats: How many times the K-fold was repeated.
+        tiebreak, rounds: As for `select`.
+
+    Returns:
+        Metric -> one score per fold, in the folds' order.
+    """
+    per_repeat = len(folds) // max(repeats, 1)
+    scores: dict[str, list[float]] = {name: [] for name in metrics}
+    for number, (_, valid) in enumerate(folds):
+        repeat = number // per_repeat
+        without = {}
+        for name, sets in oof.items():
+            values = np.array(sets[min(repeat, len(sets) - 1)], dtype=float)
+            without[name] = values
+        held = {name: values[valid].copy() for name, values in without.items()}
+        for values in without.values():
+            values[valid] = np.nan  # the fold's rows take no part in choosing its weights
+        weights = select(without, y, metrics[0], rounds=rounds, tiebreak=tiebreak).weights
+        blended = blend(held, weights)
+        for name in metrics:
+            scores[name].append(float(get_metric(name).score(np.asarray(y)[valid], blended)))
+    return scores
 
 
 def score_seconds(y: np.ndarray, metric: str, classes: int, *, seed: int = 0) -> float:

@@ -5,7 +5,8 @@ K folds, identical for every model) in the metric's direction. The holdout score
 leaderboard", one split scored once) is shown beside it with the gap holdout - CV (Kaggle's
 "shake-up"). Ranking by CV, not holdout, keeps the holdout out of every choice. Each ranked model
 is compared with the leader by the Nadeau-Bengio corrected resampled t-test on the per-fold scores
-(one-sided, alpha 0.05): models not significantly worse are marked. Runs that did not finish ok are
+(two-sided, Holm-adjusted for the models compared, alpha 0.05): models not significantly worse
+are marked. Runs that did not finish ok are
 listed after the ranked ones with their status and reason, never dropped. Runs made on different
 folds (fingerprint or fold count) are refused: their scores are not comparable.
 
@@ -70,7 +71,8 @@ class Row:
         device: cpu or cuda.
         reason: Why it failed or was skipped.
         folds: Number of per-fold scores (K, or K * R with repeated CV).
-        p_value: One-sided Nadeau-Bengio p-value of "the leader is better" (None: not tested).
+        p_value: Holm-adjusted two-sided Nadeau-Bengio p-value against the leader (None: not
+            tested; see `stats.versus_leader`).
         not_worse: Whether the model is not significantly worse than the leader (the leader: True).
         folds_fingerprint: Digest of the holdout and folds the model was scored on.
         run_id: The MLflow study run.
@@ -222,6 +224,7 @@ def build_board(tracker: Tracker, task: str, runs: list[Any], alpha: float = sta
     """
     rows = [replace(row_of(run), task=task) for run in runs]
     tags_of = {run.info.run_id: run.data.tags for run in runs}
+    rows = [_unless_stale(row, tags_of[row.run_id], runs) for row in rows]
     scored = [r for r in rows if r.status == "ok" and r.cv_mean is not None]
     _refuse_mixed_folds(task, scored)
     metric = next((r.metric for r in rows if r.metric), "")
@@ -239,21 +242,50 @@ def build_board(tracker: Tracker, task: str, runs: list[Any], alpha: float = sta
             "--repeats and --seed."
         )
     ratio = fold_size_ratio(tags_of[scored[0].run_id]) if scored else None
+    leader = series[scored[0].model] if scored else []
+    comparable = {
+        r.model: series[r.model]
+        for r in scored[1:]
+        if len(series[r.model]) >= 2 and len(series[r.model]) == len(leader)
+    }
+    tests = stats.versus_leader(
+        leader, comparable, test_train_ratio=ratio, maximize=maximize, alpha=alpha
+    )
     ranked = []
     for i, r in enumerate(scored):
-        p_value, not_worse = None, None
-        leader = series[scored[0].model]
-        mine = series[r.model]
-        if i == 0:
-            p_value, not_worse = 1.0, True
-        elif len(mine) >= 2 and len(leader) == len(mine):
-            test = stats.nadeau_bengio(
-                leader, mine, test_train_ratio=ratio, maximize=maximize, alpha=alpha
-            )
-            p_value, not_worse = test.p_value, not test.significant
+        p_value, not_worse = (1.0, True) if i == 0 else (None, None)
+        if r.model in tests:
+            p_value, not_worse = tests[r.model].p_value, not tests[r.model].significant
         ranked.append(replace(r, rank=i + 1, p_value=p_value, not_worse=not_worse))
     rest = sorted((r for r in rows if r not in scored), key=lambda r: (r.status, r.model))
     return Board(task, metric, maximize, ranked + rest, series, ratio, alpha)
+
+
+def _unless_stale(row: Row, tags: dict, runs: list[Any]) -> Row:
+    """An ensemble row whose members have newer study runs on the board is stale: it blends
+    studies the board no longer shows, so it is listed with the reason instead of ranked."""
+    import json
+
+    if row.family != schema.KIND_ENSEMBLE or row.status != "ok":
+        return row
+    try:
+        members = json.loads(tags.get(schema.ENSEMBLE_RUNS, "{}"))
+    except ValueError:
+        return row
+    newest = {
+        run.data.tags.get(schema.MODEL): run.info.run_id
+        for run in runs
+        if run.data.tags.get(schema.KIND) == schema.KIND_STUDY
+    }
+    rerun = sorted(m for m, run_id in members.items() if newest.get(m, run_id) != run_id)
+    if not rerun:
+        return row
+    return replace(
+        row,
+        status="stale",
+        reason=f"{', '.join(rerun)} {'was' if len(rerun) == 1 else 'were'} tuned again since; "
+        "a run of two or more models builds a new ensemble",
+    )
 
 
 def _refuse_mixed_folds(task: str, scored: list[Row]) -> None:

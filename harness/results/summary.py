@@ -1,4 +1,11 @@
-"""The summary across tasks: mean rank, normalized score, wins, Elo, Friedman-Nemenyi."""
+"""The summary across tasks: mean rank, normalized score, wins, Elo, Friedman-Nemenyi.
+
+Like is compared with like: the models that ran on every task of the summary are ranked,
+normalized and rated among themselves on all of them; a model with less coverage is listed
+apart, after them, with its numbers taken among the models of its own tasks (a mean rank over
+two easy tasks says nothing against one over ten). The Friedman test and the critical
+difference are given with at least `FRIEDMAN_MIN_TASKS` tasks, else a note says why not.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,11 @@ from dataclasses import dataclass, field
 from harness.results import stats
 from harness.results.leaderboard import BASELINE_MODEL, BASES, Board, Row
 
-__all__ = ["Summary", "SummaryRow", "summarize"]
+__all__ = ["FRIEDMAN_MIN_TASKS", "Summary", "SummaryRow", "summarize"]
+
+# Below this many tasks the Friedman statistic's chi-square approximation, and so the critical
+# difference, is not worth showing (Demsar 2006 asks for more than 10 tasks and 5 models).
+FRIEDMAN_MIN_TASKS = 5
 
 # ----------------------------------------------------------------------------- across tasks
 
@@ -29,6 +40,8 @@ class SummaryRow:
         elo: Bradley-Terry rating on the Elo scale (1000 = average model).
         elo_low: Lower end of the bootstrap interval.
         elo_high: Upper end of the bootstrap interval.
+        complete: Whether it ran on every task of the summary (else its numbers come from its
+            own tasks, among the models there, and it is listed apart).
     """
 
     model: str
@@ -42,6 +55,7 @@ class SummaryRow:
     elo: float | None
     elo_low: float | None
     elo_high: float | None
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -81,25 +95,91 @@ def summarize(
     if basis not in BASES:
         raise ValueError(f"basis must be one of {BASES}, got {basis!r}")
     notes: list[str] = []
-    per_task: list[dict[str, float | None]] = []
-    ups: list[bool] = []
-    families: dict[str, str] = {}
-    rank_table: dict[str, dict[str, float]] = {}
+    families = {r.model: r.family for board in boards for r in board.rows}
+    present = {
+        board.task: {r.model: _score(r, basis) for r in board.rows if r.status != "skipped"}
+        for board in boards
+    }
+    ok = {m: sum(p.get(m) is not None for p in present.values()) for m in families}
+    failed = {m: sum(m in p and p[m] is None for p in present.values()) for m in families}
+    everywhere = [m for m in sorted(families) if all(m in p for p in present.values())]
+    partial = [m for m in sorted(families) if m not in everywhere]
+    rows = []
+    if len(everywhere) >= 2 or not partial:
+        stats_of = _statistics(boards, present, everywhere, basis, bootstrap, seed, notes)
+        rows += [_row(m, families, ok, failed, len(boards), stats_of, True) for m in everywhere]
+    else:
+        partial = sorted(families)
+    if partial:
+        notes.append(
+            "† Not on every task, so listed apart and ranked among the models of their own tasks: "
+            + ", ".join(partial)
+            + "."
+        )
+        said = notes if not rows else []  # the first group's notes already name the tasks
+        stats_of = _statistics(boards, present, sorted(families), basis, bootstrap, seed, said)
+        rows += [_row(m, families, ok, failed, len(boards), stats_of, False) for m in partial]
+    rows.sort(
+        key=lambda r: (
+            not r.complete,
+            -(r.tasks_ok + r.tasks_failed),
+            r.mean_rank is None,
+            r.mean_rank or 0,
+            -(r.elo or 0),
+            r.model,
+        )
+    )
+    complete = {
+        task: stats.ranks(
+            {m: s for m, s in scores.items() if m in everywhere},
+            maximize=board.maximize,
+        )
+        for (task, scores), board in zip(present.items(), boards, strict=True)
+    }
+    test = None
+    if len(everywhere) < 2:
+        notes.append("Friedman test not shown: fewer than two models ran on every task.")
+    elif len(boards) < FRIEDMAN_MIN_TASKS:
+        notes.append(
+            f"Friedman test and critical difference not shown: {len(boards)} "
+            f"task{'s' if len(boards) != 1 else ''}, and they need at least "
+            f"{FRIEDMAN_MIN_TASKS} to mean something."
+        )
+    else:
+        test = stats.friedman(complete)
+    return Summary(basis, rows, [b.task for b in boards], test, notes, complete)
+
+
+@dataclass(frozen=True)
+class _Statistics:
+    ranks: dict[str, list[float]]
+    normalized: dict[str, list[float]]
+    wins: dict[str, int]
+    ratings: dict[str, stats.Rating]
+
+
+def _statistics(
+    boards: list[Board],
+    present: dict[str, dict[str, float | None]],
+    models: list[str],
+    basis: str,
+    bootstrap: int,
+    seed: int,
+    notes: list[str],
+) -> _Statistics:
+    """Ranks, normalized scores, wins and ratings of `models`, each task among those of them
+    that ran there (the dummy's score stays the normalized scale's zero wherever it ran)."""
+    ranks: dict[str, list[float]] = {}
     normalized: dict[str, list[float]] = {}
     wins: dict[str, int] = {}
-    ok: dict[str, int] = {}
-    failed: dict[str, int] = {}
+    per_task, ups = [], []
     for board in boards:
-        present = [r for r in board.rows if r.status != "skipped"]
-        scores = {r.model: _score(r, basis) for r in present}
-        for r in board.rows:
-            families.setdefault(r.model, r.family)
+        everything = present[board.task]
+        scores = {m: s for m, s in everything.items() if m in models}
         per_task.append(scores)
         ups.append(board.maximize)
-        rank_table[board.task] = stats.ranks(scores, maximize=board.maximize)
-        for r in present:
-            counter = ok if scores[r.model] is not None else failed
-            counter[r.model] = counter.get(r.model, 0) + 1
+        for model, rank in stats.ranks(scores, maximize=board.maximize).items():
+            ranks.setdefault(model, []).append(rank)
         valid = [s for s in scores.values() if s is not None]
         if not valid:
             notes.append(f"{board.task}: no model finished ok.")
@@ -108,7 +188,7 @@ def summarize(
         for model, score in scores.items():
             if score == best:
                 wins[model] = wins.get(model, 0) + 1
-        baseline = scores.get(BASELINE_MODEL)
+        baseline = everything.get(BASELINE_MODEL)
         if baseline is None:
             notes.append(
                 f"{board.task}: no ok '{BASELINE_MODEL}' run, so no normalized scores "
@@ -118,42 +198,35 @@ def summarize(
         for model, score in scores.items():
             value = 0.0 if score is None else stats.normalized_score(score, baseline, best)
             normalized.setdefault(model, []).append(value)
-    models = sorted(families)
     ratings = {
         r.model: r
         for r in stats.bradley_terry(per_task, maximize=ups, bootstrap=bootstrap, seed=seed)
     }
-    rows = []
-    for model in models:
-        ranks = [table[model] for table in rank_table.values() if model in table]
-        rating = ratings.get(model)
-        rows.append(
-            SummaryRow(
-                model=model,
-                family=families[model],
-                tasks_ok=ok.get(model, 0),
-                tasks_failed=failed.get(model, 0),
-                tasks_missing=len(boards) - ok.get(model, 0) - failed.get(model, 0),
-                mean_rank=sum(ranks) / len(ranks) if ranks else None,
-                normalized=_mean(normalized.get(model, [])),
-                wins=wins.get(model, 0),
-                elo=rating.elo if rating else None,
-                elo_low=rating.low if rating else None,
-                elo_high=rating.high if rating else None,
-            )
-        )
-    rows.sort(key=lambda r: (r.mean_rank is None, r.mean_rank or 0, -(r.elo or 0), r.model))
-    everywhere = [m for m in models if all(m in t for t in rank_table.values())]
-    missing = [m for m in models if m not in everywhere]
-    if missing:
-        notes.append(
-            "Not on every task, so left out of the critical-difference test: "
-            + ", ".join(missing)
-            + "."
-        )
-    complete = {
-        task: stats.ranks({m: s for m, s in scores.items() if m in everywhere}, maximize=up)
-        for task, scores, up in zip(rank_table, per_task, ups, strict=True)
-    }
-    test = stats.friedman(complete) if len(everywhere) >= 2 else None
-    return Summary(basis, rows, [b.task for b in boards], test, notes, complete)
+    return _Statistics(ranks, normalized, wins, ratings)
+
+
+def _row(
+    model: str,
+    families: dict[str, str],
+    ok: dict[str, int],
+    failed: dict[str, int],
+    tasks: int,
+    numbers: _Statistics,
+    complete: bool,
+) -> SummaryRow:
+    rating = numbers.ratings.get(model)
+    ranks = numbers.ranks.get(model, [])
+    return SummaryRow(
+        model=model,
+        family=families[model],
+        tasks_ok=ok[model],
+        tasks_failed=failed[model],
+        tasks_missing=tasks - ok[model] - failed[model],
+        mean_rank=sum(ranks) / len(ranks) if ranks else None,
+        normalized=_mean(numbers.normalized.get(model, [])),
+        wins=numbers.wins.get(model, 0),
+        elo=rating.elo if rating else None,
+        elo_low=rating.low if rating else None,
+        elo_high=rating.high if rating else None,
+        complete=complete,
+    )

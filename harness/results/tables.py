@@ -48,7 +48,8 @@ figcaption{font-size:0.82em;color:#57606a;max-width:760px}nav a{margin-right:12p
 
 LEGEND = (
     "≈ = not significantly worse than the leader: Nadeau-Bengio corrected resampled t-test on the "
-    "per-fold CV scores, one-sided, alpha {alpha}. Gap = holdout - CV (raw metric units)."
+    "per-fold CV scores, two-sided, Holm-adjusted for the models compared (p is the adjusted "
+    "p-value), alpha {alpha}. Gap = holdout - CV (raw metric units)."
 )
 
 
@@ -138,7 +139,7 @@ def summary_cells(summary: Summary) -> tuple[list[str], list[list[str]]]:
         elo = "" if r.elo is None else f"{r.elo:.0f} [{r.elo_low:.0f}, {r.elo_high:.0f}]"
         cells.append(
             [
-                r.model,
+                r.model if r.complete else f"{r.model} †",
                 r.family,
                 f"{r.tasks_ok} / {r.tasks_failed} / {r.tasks_missing}",
                 _fmt(r.mean_rank, 2),

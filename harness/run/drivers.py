@@ -128,6 +128,7 @@ def budgeted(
             config.workers,
             ensemble=config.ensemble,
             score_seconds=score_seconds,
+            selections=len(studies[0].data.folds) + 1 if studies else 1,
         )
         return end - reserve
 

@@ -1,4 +1,11 @@
-"""The run's ensemble: greedy selection over the studies' out-of-fold predictions, recorded."""
+"""The run's ensemble: greedy selection over the studies' out-of-fold predictions, recorded.
+
+Its CV is cross-fitted (`protocol.ensemble.cross_fitted_scores`): each fold is scored with
+weights chosen on the other folds' rows, per repeat, so the ensemble is ranked and tested on
+scores its weights never saw, like any single model. The weights used for the holdout and the
+submission are chosen on all the out-of-fold rows. Baselines (and any model whose out-of-fold
+predictions are constant) are never members.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +18,11 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from harness import errors, registry
 from harness.contracts.metrics import get_metric
 from harness.contracts.task import Task
-from harness.errors import StoreError
+from harness.errors import HarnessError, StoreError
+from harness.protocol import ensemble
 from harness.protocol.splits import Prepared
 from harness.run.config import RunConfig, StudyResult
 from harness.run.refit import holdout_frame, load_array
@@ -43,10 +52,8 @@ def run_ensemble(
     and `harness submit --model ensemble` picks it.
     Fewer than two ok studies with OOF predictions: skipped, with the reason, and no run.
     """
-    from harness import errors
-    from harness.protocol import ensemble
-
-    members, notes = ensemble_inputs(tracker, results, extras.test_X is not None)
+    members, notes = ensemble_inputs(tracker, results, extras.test_X is not None, data.n_classes)
+    runs = {r.model: r.run_id for r in results if r.model in members}
     if len(members) < 2:
         reason = f"fewer than 2 studies ended ok with out-of-fold predictions ({len(members)})" + (
             f"; {'; '.join(notes)}" if notes else ""
@@ -61,7 +68,7 @@ def run_ensemble(
     run_id = tracker.start_run(task.name, ensemble.MODEL, {**tags, schema.STATUS: "running"})
     end_status, status, error = "KILLED", "failed", "interrupted"
     try:
-        result = score_ensemble(task, data, tracker, extras, members, notes, run_id)
+        result = score_ensemble(task, data, tracker, extras, members, notes, run_id, runs)
         end_status, error = "FINISHED", None
         return result
     except StoreError as exc:
@@ -77,13 +84,18 @@ def run_ensemble(
 
 
 def ensemble_inputs(
-    tracker: Tracker, results: list[StudyResult], with_test: bool
+    tracker: Tracker, results: list[StudyResult], with_test: bool, n_classes: int = 0
 ) -> tuple[dict[str, dict[str, np.ndarray]], list[str]]:
-    """Model -> its stored OOF, holdout (and test) predictions, for the ok studies of the run."""
+    """Model -> its stored OOF, holdout (and test) predictions, for the ok studies of the run
+    that can be members: not a baseline, and not constant out of fold (a constant changes no
+    ranking, so a rank metric would let it in for free and ruin the blend's probabilities)."""
     members: dict[str, dict[str, np.ndarray]] = {}
     notes = []
     for result in results:
         if result.status != "ok" or not result.run_id:
+            continue
+        if _family(result.model) == "baseline":
+            notes.append(f"{result.model} left out: a baseline")
             continue
         parts = ["oof", "holdout", *(["test"] if with_test else [])]
         arrays = {p: load_array(tracker, result.run_id, schema.array(p)) for p in parts}
@@ -91,8 +103,27 @@ def ensemble_inputs(
         if lacking:
             notes.append(f"{result.model} stored no {' / '.join(lacking)} predictions")
             continue
+        if _constant(arrays["oof"], n_classes):
+            notes.append(f"{result.model} left out: its out-of-fold predictions are constant")
+            continue
         members[result.model] = arrays  # type: ignore[assignment]
     return members, notes
+
+
+def _family(model: str) -> str | None:
+    """The registered model's family (None for a model no longer registered)."""
+    try:
+        return registry.get_model(model).family
+    except HarnessError:
+        return None
+
+
+def _constant(oof: np.ndarray, n_classes: int) -> bool:
+    """Whether every row gets the same prediction (per class), ignoring rows without one."""
+    values = np.asarray(oof, dtype=float)
+    values = values.reshape(-1, n_classes) if n_classes else values.reshape(-1, 1)
+    values = values[np.isfinite(values).all(axis=1)]
+    return len(values) == 0 or bool(np.all(values.max(axis=0) - values.min(axis=0) <= 1e-12))
 
 
 def score_ensemble(
@@ -103,16 +134,22 @@ def score_ensemble(
     members: dict[str, dict[str, np.ndarray]],
     notes: list[str],
     run_id: str,
+    member_runs: dict[str, str] | None = None,
 ) -> StudyResult:
-    from harness.protocol import ensemble
-
     start = time.perf_counter()
-    oof = {name: parts["oof"] for name, parts in members.items()}
-    selection = ensemble.select(oof, data.y, task.metric)
+    by_repeat = {
+        name: ensemble.by_repeat(parts["oof"], len(data.y), data.n_classes)
+        for name, parts in members.items()
+    }
+    oof = {name: ensemble.mean_over_repeats(sets) for name, sets in by_repeat.items()}
+    tiebreak = "log_loss" if data.n_classes and task.metric != "log_loss" else None
+    selection = ensemble.select(oof, data.y, task.metric, tiebreak=tiebreak)
     fit_s = time.perf_counter() - start
     weights = selection.weights
     blended_oof = ensemble.blend(oof, weights)
-    scores = ensemble.fold_scores(blended_oof, data.y, data.folds, task.metrics)
+    scores = ensemble.cross_fitted_scores(
+        by_repeat, data.y, data.folds, task.metrics, repeats=data.repeats, tiebreak=tiebreak
+    )
     series = {schema.fold(name): values for name, values in scores.items()}
     start = time.perf_counter()
     holdout_prediction = ensemble.blend({m: p["holdout"] for m, p in members.items()}, weights)
@@ -129,7 +166,7 @@ def score_ensemble(
     }
     metrics = cv_summary(scores)
     metrics.update(holdout)
-    metrics[schema.oof(task.metric)] = selection.score
+    metrics[schema.oof(task.metric)] = selection.score  # in-sample: the weights were chosen on it
     metrics["fit_seconds"] = fit_s
     metrics["predict_seconds"] = predict_s
     metrics["members"] = len(weights)
@@ -142,6 +179,7 @@ def score_ensemble(
             schema.STATUS: "ok",
             schema.ENSEMBLE_MEMBERS: json.dumps(weights),
             schema.ENSEMBLE_CANDIDATES: ",".join(members),
+            schema.ENSEMBLE_RUNS: json.dumps({m: (member_runs or {}).get(m) for m in weights}),
             **({schema.ENSEMBLE_NOTES: "; ".join(notes)} if notes else {}),
         },
     )

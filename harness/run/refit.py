@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from harness.contracts.metrics import get_metric
-from harness.errors import error_text
+from harness.errors import HarnessError, error_text
 from harness.execution import jobs
+from harness.protocol import ensemble
 from harness.protocol.splits import Prepared
 from harness.run.config import StudyResult
 from harness.run.trials import trial_payload
@@ -231,6 +232,16 @@ def log_artifacts(
             study_run.tracker.log_artifact(run_id, Path(tmp, schema.HEALTH))
 
 
+def _one_set_per_repeat(oof: np.ndarray, data: Prepared) -> bool:
+    """Whether stored OOF predictions hold one set per repeat of these folds (older runs
+    stored one set averaged over the repeats: recomputed when there are repeats)."""
+    try:
+        sets = ensemble.by_repeat(oof, len(data.y), data.n_classes)
+    except HarnessError:
+        return False
+    return len(sets) == max(data.repeats, 1)
+
+
 def best_oof(study_run: StudyRun, best: Any) -> tuple[np.ndarray | None, str]:
     """The best trial's OOF predictions and where they came from.
 
@@ -247,7 +258,7 @@ def best_oof(study_run: StudyRun, best: Any) -> tuple[np.ndarray | None, str]:
     )
     for run in runs:
         oof = load_array(study_run.tracker, run.info.run_id, schema.OOF_ARRAY)
-        if oof is not None and len(oof) == len(study_run.data.y):
+        if oof is not None and _one_set_per_repeat(oof, study_run.data):
             return oof, f"stored in run {run.info.run_id}"
     try:
         return study_run.worker.call(jobs.cv_job, best.params).oof, "recomputed"

@@ -40,6 +40,7 @@ from harness.errors import UsageError
 __all__ = [
     "BUDGET_KILL",
     "DEFAULT_SHARE",
+    "ENSEMBLE_PICKS_PER_MEMBER",
     "ENSEMBLE_SECONDS",
     "FAMILY_ORDER",
     "FIRST_RESERVE",
@@ -64,6 +65,7 @@ FIRST_RESERVE = 0.10
 MIN_RESERVE, MAX_RESERVE = 0.05, 0.50
 REFIT_MARGIN = 1.25
 REFIT_OVERHEAD_SECONDS = 1.0
+ENSEMBLE_PICKS_PER_MEMBER = 2  # the picks an ensemble's selection is planned for, per member
 DEFAULT_SHARE = 2.0  # a rung-0 default trial may take this many fair shares of the time left
 FIRST_RUNG_SHARE = 0.5  # of the tuning time, for rung 0 when it takes more than two turns
 RANKED_BEFORE_BOUND = 2  # models beyond the baselines with a score before rung 0's end applies
@@ -180,6 +182,7 @@ def reserve_seconds(
     *,
     ensemble: bool = False,
     score_seconds: float = 0.0,
+    selections: int = 1,
 ) -> float:
     """Seconds kept at the end of the budget for refits, holdout scoring and the ensemble.
 
@@ -189,7 +192,10 @@ def reserve_seconds(
         workers: Studies refitted at once.
         ensemble: Whether the run ends with the ensemble of its studies.
         score_seconds: Seconds one score of out-of-fold predictions takes on the training part
-            (`harness.ensemble.score_seconds`): the selection scores every member in every round.
+            (`harness.protocol.ensemble.score_seconds`): the selection scores every member in
+            every round.
+        selections: Greedy selections the ensemble makes: one per fold for its cross-fitted
+            CV, and one on all rows for its weights.
     """
     known = [s.refit_seconds for s in standings if s.best is not None]
     if not known:
@@ -198,7 +204,9 @@ def reserve_seconds(
     if ensemble and len(known) > 1:
         from harness.protocol.ensemble import ROUNDS
 
-        scores = (ROUNDS + 1) * len(known)
+        # A selection stops at its first plateau: a few picks per member at most, in practice.
+        picks = min(ROUNDS, ENSEMBLE_PICKS_PER_MEMBER * len(known)) + 1
+        scores = picks * len(known) * selections
         needed += ENSEMBLE_SECONDS + REFIT_MARGIN * scores * score_seconds
     return min(max(needed, MIN_RESERVE * budget), MAX_RESERVE * budget)
 

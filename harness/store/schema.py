@@ -18,6 +18,7 @@ __all__ = [
     "DIRECTION",
     "ENSEMBLE_CANDIDATES",
     "ENSEMBLE_MEMBERS",
+    "ENSEMBLE_RUNS",
     "ENSEMBLE_NOTES",
     "ENSEMBLE_SELECTION",
     "ERROR",
@@ -85,6 +86,7 @@ DEVICE = TAG + "device"  # cpu or cuda
 DIRECTION = TAG + "direction"  # maximize or minimize
 ENSEMBLE_CANDIDATES = TAG + "ensemble_candidates"  # the studies an ensemble chose from
 ENSEMBLE_MEMBERS = TAG + "ensemble_members"  # an ensemble's members and weights (JSON)
+ENSEMBLE_RUNS = TAG + "ensemble_runs"  # the study run of each member (JSON): staleness
 ENSEMBLE_NOTES = TAG + "ensemble_notes"  # studies an ensemble could not use, and why
 ERROR = TAG + "error"  # why the study or trial failed
 FAMILY = TAG + "family"  # baseline, classical, neural or ensemble

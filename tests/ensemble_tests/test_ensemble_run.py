@@ -283,3 +283,44 @@ def test_a_kaggle_folder_gets_the_ensembles_test_predictions_in_the_samples_form
     assert np.allclose(own, blend)
     names = {a.path for a in tracker.client.list_artifacts(ensemble.run_id)}
     assert "submission.csv" in names
+
+
+def test_on_breast_cancer_the_ensemble_has_no_baseline_and_probabilities_as_good_as_its_members(
+    tmp_path,
+):
+    """Every tabular model: under ROC AUC the constant `dummy` used to take most of the weight
+    (it changes no ranking) and ruin the blend's log loss; now it is never a member, and ties on
+    ROC AUC are broken by log loss. The ensemble's CV is cross-fitted."""
+    stores = _stores(tmp_path)
+    config = run_config.RunConfig(task="breast_cancer", trials=1, folds=3, n_jobs=1)
+    _, data, results = harness_run.run(config, stores)
+    ensemble_result = results[-1]
+    assert ensemble_result.model == "ensemble" and ensemble_result.status == "ok"
+    run = _ensemble_run(stores, results)
+    members = json.loads(run.data.tags["harness.ensemble_members"])
+    assert "dummy" not in members and members
+    assert "dummy left out: a baseline" in run.data.tags["harness.ensemble_notes"]
+    client = MlflowClient(tracking_uri=stores.tracking_uri)
+    losses = {
+        r.model: client.get_run(r.run_id).data.metrics["cv_log_loss_mean"]
+        for r in results[:-1]
+        if r.status == "ok" and r.model in members
+    }
+    assert run.data.metrics["cv_log_loss_mean"] <= 1.10 * min(losses.values()), (members, losses)
+
+
+def test_an_ensemble_whose_member_was_tuned_again_is_stale_and_the_run_says_so(cli):
+    common = ("--trials", "1", "--folds", "3", "--jobs", "1")
+    first = cli("run", "penguins", "-m", "linear", "-m", "naive_bayes", *common)
+    assert first.code == 0, first.err
+    again = cli("run", "penguins", "-m", "naive_bayes", "--trials", "2", "--folds", "3")
+    assert again.code == 0, again.err
+    assert (
+        "The task's ensemble (" in again.err
+        and "is stale: naive_bayes was tuned again" in again.err
+    )
+    board = cli("leaderboard", "penguins", "--format", "json")
+    assert board.code == 0, board.err
+    rows = {row["model"]: row for row in json.loads(board.out)["tasks"]["penguins"]}
+    assert rows["ensemble"]["status"] == "stale" and rows["ensemble"]["rank"] is None
+    assert rows["naive_bayes"]["rank"] is not None and rows["linear"]["rank"] is not None

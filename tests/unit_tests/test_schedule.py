@@ -149,9 +149,14 @@ def test_the_reserve_for_refits_follows_the_estimates_within_bounds():
     assert schedule.reserve_seconds(100, known, 1) == pytest.approx(4 * 1.25 + 8 * 1.25 + 2)
     assert schedule.reserve_seconds(100, known, 2) == pytest.approx((15 + 2) / 2)
     assert schedule.reserve_seconds(100, known, 1, ensemble=True) == pytest.approx(15 + 2 + 3)
-    # the selection scores both members in each of its 50 rounds and once alone: 102 scores
+    # a selection is planned for 2 picks per member and one more, scoring both members each
+    # time (10 scores), once on all rows and once per fold of its cross-fitted CV
     timed = schedule.reserve_seconds(100, known, 1, ensemble=True, score_seconds=0.03)
-    assert timed == pytest.approx(15 + 2 + 3 + 1.25 * 102 * 0.03)
+    assert timed == pytest.approx(15 + 2 + 3 + 1.25 * 10 * 0.03)
+    five_folds = schedule.reserve_seconds(
+        100, known, 1, ensemble=True, score_seconds=0.03, selections=6
+    )
+    assert five_folds == pytest.approx(15 + 2 + 3 + 1.25 * 60 * 0.03)
     assert schedule.reserve_seconds(1000, known, 1) == 50.0  # at least 5%
     huge = [Standing("a", 0.9, 1, refit_seconds=1000.0)]
     assert schedule.reserve_seconds(100, huge, 1) == 50.0  # at most half

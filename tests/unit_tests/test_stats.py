@@ -194,6 +194,81 @@ def test_the_summary_counts_failures_and_says_when_a_task_has_no_dummy():
     assert rows["x"].normalized == pytest.approx(1.0)
     assert rows["y"].normalized == pytest.approx((0.5 + 0.0) / 2)  # the failure counts 0
     assert rows["x"].wins == 2 and rows["y"].wins == 1
-    assert rows["y"].mean_rank == pytest.approx((2 + 3 + 1) / 3)
+    # like with like: x and y ran on every task and are ranked between themselves (y failed on
+    # t2: last of two); dummy ran on two tasks, so it is listed apart, after them
+    assert rows["y"].mean_rank == pytest.approx((2 + 2 + 1) / 3)
+    assert rows["x"].complete and rows["y"].complete and not rows["dummy"].complete
+    assert [r.model for r in summary.rows][-1] == "dummy"
+    assert rows["dummy"].mean_rank == pytest.approx((3 + 2) / 2)  # among all models of t1, t2
     assert any("t3: no ok 'dummy' run" in n for n in summary.notes)
-    assert any("left out of the critical-difference test: dummy" in n for n in summary.notes)
+    assert any(
+        "listed apart and ranked among the models of their own tasks: dummy" in n
+        for n in summary.notes
+    )
+    assert any(
+        "Friedman test and critical difference not shown: 3 tasks" in n for n in summary.notes
+    )
+    assert summary.friedman is None
+
+
+def test_the_friedman_test_needs_enough_tasks():
+    boards = [
+        _board(f"t{i}", {"dummy": 0.5, "x": 0.9 - i / 100, "y": 0.7 + i / 50}) for i in range(5)
+    ]
+    summary = summarize(boards, bootstrap=20)
+    assert summary.friedman is not None and summary.friedman.n_tasks == 5
+    assert all(r.complete for r in summary.rows)
+    assert summarize(boards[:4], bootstrap=20).friedman is None
+
+
+def test_holm_steps_down_and_keeps_the_input_order():
+    # m = 4: sorted 0.01, 0.02, 0.03, 0.5 -> 0.04, 0.06, 0.06 (monotone), 0.5
+    assert stats.holm([0.03, 0.5, 0.01, 0.02]) == pytest.approx([0.06, 0.5, 0.04, 0.06])
+    assert stats.holm([0.9, 0.8]) == [1.0, 1.0]  # 2 x 0.8 caps at 1, and stays monotone
+    assert stats.holm([0.01, 0.2]) == pytest.approx([0.02, 0.2])
+    assert stats.holm([]) == []
+
+
+def test_versus_leader_is_two_sided_and_holm_adjusted():
+    leader = [0.90, 0.91, 0.92, 0.90, 0.91]
+    others = {"close": [0.899, 0.905, 0.921, 0.899, 0.90], "far": [0.80, 0.81, 0.79, 0.80, 0.82]}
+    tests = stats.versus_leader(leader, others, test_train_ratio=0.25, maximize=True)
+    for name, scores in others.items():
+        raw = stats.nadeau_bengio(leader, scores, test_train_ratio=0.25, maximize=True)
+        assert tests[name].p_value >= min(1.0, 2 * raw.p_value) - 1e-12
+    assert not tests["close"].significant and tests["far"].significant
+
+
+def test_boards_of_equally_good_models_rarely_get_a_false_worse_mark():
+    """Family-wise error of the marks: 12 and 20 equally good models on 5 folds (fold effects
+    shared by the models, as identical folds make them), the leader picked after the fact."""
+    rng = np.random.default_rng(7)
+    for models, boards in ((12, 600), (20, 400)):
+        false_marks = 0
+        for _ in range(boards):
+            fold = rng.normal(size=5)
+            scores = 0.9 + 0.01 * (0.7 * fold + 0.7 * rng.normal(size=(models, 5)))
+            order = np.argsort(-scores.mean(axis=1))
+            others = {str(i): scores[i] for i in order[1:]}
+            tests = stats.versus_leader(
+                scores[order[0]], others, test_train_ratio=0.25, maximize=True
+            )
+            false_marks += any(t.significant for t in tests.values())
+        assert false_marks / boards <= 0.05, (models, false_marks / boards)
+
+
+def test_friedman_corrects_for_tied_ranks_as_scipy_does():
+    scores = {  # failed models share the last ranks: ties in every task
+        "t1": [0.9, 0.8, None, None],
+        "t2": [0.8, 0.9, 0.7, None],
+        "t3": [0.95, 0.95, None, None],
+        "t4": [0.9, 0.85, 0.5, 0.5],
+    }
+    table = {
+        t: stats.ranks(dict(zip("abcd", s, strict=True)), maximize=True) for t, s in scores.items()
+    }
+    test = stats.friedman(table)
+    matrix = np.array([[table[t][m] for m in "abcd"] for t in scores])
+    expected = sps.friedmanchisquare(*matrix.T)  # ranks in, ranks out: scipy re-ranks them
+    assert test.statistic == pytest.approx(expected.statistic)
+    assert test.p_value == pytest.approx(expected.pvalue)
