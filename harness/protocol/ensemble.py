@@ -10,10 +10,10 @@ choice exactly as for a single study.
 
 A pick must improve the blend by more than a tolerance: a tie or a plateau ends the selection,
 so a model that changes nothing (a constant, under a rank metric such as ROC AUC) is never added.
-Among candidates that tie on the metric, a `tiebreak` metric (log loss, for classification
-under a metric that ignores calibration) chooses, so the blend's probabilities stay as good as its
-members'. `cross_fitted_scores` scores the ensemble honestly: each fold with weights chosen on
-the other folds' rows.
+`selection_metric` says what to select on: log loss for a classification task whose metric
+ignores calibration (ROC AUC, accuracy), since a selection on such a metric fits its noise and
+ruins the blend's probabilities. `cross_fitted_scores` scores the ensemble honestly: each fold
+with weights chosen on the other folds' rows.
 
 Rows without an OOF prediction (the first block of forward-chaining time folds) are left out of
 the fit. Classification blends probabilities (then arg-max for label metrics); regression blends
@@ -38,6 +38,7 @@ __all__ = [
     "ROUNDS",
     "TOLERANCE",
     "Selection",
+    "CALIBRATION_BLIND",
     "blend",
     "by_repeat",
     "cross_fitted_scores",
@@ -46,6 +47,7 @@ __all__ = [
     "score_seconds",
     "scored_rows",
     "select",
+    "selection_metric",
 ]
 
 ROUNDS = 50
@@ -116,20 +118,17 @@ def select(
     metric: str,
     *,
     rounds: int = ROUNDS,
-    tiebreak: str | None = None,
 ) -> Selection:
     """Greedy forward selection with replacement on out-of-fold predictions.
 
     Args:
         oof: Model -> OOF predictions of the training part (same rows, same folds for all).
-            Ties between models go to the one given first (after `tiebreak`).
+            Ties between models go to the one given first.
         y: The training part's encoded target.
         metric: The metric to optimize (its direction is respected).
         rounds: The most picks in total (the first is the best single model); the selection
             ends earlier at the first round no candidate improves the blend by more than the
             tolerance.
-        tiebreak: A second metric that chooses among candidates within the tolerance of the
-            best on `metric` (e.g. log_loss when `metric` is roc_auc).
 
     Returns:
         The selection, whose weights are how often each model was picked.
@@ -154,9 +153,6 @@ def select(
     target = np.asarray(y)[rows]
     preds = {name: np.asarray(oof[name], dtype=float)[rows] for name in names}
     score, scorer = _scorer(metric, target), get_metric(metric)
-    second = None  # the tie-break's scorer, and its sign so that lower is better
-    if tiebreak:
-        second = (_scorer(tiebreak, target), -1.0 if _up(tiebreak) else 1.0)
     single = {name: score(preds[name]) for name in names}
     counts = dict.fromkeys(names, 0)
     total, current = None, None
@@ -164,17 +160,12 @@ def select(
     for picked in range(rounds):
         added = _adder(preds, total, picked)  # name -> the blend with one more pick of it
         values = {name: score(added(name)) for name in names}
-        best = values[names[0]]
-        for value in values.values():
-            if scorer.better(value, best):
-                best = value
-        if current is not None and not _gain(scorer, best, current):
+        chosen = names[0]  # strict improvement only: ties go to the model given first
+        for name in names:
+            if scorer.better(values[name], values[chosen]):
+                chosen = name
+        if current is not None and not _gain(scorer, values[chosen], current):
             break  # a tie or a plateau: no pick improves the blend
-        tied = [name for name in names if not _gain(scorer, best, values[name])]
-        chosen = tied[0]
-        if second is not None and len(tied) > 1:
-            losses = {n: second[0](added(n)) for n in tied}
-            chosen = min(tied, key=lambda n: (second[1] * losses[n], tied.index(n)))
         counts[chosen] += 1
         total = preds[chosen].copy() if total is None else total + preds[chosen]
         current = values[chosen]
@@ -218,6 +209,22 @@ def _gain(scorer, value: float, reference: float) -> bool:
     return scorer.better(value, reference) and abs(value - reference) > margin
 
 
+CALIBRATION_BLIND = ("roc_auc", "accuracy", "balanced_accuracy", "f1_macro")
+
+
+def selection_metric(metric: str, n_classes: int) -> str:
+    """What an ensemble of a task scored by `metric` selects on: `metric`, or log loss for a
+    classification metric that ignores calibration.
+
+    On breast_cancer (455 training rows, 13 models at their defaults), a selection on ROC AUC
+    chases differences in its fourth decimal: cross-fitted, its blend scored ROC AUC 0.9942 and
+    log loss 0.0856, 16% worse than the best member's 0.0737; the same selection on log loss, a
+    proper scoring rule that is smooth where ROC AUC is flat, scored ROC AUC 0.9948 and log loss
+    0.0801.
+    """
+    return "log_loss" if n_classes and metric in CALIBRATION_BLIND else metric
+
+
 def by_repeat(oof: np.ndarray, n_rows: int, n_classes: int) -> np.ndarray:
     """OOF predictions with their repeat axis first: repeats x rows (x classes).
 
@@ -250,23 +257,24 @@ def cross_fitted_scores(
     metrics: tuple[str, ...],
     *,
     repeats: int = 1,
-    tiebreak: str | None = None,
+    select_on: str | None = None,
     rounds: int = ROUNDS,
 ) -> dict[str, list[float]]:
     """The ensemble's honest fold scores: each fold scored with weights chosen without it.
 
     For fold i of repeat r, the selection runs on repeat r's OOF predictions of every row but
     fold i's, and the blend of fold i's predictions with those weights is scored with each
-    metric (`metrics[0]` is the one selected on). A one-member ensemble thus scores exactly its
+    metric. A one-member ensemble thus scores exactly its
     member's fold scores; a selection that overfits its rows scores worse here than on them.
 
     Args:
         oof: Model -> its OOF predictions by repeat (`by_repeat`).
         y: The training part's encoded target.
         folds: The (train, validation) pairs every member was scored on, repeat by repeat.
-        metrics: The metrics to score; the first is optimized.
+        metrics: The metrics to score.
         repeats: How many times the K-fold was repeated.
-        tiebreak, rounds: As for `select`.
+        select_on: The metric the selection optimizes (default: `metrics[0]`).
+        rounds: As for `select`.
 
     Returns:
         Metric -> one score per fold, in the folds' order.
@@ -282,7 +290,7 @@ def cross_fitted_scores(
         held = {name: values[valid].copy() for name, values in without.items()}
         for values in without.values():
             values[valid] = np.nan  # the fold's rows take no part in choosing its weights
-        weights = select(without, y, metrics[0], rounds=rounds, tiebreak=tiebreak).weights
+        weights = select(without, y, select_on or metrics[0], rounds=rounds).weights
         blended = blend(held, weights)
         for name in metrics:
             scores[name].append(float(get_metric(name).score(np.asarray(y)[valid], blended)))

@@ -142,13 +142,13 @@ def score_ensemble(
         for name, parts in members.items()
     }
     oof = {name: ensemble.mean_over_repeats(sets) for name, sets in by_repeat.items()}
-    tiebreak = "log_loss" if data.n_classes and task.metric != "log_loss" else None
-    selection = ensemble.select(oof, data.y, task.metric, tiebreak=tiebreak)
+    select_on = ensemble.selection_metric(task.metric, data.n_classes)
+    selection = ensemble.select(oof, data.y, select_on)
     fit_s = time.perf_counter() - start
     weights = selection.weights
     blended_oof = ensemble.blend(oof, weights)
     scores = ensemble.cross_fitted_scores(
-        by_repeat, data.y, data.folds, task.metrics, repeats=data.repeats, tiebreak=tiebreak
+        by_repeat, data.y, data.folds, task.metrics, repeats=data.repeats, select_on=select_on
     )
     series = {schema.fold(name): values for name, values in scores.items()}
     start = time.perf_counter()
@@ -166,7 +166,8 @@ def score_ensemble(
     }
     metrics = cv_summary(scores)
     metrics.update(holdout)
-    metrics[schema.oof(task.metric)] = selection.score  # in-sample: the weights were chosen on it
+    # in-sample: the score the weights were chosen on (on the metric selected on)
+    metrics[schema.oof(select_on)] = selection.score
     metrics["fit_seconds"] = fit_s
     metrics["predict_seconds"] = predict_s
     metrics["members"] = len(weights)

@@ -63,20 +63,19 @@ def test_ties_go_to_the_model_given_first_and_repeat_deterministically():
     assert first.weights == again.weights == {"b": 1.0}
 
 
-def test_a_constant_model_is_never_picked_under_a_rank_metric_and_ties_go_to_log_loss():
+def test_a_constant_model_is_never_picked_and_classification_selects_on_log_loss():
     rng = np.random.default_rng(5)
     y = rng.integers(0, 2, 400)
     signal = np.clip(y * 0.6 + rng.normal(0.2, 0.25, 400), 0.01, 0.99)
     good = np.column_stack([1 - signal, signal])
     constant = np.tile([0.5, 0.5], (400, 1))  # ROC AUC ignores it; log loss does not
     squashed = 0.5 + (good - 0.5) * 0.2  # the same ranking, worse probabilities
-    selection = ensemble.select(
-        {"dummy": constant, "squashed": squashed, "good": good}, y, "roc_auc", tiebreak="log_loss"
-    )
-    assert selection.weights == {"good": 1.0}  # ties on AUC, broken by log loss; then a plateau
-    plain = ensemble.select({"dummy": constant, "squashed": squashed, "good": good}, y, "roc_auc")
-    assert plain.weights == {"squashed": 1.0}  # without the tie-break the first of the tie wins
-    assert "dummy" not in plain.weights
+    oof = {"dummy": constant, "squashed": squashed, "good": good}
+    on_auc = ensemble.select(oof, y, "roc_auc")
+    assert on_auc.weights == {"squashed": 1.0}  # a tie on ROC AUC: the first one, then a plateau
+    metric = ensemble.selection_metric("roc_auc", 2)
+    assert metric == "log_loss" and ensemble.selection_metric("rmse", 0) == "rmse"
+    assert ensemble.select(oof, y, metric).weights == {"good": 1.0}
 
 
 def test_rows_without_an_out_of_fold_prediction_are_left_out_of_the_fit():
