@@ -135,3 +135,30 @@ def test_a_plugin_written_for_the_old_modules_still_imports_them_with_a_warning(
         with pytest.warns(DeprecationWarning, match=f"{old} is deprecated: import from harness"):
             module = importlib.import_module(old)
         assert getattr(module, name) is new
+
+
+def test_a_plugin_task_without_declared_sizes_lists_with_a_dash_and_a_footnote(cli, plugin_site):
+    env = plugin_site({}, tasks={"sizeless": "extra_plugins:SIZELESS"})
+    table = cli("list", "tasks", env=env)
+    assert table.code == 0, table.err
+    (row,) = [line for line in table.out.splitlines() if "sizeless" in line]
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells[:7] == ["sizeless", "tabular", "regression", "-", "-", "rmse", "5"]
+    assert table.out.rstrip().splitlines()[-1] == (
+        "- : the task does not declare its rows and features; `harness show TASK` loads its data "
+        "and measures them."
+    )
+
+    listed = {t["name"]: t for t in json.loads(cli("list", "tasks", "--json", env=env).out)}
+    assert listed["sizeless"]["rows"] is None and listed["sizeless"]["features"] is None
+    assert listed["diabetes"]["rows"] == 442  # declared sizes are unchanged
+
+    shown = cli("show", "sizeless", env=env)
+    assert shown.code == 0, shown.err
+    assert "Size:          442 labeled rows, 10 features" in shown.out  # what the note promises
+
+
+def test_the_footnote_is_absent_when_every_task_declares_its_size(cli):
+    table = cli("list", "tasks")
+    assert table.code == 0, table.err
+    assert "does not declare" not in table.out
