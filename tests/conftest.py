@@ -188,7 +188,9 @@ def write_plugin_site(
     (folder / "extra_plugins.py").write_text(PLUGINS)
     info = folder / f"{distribution.replace('-', '_')}-0.1.dist-info"
     info.mkdir(exist_ok=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 0.1\n")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 0.1\nRequires-Dist: ml-harness\n"
+    )
     sections = []
     for group, found in (("harness.models", entries), ("harness.tasks", tasks or {})):
         if found:
