@@ -109,8 +109,11 @@ def _and(words: list[str]) -> str:
 
 def _origin(entry: Any) -> str:
     """How a warning names an entry point: its name, target and distribution."""
-    dist = getattr(entry, "dist", None)
-    where = f" from {dist.name} {dist.version}" if dist is not None else ""
+    try:  # a distribution with broken metadata must not break the harness either
+        dist = entry.dist
+        where = f" from {dist.name} {dist.version}" if dist is not None else ""
+    except Exception:
+        where = ""
     return f"entry point {entry.name!r} ({entry.value}){where}"
 
 
