@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 
 __version__ = "0.1.0"
+# The distribution's name on PyPI (`pip install ml-harness`, a plugin's `dependencies`); the
+# command and the import are `harness`, but `harness` on PyPI is an unrelated project.
+DISTRIBUTION = "ml-harness"
 
 # MLflow 3 sends usage telemetry to its makers unless told not to. A harness run on the user's
 # data should not phone home (this also covers `harness ui`'s MLflow server, which inherits the

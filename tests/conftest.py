@@ -72,7 +72,7 @@ def cli(store: Store):
 
 PLUGINS = '''
 """Third-party plugins used by the tests."""
-from harness.contracts import Model
+from harness.contracts import Dataset, Model, Task
 
 
 def _ridge(spec, params, *, seed):
@@ -153,28 +153,73 @@ DUPLICATE = Model(
     name="linear", description="Clashes with the built-in.", family="classical",
     build=_ridge, search_space=_space,
 )
+TWIN = Model(
+    name="ridge_only", description="Another package's ridge_only.", family="classical",
+    build=_ridge, search_space=_space, problem_types=("regression",),
+)
+
+
+def _diabetes():
+    from sklearn.datasets import load_diabetes
+
+    bunch = load_diabetes(as_frame=True)
+    return Dataset(
+        X=bunch.data, y=bunch.target, feature_kinds={c: "numeric" for c in bunch.data.columns}
+    )
+
+
+SIZELESS = Task(
+    name="sizeless", description="Diabetes progression; declares no rows= or features=.",
+    modality="tabular", problem_type="regression", metric="rmse", load=_diabetes,
+)
 '''
 
 
-def write_plugin_site(folder: Path, entries: dict[str, str]) -> Path:
-    """Make `folder` an importable site with package `extra_plugins` and its entry points."""
+def write_plugin_site(
+    folder: Path,
+    entries: dict[str, str],
+    *,
+    tasks: dict[str, str] | None = None,
+    distribution: str = "extra-plugins",
+) -> Path:
+    """Make `folder` an importable site with package `extra_plugins` and a distribution whose
+    entry points are `entries` (models) and `tasks`."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "extra_plugins.py").write_text(PLUGINS)
-    info = folder / "extra_plugins-0.1.dist-info"
+    info = folder / f"{distribution.replace('-', '_')}-0.1.dist-info"
     info.mkdir(exist_ok=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: extra-plugins\nVersion: 0.1\n")
-    lines = "\n".join(f"{name} = {target}" for name, target in entries.items())
-    (info / "entry_points.txt").write_text(f"[harness.models]\n{lines}\n")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 0.1\nRequires-Dist: ml-harness\n"
+    )
+    sections = []
+    for group, found in (("harness.models", entries), ("harness.tasks", tasks or {})):
+        if found:
+            lines = "\n".join(f"{name} = {target}" for name, target in found.items())
+            sections.append(f"[{group}]\n{lines}\n")
+    (info / "entry_points.txt").write_text("\n".join(sections))
     return folder
 
 
 @pytest.fixture
 def plugin_site(tmp_path: Path):
-    """Write a third-party plugin distribution; returns env settings that make it importable."""
+    """Write a third-party plugin distribution; returns env settings that make it importable.
 
-    def make(entries: dict[str, str]) -> dict:
-        site = write_plugin_site(tmp_path / "site", entries)
-        return {"PYTHONPATH": str(site)}
+    `plugin_site(models, tasks=..., other=...)`: `models` and `tasks` are the entry points of the
+    distribution extra-plugins, `other` the model entry points of a second one, other-plugins.
+    """
+
+    def make(
+        entries: dict[str, str],
+        *,
+        tasks: dict[str, str] | None = None,
+        other: dict[str, str] | None = None,
+    ) -> dict:
+        site = write_plugin_site(tmp_path / "site", entries, tasks=tasks)
+        if other:
+            write_plugin_site(site, other, distribution="other-plugins")
+        # in front of an inherited PYTHONPATH (a work tree tested without installing it)
+        paths = [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]
+        return {"PYTHONPATH": os.pathsep.join(paths)}
 
     return make
 
@@ -199,8 +244,8 @@ def installed_plugins(plugin_site):
 
     added = []
 
-    def install(entries: dict[str, str]) -> None:
-        site = plugin_site(entries)["PYTHONPATH"]
+    def install(entries: dict[str, str], **more: dict[str, str]) -> None:
+        site = plugin_site(entries, **more)["PYTHONPATH"].split(os.pathsep)[0]
         sys.path.insert(0, site)
         added.append(site)
         importlib.invalidate_caches()

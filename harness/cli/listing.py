@@ -1,7 +1,9 @@
 """`harness list tasks|models [--json]`: what is registered, without loading any data.
 
 Task sizes come from the rows and features each task declares (checked against its data by the
-contract tests), so listing stays fast; `harness show TASK` loads the data and prints its card.
+contract tests), so listing stays fast; `harness show TASK` loads the data and prints its card. A
+task that declares no size (a plugin may leave out `rows=` and `features=`) shows a dash, with a
+footnote saying so, and null in the JSON.
 """
 
 from __future__ import annotations
@@ -18,17 +20,24 @@ list_app = typer.Typer(help="List registered tasks or models.", no_args_is_help=
 app.add_typer(list_app, name="list")
 
 
+UNDECLARED = "-"
+UNDECLARED_NOTE = (
+    f"{UNDECLARED} : the task does not declare its rows and features; `harness show TASK` loads "
+    "its data and measures them."
+)
+
+
 def _cell(value: object) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value))
     if value is None:
-        return "?"
+        return UNDECLARED
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
 
 
-def _print(rows: list[dict], as_json: bool, title: str) -> None:
+def _print(rows: list[dict], as_json: bool, title: str, note: str | None = None) -> None:
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -39,7 +48,10 @@ def _print(rows: list[dict], as_json: bool, title: str) -> None:
         table.add_column(key.replace("_", " "))
     for row in rows:
         table.add_row(*(_cell(v) for v in row.values()))
-    console().print(table)
+    out = console()
+    out.print(table)
+    if note:
+        out.print(note, markup=False, highlight=False)
 
 
 @list_app.command("tasks")
@@ -60,7 +72,8 @@ def list_tasks(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
         }
         for t in registry.tasks().values()
     ]
-    _print(rows, as_json, "Tasks")
+    undeclared = any(row["rows"] is None or row["features"] is None for row in rows)
+    _print(rows, as_json, "Tasks", UNDECLARED_NOTE if undeclared else None)
 
 
 @list_app.command("models")

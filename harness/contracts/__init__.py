@@ -6,7 +6,7 @@ Plugin authors import only from here (see docs/PLUGINS.md):
     from harness.contracts.datasets import frame_dataset, r_dataset    # building a Dataset
     from harness.contracts.preprocessing import make_preprocessor      # leakage-safe columns
     from harness.contracts.reporting import epoch_reporter             # networks: per-epoch pruning
-    from harness.contracts.testing import check_model, check_task      # contract checks in tests
+    from harness.contracts.testing import parametrize_with_checks      # contract checks in tests
 
 This module imports nothing heavy (no NumPy, pandas or scikit-learn), so plugins stay cheap to
 discover; the helper modules import what they need.

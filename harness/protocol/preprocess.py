@@ -35,6 +35,7 @@ numeric `scaler` (standard, robust, quantile to a normal, none) and the categori
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -97,9 +98,16 @@ def _target_type(problem_type: str | None) -> str:
 class Preprocessor:
     """A scikit-learn transformer for the columns of a task (see the module docstring).
 
-    It is a plain estimator (`get_params`, `set_params`, `fit`, `transform`, `fit_transform`) so it
-    clones and pickles like any scikit-learn step. The inner `ColumnTransformer` is built in `fit`,
-    once the training fold's categorical cardinalities are known.
+    It keeps scikit-learn's estimator rules without importing scikit-learn until it is used:
+    `__init__` only stores its arguments, `get_params` and `set_params` read them from the
+    `__init__` signature, `fit` validates and learns (the inner `ColumnTransformer` is built there,
+    once the training fold's categorical cardinalities are known) and records `n_features_in_`
+    (and `feature_names_in_` for a DataFrame with string column names), and using it unfitted
+    raises `NotFittedError`. So it clones and pickles like any scikit-learn step, and passes
+    scikit-learn's `check_estimator` where its checks apply (tests/model_tests/test_preprocess.py
+    lists those that do not, and why). The input is a DataFrame holding the columns of
+    `feature_kinds`; a 2-D array is read as a DataFrame whose columns are its positions, for
+    kinds keyed 0, 1, ...
 
     Args:
         feature_kinds: Column -> kind (numeric, categorical, text, image).
@@ -146,41 +154,93 @@ class Preprocessor:
         self.scaler = scaler
         self.encoder = encoder
 
-    _PARAMS = (
-        "feature_kinds",
-        "style",
-        "impute_numeric",
-        "min_frequency",
-        "high_cardinality",
-        "problem_type",
-        "sparse",
-        "text_max_features",
-        "text_ngrams",
-        "random_state",
-        "scaler",
-        "encoder",
-    )
+    # --- scikit-learn's estimator protocol ---------------------------------------------------
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """The constructor's parameters, read from its signature (as scikit-learn reads them)."""
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        return sorted(p.name for p in parameters if p.name != "self" and p.kind != p.VAR_KEYWORD)
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor arguments (scikit-learn's estimator protocol)."""
-        return {name: getattr(self, name) for name in self._PARAMS}
+        return {name: getattr(self, name) for name in self._get_param_names()}
 
     def set_params(self, **params: Any) -> Preprocessor:
         """Set constructor arguments (scikit-learn's estimator protocol)."""
+        valid = self._get_param_names()
         for name, value in params.items():
-            if name not in self._PARAMS:
-                raise ValueError(f"Preprocessor has no parameter {name!r}")
+            if name not in valid:
+                raise ValueError(
+                    f"Invalid parameter {name!r} for estimator {self!r}. "
+                    f"Valid parameters are: {valid!r}."
+                )
             setattr(self, name, value)
         return self
 
+    def __repr__(self) -> str:
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
+        }
+        shown = [
+            f"{name}={value!r}"
+            for name, value in self.get_params().items()
+            if defaults[name] is inspect.Parameter.empty or value != defaults[name]
+        ]
+        return f"{type(self).__name__}({', '.join(shown)})"
+
     def __sklearn_tags__(self) -> Any:
-        from sklearn.utils import Tags, TargetTags, TransformerTags
+        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
 
         return Tags(
             estimator_type=None,
             target_tags=TargetTags(required=False),
             transformer_tags=TransformerTags(),
+            # missing values are imputed (or kept for "native"); categoricals and text are strings
+            input_tags=InputTags(allow_nan=True, categorical=True, string=True),
         )
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "native_" if self.style == "native" else "columns_")
+
+    def _frame(self, X: Any, *, reset: bool) -> Any:
+        """`X` as a DataFrame; on `reset` (fit) record what `fit` saw (`n_features_in_`, and
+        `feature_names_in_` for string column names).
+
+        A DataFrame passes as it is (other columns than those of `feature_kinds` may come along,
+        and are dropped). Anything else is validated as a 2-D array (scikit-learn's messages for
+        1-D, empty or complex input; NaN allowed) with the feature count seen in `fit`, and
+        becomes a DataFrame whose column names are the positions. Either must hold every column
+        of `feature_kinds`.
+        """
+        import pandas as pd
+
+        if isinstance(X, pd.DataFrame):
+            if reset:
+                self.n_features_in_ = X.shape[1]
+                if all(isinstance(column, str) for column in X.columns):
+                    self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+                else:
+                    self.__dict__.pop("feature_names_in_", None)
+        else:
+            from sklearn.utils.validation import validate_data
+
+            X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite="allow-nan")
+            X = pd.DataFrame(X)
+        missing = [column for column in self.feature_kinds if column not in X.columns]
+        if missing:
+            raise ValueError(
+                f"X has {X.shape[1]} feature(s) and lacks the columns {missing} declared in "
+                "feature_kinds"
+            )
+        return X
+
+    def _check_fitted(self) -> None:
+        if not self.__sklearn_is_fitted__():
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit first"
+            )
 
     def _check(self) -> None:
         if self.style not in STYLES:
@@ -238,6 +298,9 @@ class Preprocessor:
     def fit_transform(self, X: Any, y: Any = None) -> Any:
         """Fit on the training fold and transform it (target encoding cross-fits here)."""
         self._check()
+        for fitted in ("native_", "columns_"):  # a refit forgets the last fit
+            self.__dict__.pop(fitted, None)
+        X = self._frame(X, reset=True)
         if self.style == "native":
             self.native_ = _NativeFrame(self.feature_kinds, self._text_pipeline)
             return self.native_.fit_transform(X)
@@ -247,12 +310,10 @@ class Preprocessor:
 
     def transform(self, X: Any) -> Any:
         """Transform rows with what was learned in `fit`."""
+        self._check_fitted()
+        X = self._frame(X, reset=False)
         if self.style == "native":
             return self.native_.transform(X)
-        if not hasattr(self, "columns_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("Preprocessor is not fitted; call fit first")
         out = self.columns_.transform(X)
         return out if self._is_sparse(out) else np.asarray(out, dtype=np.float64)
 

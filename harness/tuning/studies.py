@@ -10,6 +10,7 @@ import uuid
 import warnings
 from typing import Any
 
+from harness import DISTRIBUTION
 from harness.errors import StoreError
 from harness.protocol.splits import Prepared
 from harness.store import journal
@@ -115,7 +116,7 @@ def open_study(
         text = mask(str(exc)).splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = "Pass a working --storage."
         if "No module named" in text and "psycopg" in text:
-            hint = "Install the PostgreSQL driver: pip install 'harness[postgres]'."
+            hint = f"Install the PostgreSQL driver: pip install '{DISTRIBUTION}[postgres]'."
         elif disk_full(text):
             hint = DISK_FULL_HINT
         raise StoreError(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from harness.protocol.preprocess import MISSING, make_preprocessor
+from harness.protocol.preprocess import MISSING, STYLES, Preprocessor, make_preprocessor
 
 KINDS = {"size": "numeric", "colour": "categorical", "city": "categorical", "note": "text"}
 WORDS = ["good price", "bad service", "great value", "slow delivery", "good value", "bad price"]
@@ -136,3 +139,84 @@ def test_unknown_styles_and_kinds_are_refused_with_the_choices():
         make_preprocessor({"image": "image"}, "native")
     with pytest.raises(ValueError, match="unknown text_ngrams 'chars'; use one of"):
         make_preprocessor({"review": "text"}, "onehot", text_ngrams="chars")
+
+
+# scikit-learn's estimator checks, on what its generated data can be: numeric arrays, read as
+# DataFrames whose columns are their positions (the categorical, text and image kinds are tested
+# above on DataFrames). Not run, and why:
+# - check_estimators_nan_inf: the tags say NaN is allowed; a missing value is imputed ("onehot",
+#   "ordinal") or kept for the learner ("native").
+# - check_array_api_input: scikit-learn skips it unless SCIPY_ARRAY_API is set; the Preprocessor
+#   works on pandas and NumPy only.
+# - check_transformer_preserve_dtypes, "native" style: its output is a DataFrame of float and
+#   category columns, which has no single dtype to preserve.
+NATIVE_RETURNS_A_FRAME = {
+    "check_transformer_preserve_dtypes": (
+        "the native style returns a DataFrame (float and category columns), with no single dtype"
+    )
+}
+
+
+with warnings.catch_warnings():
+    # It keeps the rules without inheriting BaseEstimator, so listing plugins imports no sklearn.
+    warnings.filterwarnings("ignore", "Estimator Preprocessor does not inherit", UserWarning)
+    SKLEARN_CHECKS = parametrize_with_checks(
+        [Preprocessor({0: "numeric", 1: "numeric"}, style) for style in STYLES],
+        expected_failed_checks=lambda pre: NATIVE_RETURNS_A_FRAME if pre.style == "native" else {},
+    )
+
+
+@SKLEARN_CHECKS
+def test_the_preprocessor_passes_scikit_learns_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_get_and_set_params_follow_the_init_signature():
+    import inspect
+
+    pre = make_preprocessor(KINDS, "ordinal", scaler="robust")
+    names = [p for p in inspect.signature(Preprocessor.__init__).parameters if p != "self"]
+    assert sorted(pre.get_params()) == sorted(names)
+    assert pre.set_params(min_frequency=3, style="native") is pre
+    assert (pre.min_frequency, pre.style) == (3, "native")
+    with pytest.raises(ValueError) as info:
+        pre.set_params(scalar="robust")
+    assert str(info.value) == (
+        f"Invalid parameter 'scalar' for estimator {pre!r}. Valid parameters are: "
+        f"{sorted(names)!r}."
+    )
+    assert repr(Preprocessor({"a": "numeric"}, "ordinal", random_state=3)) == (
+        "Preprocessor(feature_kinds={'a': 'numeric'}, random_state=3, style='ordinal')"
+    )
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_an_unfitted_preprocessor_raises_not_fitted_error(style):
+    X, _ = _frame(20)
+    pre = make_preprocessor(KINDS, style)
+    with pytest.raises(NotFittedError) as info:
+        pre.transform(X)
+    assert str(info.value) == "This Preprocessor instance is not fitted yet; call fit first"
+    pre.fit(X)
+    pre.set_params(style="native" if style != "native" else "onehot")  # a style it never fitted
+    with pytest.raises(NotFittedError):
+        pre.transform(X)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_fit_records_the_columns_it_saw_and_refuses_rows_without_them(style):
+    X, y = _frame(60)
+    pre = make_preprocessor(KINDS, style, problem_type="binary").fit(X, y)
+    assert pre.n_features_in_ == 4
+    assert list(pre.feature_names_in_) == ["size", "colour", "city", "note"]
+    with pytest.raises(ValueError) as info:
+        pre.transform(X.drop(columns=["city"]))
+    assert str(info.value) == (
+        "X has 3 feature(s) and lacks the columns ['city'] declared in feature_kinds"
+    )
+    more = X.assign(extra=1.0)[["extra", *X.columns]]  # other columns may come along
+    same = pre.transform(more)
+    if style == "native":
+        pd.testing.assert_frame_equal(same, pre.transform(X))
+    else:
+        np.testing.assert_array_equal(same, pre.transform(X))

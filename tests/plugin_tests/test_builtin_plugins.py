@@ -1,17 +1,17 @@
-"""Every registered plugin passes the reusable contract checks of harness.testing on real data."""
+"""Every registered plugin passes the reusable contract checks of harness.contracts.testing on real
+data, one test per check (`parametrize_with_checks`), so one broken promise hides no other."""
 
 from __future__ import annotations
 
 import pytest
 
 from harness import registry
-from harness.contracts.testing import check_model, check_task
+from harness.contracts.testing import check_model, parametrize_with_checks
 
 
-@pytest.mark.parametrize("name", sorted(registry.tasks()))
-def test_task_keeps_the_contract(name):
-    prepared = check_task(registry.get_task(name))
-    assert len(prepared.y) > len(prepared.holdout_y) > 0
+@parametrize_with_checks(registry.tasks().values())
+def test_task_keeps_the_contract(plugin, check):
+    check(plugin)
 
 
 # Keras on CPU is repeatable with a fixed seed up to float rounding across thread schedules.
@@ -26,28 +26,37 @@ CHEAP.update({name: {"max_epochs": 4} for name in ("keras_mlp", "keras_resnet")}
 
 
 # The image and text networks train for minutes on 2 cores; tests/model_tests/test_keras_*.py
-# train each of them in the default run, and their contract check runs with `pytest -m slow`.
+# train each of them in the default run, and their contract checks run with `pytest -m slow`.
 SLOW = {"keras_cnn", "keras_transfer", "keras_text", "keras_transformer"}
 # The ResNet subclasses the MLP (its heads and its fit are the MLP's): the MLP checks both kinds
 # of head in the default run, the ResNet its own body on one, and on regression under `slow`.
 NETWORK_PROBLEMS = {"keras_mlp": ("binary", "regression"), "keras_resnet": ("binary",)}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n
-        for n in sorted(registry.models())
-    ],
+# A known bug, kept visible: nothing in harness pickles a fitted estimator (workers are forked),
+# but a user's pickle of a fitted MLP fails once the task has categoricals (ames, not
+# breast_cancer), whose embedding layers are Keras Lambdas over closures.
+UNPICKLABLE = (
+    "a fitted keras_mlp with categorical columns does not unpickle: Keras cannot rebuild its "
+    "Lambda embedding layers (models/keras_mlp.py)"
 )
-def test_model_keeps_the_contract(name):
-    problem_types = NETWORK_PROBLEMS.get(name)
-    check_model(
-        registry.get_model(name),
-        problem_types=problem_types,
-        atol=TOLERANCE.get(name, 1e-12),
-        overrides=CHEAP.get(name),
-    )
+
+
+@parametrize_with_checks(
+    [
+        pytest.param(model, marks=pytest.mark.slow) if name in SLOW else model
+        for name, model in registry.models().items()
+    ],
+    options={
+        name: {
+            "problem_types": NETWORK_PROBLEMS.get(name),
+            "atol": TOLERANCE.get(name, 1e-12),
+            "overrides": CHEAP.get(name),
+        }
+        for name in registry.models()
+    },
+    expected_failed_checks={"keras_mlp": {"check_pickle_round_trip": UNPICKLABLE}},
+)
+def test_model_keeps_the_contract(plugin, check):
+    check(plugin)
 
 
 @pytest.mark.slow
