@@ -272,3 +272,17 @@ def test_friedman_corrects_for_tied_ranks_as_scipy_does():
     expected = sps.friedmanchisquare(*matrix.T)  # ranks in, ranks out: scipy re-ranks them
     assert test.statistic == pytest.approx(expected.statistic)
     assert test.p_value == pytest.approx(expected.pvalue)
+
+
+def test_five_tasks_get_the_critical_difference_diagram_in_the_report():
+    from harness.results import report
+
+    boards = [
+        _board(f"t{i}", {"dummy": 0.5, "x": 0.9 - i / 100, "y": 0.7 + i / 50}) for i in range(5)
+    ]
+    summary = summarize(boards, bootstrap=20)
+    section = report.summary_section(None, boards, summary, log=False)
+    assert [figure.name for figure in section.figures] == ["critical_difference"]
+    assert section.figures[0].png.startswith(b"\x89PNG")
+    few = report.summary_section(None, boards[:3], summarize(boards[:3], bootstrap=20), log=False)
+    assert few.figures == [] and any("not shown: 3 tasks" in note for note in few.notes)
