@@ -21,8 +21,7 @@ def test_the_distribution_is_named_once_and_the_command_stays_harness():
     readme = (ROOT / "README.md").read_text()
     assert (
         "The distribution is named `ml-harness` (a name free on PyPI, where `harness` is an "
-        "unrelated project); the command and the import are `harness`"
-        in " ".join(readme.split())
+        "unrelated project); the command and the import are `harness`" in " ".join(readme.split())
     )
 
 
