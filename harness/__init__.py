@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 
 __version__ = "0.1.0"
-# The distribution's name on PyPI (`pip install ml-harness`, a plugin's `dependencies`); the
-# command and the import are `harness`, but `harness` on PyPI is an unrelated project.
+# The distribution's name (pyproject's `name`, a plugin's `dependencies`), chosen free on PyPI:
+# the command and the import are `harness`, but `harness` on PyPI is an unrelated project.
 DISTRIBUTION = "ml-harness"
 
 # MLflow 3 sends usage telemetry to its makers unless told not to. A harness run on the user's

@@ -116,7 +116,10 @@ def open_study(
         text = mask(str(exc)).splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = "Pass a working --storage."
         if "No module named" in text and "psycopg" in text:
-            hint = f"Install the PostgreSQL driver: pip install '{DISTRIBUTION}[postgres]'."
+            hint = (
+                "Install the PostgreSQL driver: pip install 'psycopg[binary]' "
+                f"(or the 'postgres' extra of {DISTRIBUTION})."
+            )
         elif disk_full(text):
             hint = DISK_FULL_HINT
         raise StoreError(

@@ -1,4 +1,4 @@
-"""The distribution is ml-harness on PyPI (`harness` there is another project); the command and
+"""The distribution is ml-harness (`harness` on PyPI is another project); the command and
 the import stay `harness`, and every message that says what to install names the distribution."""
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ def test_the_distribution_is_named_once_and_the_command_stays_harness():
     assert project["scripts"] == {"harness": "harness.cli:main"}
     readme = (ROOT / "README.md").read_text()
     assert (
-        "The distribution is `ml-harness` on PyPI; the command and the import are `harness`"
-        in " ".join(readme.split())
+        "The distribution is named `ml-harness` (a name free on PyPI, where `harness` is an "
+        "unrelated project); the command and the import are `harness`" in " ".join(readme.split())
     )
 
 
@@ -36,6 +36,7 @@ def test_a_missing_postgresql_driver_says_which_distribution_to_install(monkeypa
         studies.open_study("postgresql://db.example/optuna", "t.m", "maximize", seed=0, data=None)
     assert str(info.value) == (
         "Cannot open the Optuna storage 'postgresql://db.example/optuna': No module named "
-        "'psycopg2'. Install the PostgreSQL driver: pip install 'ml-harness[postgres]'."
+        "'psycopg2'. Install the PostgreSQL driver: pip install 'psycopg[binary]' (or the "
+        "'postgres' extra of ml-harness)."
     )
     assert info.value.exit_code == 1
