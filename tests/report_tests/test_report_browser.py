@@ -46,8 +46,9 @@ def test_the_report_renders_in_chromium_with_every_image_and_no_console_error(
         assert needed in text, needed
 
     rendered = render(page)
-    # per task: bars, strips, CV vs holdout, anytime, 2 best models' plots; plus the CD diagram
-    assert rendered.images == 3 * 4 + 2 * 2 + 2 * 2 + 2 * 1 + 1
+    # per task: bars, strips, CV vs holdout, anytime, 2 best models' plots (no CD diagram: three
+    # tasks are too few for the Friedman test)
+    assert rendered.images == 3 * 4 + 2 * 2 + 2 * 2 + 2 * 1
     assert rendered.broken == [] and rendered.errors == [] and rendered.console == []
 
     twin = (out / "report.md").read_text()
