@@ -283,11 +283,10 @@ def cross_fitted_scores(
     scores: dict[str, list[float]] = {name: [] for name in metrics}
     for number, (_, valid) in enumerate(folds):
         repeat = number // per_repeat
-        without = {}
-        for name, sets in oof.items():
-            values = np.array(sets[min(repeat, len(sets) - 1)], dtype=float)
-            without[name] = values
-        held = {name: values[valid].copy() for name, values in without.items()}
+        # a member stored before OOF predictions were kept per repeat has one set for all
+        this_repeat = {name: sets[min(repeat, len(sets) - 1)] for name, sets in oof.items()}
+        held = {name: values[valid] for name, values in this_repeat.items()}
+        without = {name: np.array(values, dtype=float) for name, values in this_repeat.items()}
         for values in without.values():
             values[valid] = np.nan  # the fold's rows take no part in choosing its weights
         weights = select(without, y, select_on or metrics[0], rounds=rounds).weights

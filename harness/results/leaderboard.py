@@ -224,7 +224,12 @@ def build_board(tracker: Tracker, task: str, runs: list[Any], alpha: float = sta
     """
     rows = [replace(row_of(run), task=task) for run in runs]
     tags_of = {run.info.run_id: run.data.tags for run in runs}
-    rows = [_unless_stale(row, tags_of[row.run_id], runs) for row in rows]
+    newest = {  # model -> the study run the board shows
+        run.data.tags.get(schema.MODEL): run.info.run_id
+        for run in runs
+        if run.data.tags.get(schema.KIND) == schema.KIND_STUDY
+    }
+    rows = [_unless_stale(row, tags_of[row.run_id], newest) for row in rows]
     scored = [r for r in rows if r.status == "ok" and r.cv_mean is not None]
     _refuse_mixed_folds(task, scored)
     metric = next((r.metric for r in rows if r.metric), "")
@@ -261,7 +266,7 @@ def build_board(tracker: Tracker, task: str, runs: list[Any], alpha: float = sta
     return Board(task, metric, maximize, ranked + rest, series, ratio, alpha)
 
 
-def _unless_stale(row: Row, tags: dict, runs: list[Any]) -> Row:
+def _unless_stale(row: Row, tags: dict, newest: dict[str, str]) -> Row:
     """An ensemble row whose members have newer study runs on the board is stale: it blends
     studies the board no longer shows, so it is listed with the reason instead of ranked."""
     import json
@@ -272,11 +277,6 @@ def _unless_stale(row: Row, tags: dict, runs: list[Any]) -> Row:
         members = json.loads(tags.get(schema.ENSEMBLE_RUNS, "{}"))
     except ValueError:
         return row
-    newest = {
-        run.data.tags.get(schema.MODEL): run.info.run_id
-        for run in runs
-        if run.data.tags.get(schema.KIND) == schema.KIND_STUDY
-    }
     rerun = sorted(m for m, run_id in members.items() if newest.get(m, run_id) != run_id)
     if not rerun:
         return row

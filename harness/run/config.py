@@ -17,6 +17,7 @@ import pandas as pd
 from harness import devices
 from harness.data.health import Finding
 from harness.errors import UsageError
+from harness.store.schema import STATUSES  # re-exported: what a StudyResult can say
 
 __all__ = [
     "BUDGET_MAX_TRIALS",
@@ -33,7 +34,6 @@ DEFAULT_TRIALS = 5
 DEFAULT_STUDY_TIMEOUT = 20.0  # per study, when neither trials nor a timeout is given
 MEMORY_SHARE = 0.9  # of the RAM, divided among the workers: the default memory limit
 BUDGET_MAX_TRIALS = 100_000  # with --budget and no --trials, time is the only limit
-STATUSES = ("ok", "failed", "timeout", "oom", "pruned", "skipped")
 
 
 @dataclass(frozen=True)
