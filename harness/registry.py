@@ -189,6 +189,12 @@ def get_model(name: str) -> Model:
     return _registry("model").get(name)
 
 
+def unsupported(modality: str, problem_type: str) -> dict[str, str]:
+    """Registered models that cannot handle such a task, by name, with the reason."""
+    reasons = {name: m.unsupported_reason(modality, problem_type) for name, m in models().items()}
+    return {name: reason for name, reason in reasons.items() if reason}
+
+
 def refresh() -> None:
     """Forget discovered plugins (after installing a distribution in the same process)."""
     _registry.cache_clear()

@@ -7,51 +7,96 @@ import typer
 from harness.cli.app import app, console
 from harness.results.leaderboard import BASES, FORMATS
 
-__all__ = ["leaderboard", "load_boards", "log_boards", "print_summary", "print_table"]
+__all__ = [
+    "leaderboard",
+    "load_boards",
+    "log_boards",
+    "print_summary",
+    "print_table",
+    "table_width",
+]
 
 
-def _wide():
-    """The stdout console, at least 180 columns wide when writing to a pipe or a file."""
-    out = console()
-    if not out.is_terminal:
-        out.width = max(out.width, 180)
-    return out
-
-
-def print_table(rows: list, title: str) -> None:
-    """Draw leaderboard rows as a rich table on stdout."""
+def _fitted_table(title, keys, header, cells, width, drop_order):
+    """A rich table of the columns that fit `width` without splitting a value, and the note
+    naming the columns it left out ("" when every column fits)."""
     from rich.table import Table
 
-    from harness.results.tables import display_rows
+    from harness.results.tables import fit_columns
 
-    header, cells = display_rows(rows)
+    kept, widths, dropped, needed = fit_columns(keys, header, cells, width, drop_order)
     table = Table(title=title)
-    for name in header:
-        table.add_column(name, overflow="fold")
+    for i, column_width in zip(kept, widths, strict=True):
+        table.add_column(header[i], width=column_width, overflow="fold")
     for row in cells:
-        table.add_row(*row)
-    _wide().print(table)
+        table.add_row(*(row[i] for i in kept))
+    note = (
+        f"Left out to fit {width} columns: {', '.join(dropped)}; --width {needed} shows them."
+        if dropped
+        else ""
+    )
+    return table, note
 
 
-def print_summary(summary) -> None:
+def _print(table, notes: list[str], width: int) -> None:
+    """Print a table (or nothing) and its notes at `width` columns on stdout."""
+    out = console()
+    out.width = width  # a pipe is as wide as the terminal (or --width), not rich's guess
+    if table is not None:
+        out.print(table)
+    for note in notes:
+        if note:
+            out.print(note, markup=False, highlight=False)
+
+
+def table_width(width: int | None) -> int:
+    """The width of printed tables: --width, else $COLUMNS, else the terminal's (found on
+    stdout, stderr or stdin, so `harness leaderboard | less` is as wide as the terminal), else
+    120 (no terminal at all: a CI log or a file)."""
+    import os
+    import sys
+
+    if width:
+        return width
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    for stream in (sys.stdout, sys.stderr, sys.stdin):
+        try:
+            return os.get_terminal_size(stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            continue
+    return 120
+
+
+def print_table(board, title: str, width: int | None = None) -> None:
+    """Draw a task's leaderboard as a rich table on stdout, as wide as the terminal (or
+    `width`): lower-priority columns are left out, and named, rather than values split."""
+    from harness.results.tables import DROP_ORDER, board_columns, unsupported_note
+
+    width = table_width(width)
+    table, dropped = _fitted_table(title, *board_columns(board.rows), width, DROP_ORDER)
+    _print(table, [unsupported_note(board), dropped], width)
+
+
+def print_summary(summary, width: int | None = None) -> None:
     """Draw the across-task summary and its notes as a rich table on stdout."""
-    from rich.table import Table
+    from harness.results.tables import (
+        SUMMARY_DROP_ORDER,
+        SUMMARY_KEYS,
+        summary_cells,
+        summary_notes,
+    )
 
-    from harness.results.tables import summary_cells, summary_notes
-
+    width = table_width(width)
+    title = f"Across tasks ({summary.basis} scores)"
     header, cells = summary_cells(summary)
-    table = Table(title=f"Across tasks ({summary.basis} scores)")
-    for name in header:
-        table.add_column(name, overflow="fold")
-    for row in cells:
-        table.add_row(*row)
-    out = _wide()
-    out.print(table)
-    for note in summary_notes(summary):
-        out.print(note, markup=False, highlight=False)
+    table, dropped = _fitted_table(title, SUMMARY_KEYS, header, cells, width, SUMMARY_DROP_ORDER)
+    _print(table, [dropped, *summary_notes(summary)], width)
 
 
-def load_boards(tasks: list[str], tracking_uri: str | None, basis: str, log: bool):
+def load_boards(
+    tasks: list[str], tracking_uri: str | None, basis: str, log: bool, show_all: bool = False
+):
     """Boards of the named tasks (or of every task with runs), the summary, and the tracker.
 
     Raises:
@@ -96,7 +141,7 @@ def load_boards(tasks: list[str], tracking_uri: str | None, basis: str, log: boo
             f"No study runs in the MLflow store {mask(stores.tracking_uri)!r}. "
             "Run 'harness run TASK' first."
         )
-    boards = [task_board(tracker, name) for name in names]
+    boards = [task_board(tracker, name, show_all=show_all) for name in names]
     summary = summarize(boards, basis=basis) if len(boards) > 1 else None
     if log:
         log_boards(tracker, boards)
@@ -126,6 +171,16 @@ def leaderboard(
     log: bool = typer.Option(
         True, "--log/--no-log", help="Also log each table to the task's MLflow 'leaderboard' run."
     ),
+    show_all: bool = typer.Option(
+        False, "--all", help="Also list the models that cannot handle the task, as rows."
+    ),
+    width: int = typer.Option(
+        None,
+        "--width",
+        min=40,
+        help="Columns of the terminal table (default: the terminal's; columns that do not fit "
+        "are left out and named below it).",
+    ),
     tracking_uri: str = typer.Option(
         None, "--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI, else ./mlruns)."
     ),
@@ -138,15 +193,15 @@ def leaderboard(
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}.")
     if basis not in BASES:
         raise UsageError(f"--by must be one of {', '.join(BASES)}; got {basis!r}.")
-    boards, summary, _ = load_boards(list(tasks or ()), tracking_uri, basis, log)
+    boards, summary, _ = load_boards(list(tasks or ()), tracking_uri, basis, log, show_all)
     if fmt == "table":
         from harness.results.tables import LEGEND
 
         for board in boards:
-            print_table(board.rows, f"Leaderboard: {board.task}")
+            print_table(board, f"Leaderboard: {board.task}", width)
         if summary is not None:
-            print_summary(summary)
-        console().print(LEGEND.format(alpha=boards[0].alpha), markup=False, highlight=False)
+            print_summary(summary, width)
+        _print(None, [LEGEND.format(alpha=boards[0].alpha)], table_width(width))
     else:
         from harness.results.tables import render
 

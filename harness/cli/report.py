@@ -26,6 +26,9 @@ def report(
     log: bool = typer.Option(
         True, "--log/--no-log", help="Also log the plots to MLflow (study and leaderboard runs)."
     ),
+    show_all: bool = typer.Option(
+        False, "--all", help="Also list the models that cannot handle a task, as rows."
+    ),
     tracking_uri: str = typer.Option(
         None, "--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI, else ./mlruns)."
     ),
@@ -38,7 +41,7 @@ def report(
     if basis not in BASES:
         raise UsageError(f"--by must be one of {', '.join(BASES)}; got {basis!r}.")
     check_out_dir(out)  # an unwritable folder fails before any work
-    boards, summary, tracker = load_boards(list(tasks or ()), tracking_uri, basis, log=False)
+    boards, summary, tracker = load_boards(list(tasks or ()), tracking_uri, basis, False, show_all)
     html_path, md_path = build(tracker, boards, summary, out, log=log)
     console().print(
         f"Report: {html_path.resolve()}\nMarkdown: {md_path.resolve()}",

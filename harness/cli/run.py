@@ -141,6 +141,13 @@ def run(
         help="Blend the ok studies by greedy selection on their out-of-fold predictions "
         "(the model 'ensemble'). Default: on, except with --preset fast.",
     ),
+    width: int = typer.Option(
+        None,
+        "--width",
+        min=40,
+        help="Columns of the leaderboard table (default: the terminal's; columns that do not "
+        "fit are left out and named below it).",
+    ),
     tracking_uri: str = typer.Option(
         None, "--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI, else ./mlruns)."
     ),
@@ -249,12 +256,13 @@ def run(
         f"{len(data.y)} training rows in {len(data.folds)} folds "
         f"(fingerprint {data.folds_fingerprint}), {len(data.holdout_y)} holdout rows."
     )
-    from harness.results.leaderboard import run_rows
+    from harness.results.leaderboard import run_board
     from harness.store.tracker import Tracker
 
     tracker = Tracker(stores)
-    rows = run_rows(tracker, spec.name, [r.run_id for r in results if r.run_id])
-    print_table(rows, f"Leaderboard: {spec.name} (CV ranks, holdout scored once)")
+    this_run = run_board(tracker, spec.name, [r.run_id for r in results if r.run_id])
+    rows = this_run.rows
+    print_table(this_run, f"Leaderboard: {spec.name} (CV ranks, holdout scored once)", width)
     board = _log_leaderboard(err, tracker, spec.name)
     _say_if_stale(err, board, results)
     _write_submissions(err, spec.name, results, rows)

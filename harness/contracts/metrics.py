@@ -9,6 +9,7 @@ input validation made that cost about 3 ms a score (tests check each against sci
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,6 +40,7 @@ class Metric:
         needs: "proba" (probability matrix), "label" (class labels) or "value" (regression values).
         problem_types: Problem types it applies to.
         func: `func(y_true, y_pred) -> float` with y_pred as `needs` says.
+        bounds: The range the score can take (a confidence interval is clipped to it).
     """
 
     name: str
@@ -46,6 +48,7 @@ class Metric:
     needs: str
     problem_types: tuple[str, ...]
     func: Callable[[np.ndarray, np.ndarray], float]
+    bounds: tuple[float, float] = (-math.inf, math.inf)
 
     def better(self, a: float, b: float) -> bool:
         """Whether score `a` is strictly better than score `b`."""
@@ -158,19 +161,20 @@ def _r2(y, pred):
 
 
 _BIN, _MULTI, _REG = ("binary",), ("binary", "multiclass"), ("regression",)
+_UNIT, _POSITIVE = (0.0, 1.0), (0.0, math.inf)
 
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("roc_auc", MAXIMIZE, "proba", _BIN, _roc_auc),
-        Metric("log_loss", MINIMIZE, "proba", _MULTI, _log_loss),
-        Metric("brier", MINIMIZE, "proba", _BIN, _brier),
-        Metric("accuracy", MAXIMIZE, "label", _MULTI, _accuracy),
-        Metric("balanced_accuracy", MAXIMIZE, "label", _MULTI, _balanced_accuracy),
-        Metric("f1_macro", MAXIMIZE, "label", _MULTI, _f1_macro),
-        Metric("rmse", MINIMIZE, "value", _REG, _rmse),
-        Metric("mae", MINIMIZE, "value", _REG, _mae),
-        Metric("r2", MAXIMIZE, "value", _REG, _r2),
+        Metric("roc_auc", MAXIMIZE, "proba", _BIN, _roc_auc, _UNIT),
+        Metric("log_loss", MINIMIZE, "proba", _MULTI, _log_loss, _POSITIVE),
+        Metric("brier", MINIMIZE, "proba", _BIN, _brier, _UNIT),
+        Metric("accuracy", MAXIMIZE, "label", _MULTI, _accuracy, _UNIT),
+        Metric("balanced_accuracy", MAXIMIZE, "label", _MULTI, _balanced_accuracy, _UNIT),
+        Metric("f1_macro", MAXIMIZE, "label", _MULTI, _f1_macro, _UNIT),
+        Metric("rmse", MINIMIZE, "value", _REG, _rmse, _POSITIVE),
+        Metric("mae", MINIMIZE, "value", _REG, _mae, _POSITIVE),
+        Metric("r2", MAXIMIZE, "value", _REG, _r2, (-math.inf, 1.0)),
     )
 }
 

@@ -30,6 +30,7 @@ from harness.store.urls import Stores, mask
 __all__ = [
     "BASELINE_MODEL",
     "BASES",
+    "SECONDARY",
     "FORMATS",
     "Board",
     "Row",
@@ -40,15 +41,19 @@ __all__ = [
     "newest_study_runs",
     "no_runs",
     "row_of",
-    "run_rows",
+    "run_board",
     "task_board",
     "task_rows",
     "tasks_with_runs",
+    "unsupported_models",
 ]
 
 FORMATS = ("table", "md", "csv", "json", "html")
 BASES = ("cv", "holdout")
 BASELINE_MODEL = "dummy"
+# The metric shown beside the primary one: the first of these the runs logged that is not the
+# primary (log loss next to ROC AUC or accuracy, accuracy next to log loss, MAE next to RMSE).
+SECONDARY = ("log_loss", "accuracy", "mae", "rmse", "roc_auc", "r2")
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,8 @@ class Row:
         rank: 1 = best CV score; None for models that did not finish ok.
         model: Model name.
         family: Model family (classical, neural, baseline).
-        status: ok, failed, timeout, oom, pruned or skipped.
+        status: ok, failed, timeout, oom, pruned, skipped, stale, or unsupported (a model
+            that cannot handle the task: a row only with `--all`).
         metric: The task's primary metric.
         cv_mean: Mean CV score of the best configuration.
         cv_std: Its standard deviation over folds.
@@ -80,6 +86,12 @@ class Row:
         members: For an ensemble: member model -> weight (empty for a single model).
         tuning_seconds: Wall-clock seconds the study was tuned in its run (with `--budget`: its
             share of the budget).
+        cv_low: Lower end of the 95% confidence interval of the mean CV score (Nadeau-Bengio
+            corrected, `stats.mean_interval`); None when not ranked.
+        cv_high: Its upper end.
+        secondary: The secondary metric shown beside the primary one (`SECONDARY`), "" if none.
+        secondary_cv: Its mean CV score.
+        secondary_holdout: Its holdout score.
     """
 
     rank: int | None
@@ -104,6 +116,11 @@ class Row:
     task: str = ""
     members: dict[str, float] = field(default_factory=dict)
     tuning_seconds: float | None = None
+    cv_low: float | None = None
+    cv_high: float | None = None
+    secondary: str = ""
+    secondary_cv: float | None = None
+    secondary_holdout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +135,9 @@ class Board:
         fold_scores: Model -> per-fold CV scores of its best configuration (ok models).
         test_train_ratio: n_test / n_train of a fold, used by the corrected t-test.
         alpha: Significance level.
+        unsupported: Registered models that cannot handle the task's modality or problem type
+            (name -> reason): no study runs, one footnote under the table (`--all` lists them
+            as rows with status "unsupported").
     """
 
     task: str
@@ -127,6 +147,7 @@ class Board:
     fold_scores: dict[str, list[float]] = field(default_factory=dict)
     test_train_ratio: float | None = None
     alpha: float = stats.ALPHA
+    unsupported: dict[str, str] = field(default_factory=dict)
 
     @property
     def ranked(self) -> list[Row]:
@@ -150,6 +171,7 @@ def row_of(run: Any) -> Row:
     cv_mean = _number(metrics, schema.cv_mean(metric))
     holdout = _number(metrics, schema.holdout(metric))
     folds = tags.get(schema.FOLDS)
+    secondary = next((m for m in SECONDARY if m != metric and schema.cv_mean(m) in metrics), "")
     return Row(
         rank=None,
         model=tags.get(schema.MODEL, "?"),
@@ -173,6 +195,9 @@ def row_of(run: Any) -> Row:
         task=tags.get(schema.TASK, ""),
         members=_members(tags),
         tuning_seconds=_number(metrics, "tuning_seconds"),
+        secondary=secondary,
+        secondary_cv=_number(metrics, schema.cv_mean(secondary)) if secondary else None,
+        secondary_holdout=_number(metrics, schema.holdout(secondary)) if secondary else None,
     )
 
 
@@ -216,13 +241,26 @@ def fold_series(tracker: Tracker, run_id: str, metric: str) -> list[float]:
     return [by_step[s] for s in sorted(by_step)]
 
 
-def build_board(tracker: Tracker, task: str, runs: list[Any], alpha: float = stats.ALPHA) -> Board:
+def build_board(
+    tracker: Tracker,
+    task: str,
+    runs: list[Any],
+    alpha: float = stats.ALPHA,
+    *,
+    show_all: bool = False,
+) -> Board:
     """Rank study runs of one task and test each ranked model against the leader.
+
+    Models that cannot handle the task are the board's `unsupported` footnote, not rows (rows
+    with status "unsupported" with `show_all`); stores written before 0.3 recorded them as
+    skipped runs, which are folded into the footnote too.
 
     Raises:
         HarnessError: Ranked runs made on different folds (fingerprints or fold counts).
     """
+    unsupported = unsupported_models(task, runs)
     rows = [replace(row_of(run), task=task) for run in runs]
+    rows = [r for r in rows if not (r.status == "skipped" and r.model in unsupported)]
     tags_of = {run.info.run_id: run.data.tags for run in runs}
     newest = {  # model -> the study run the board shows
         run.data.tags.get(schema.MODEL): run.info.run_id
@@ -261,9 +299,70 @@ def build_board(tracker: Tracker, task: str, runs: list[Any], alpha: float = sta
         p_value, not_worse = (1.0, True) if i == 0 else (None, None)
         if r.model in tests:
             p_value, not_worse = tests[r.model].p_value, not tests[r.model].significant
-        ranked.append(replace(r, rank=i + 1, p_value=p_value, not_worse=not_worse))
+        interval = stats.mean_interval(series[r.model], test_train_ratio=ratio or 0.0)
+        low, high = interval or (None, None)
+        if interval:  # an interval of ROC AUC ends at 1, one of an error at 0
+            floor, ceiling = get_metric(metric).bounds
+            low, high = max(low, floor), min(high, ceiling)
+        ranked.append(
+            replace(r, rank=i + 1, p_value=p_value, not_worse=not_worse, cv_low=low, cv_high=high)
+        )
     rest = sorted((r for r in rows if r not in scored), key=lambda r: (r.status, r.model))
-    return Board(task, metric, maximize, ranked + rest, series, ratio, alpha)
+    if show_all:
+        rest += [_unsupported_row(task, metric, name, why) for name, why in unsupported.items()]
+    return Board(task, metric, maximize, ranked + rest, series, ratio, alpha, unsupported)
+
+
+def unsupported_models(task: str, runs: list[Any]) -> dict[str, str]:
+    """The registered models that cannot handle the task of these study runs, with the reason.
+
+    The modality and problem type come from the runs' tags (`harness.modality` since 0.3; an
+    older store's runs fall back on the registered task of that name, else tabular).
+    """
+    from harness import registry
+    from harness.errors import UnknownNameError
+
+    tags = [run.data.tags for run in runs if run.data.tags.get(schema.KIND) == schema.KIND_STUDY]
+    modality = next((t[schema.MODALITY] for t in tags if t.get(schema.MODALITY)), None)
+    problem = next((t[schema.PROBLEM_TYPE] for t in tags if t.get(schema.PROBLEM_TYPE)), None)
+    if modality is None or problem is None:
+        try:
+            known = registry.get_task(task)
+        except UnknownNameError:
+            known = None
+        modality = modality or (known.modality if known else "tabular")
+        problem = problem or (known.problem_type if known else None)
+    if problem is None:
+        return {}
+    return registry.unsupported(modality, problem)
+
+
+def _unsupported_row(task: str, metric: str, model: str, reason: str) -> Row:
+    """A row for a model that cannot handle the task (shown with `--all`); it has no run."""
+    from harness import registry
+
+    return Row(
+        rank=None,
+        model=model,
+        family=registry.get_model(model).family,
+        status="unsupported",
+        metric=metric,
+        cv_mean=None,
+        cv_std=None,
+        holdout=None,
+        gap=None,
+        fit_seconds=None,
+        predict_seconds_per_1000=None,
+        trials=None,
+        device="",
+        reason=reason,
+        folds=None,
+        p_value=None,
+        not_worse=None,
+        folds_fingerprint="",
+        run_id="",
+        task=task,
+    )
 
 
 def _unless_stale(row: Row, tags: dict, newest: dict[str, str]) -> Row:
@@ -302,10 +401,10 @@ def _refuse_mixed_folds(task: str, scored: list[Row]) -> None:
         )
 
 
-def run_rows(tracker: Tracker, task: str, run_ids: list[str]) -> list[Row]:
-    """Ranked rows of the given study runs (the ones a `harness run` just made)."""
+def run_board(tracker: Tracker, task: str, run_ids: list[str]) -> Board:
+    """The board of the given study runs (the ones a `harness run` just made)."""
     runs = [tracker.client.get_run(run_id) for run_id in run_ids]
-    return build_board(tracker, task, runs).rows
+    return build_board(tracker, task, runs)
 
 
 def newest_study_runs(tracker: Tracker, task: str) -> list[Any]:
@@ -320,12 +419,15 @@ def newest_study_runs(tracker: Tracker, task: str) -> list[Any]:
     return list(newest.values())
 
 
-def task_board(tracker: Tracker, task: str, alpha: float = stats.ALPHA) -> Board:
-    """The task's leaderboard; raises if there are no runs or the folds differ."""
+def task_board(
+    tracker: Tracker, task: str, alpha: float = stats.ALPHA, *, show_all: bool = False
+) -> Board:
+    """The task's leaderboard; raises if there are no runs or the folds differ (`show_all`:
+    models that cannot handle the task are rows too)."""
     runs = newest_study_runs(tracker, task)
     if not runs:
         raise no_runs(task, tracker.stores)
-    return build_board(tracker, task, runs, alpha)
+    return build_board(tracker, task, runs, alpha, show_all=show_all)
 
 
 def task_rows(tracker: Tracker, task: str) -> list[Row]:

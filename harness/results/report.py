@@ -159,7 +159,13 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
     """The section of one task: its table, its plots; logs the plots to MLflow when asked."""
     from harness.results import plots
     from harness.results.leaderboard import log_board
-    from harness.results.tables import display_rows, html_table, markdown_table, render
+    from harness.results.tables import (
+        display_rows,
+        html_table,
+        markdown_table,
+        render,
+        unsupported_note,
+    )
 
     header, cells = display_rows(board.rows)
     direction = "higher" if board.maximize else "lower"
@@ -176,6 +182,8 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
     if missing:
         why = [f"{r.model} ({r.status}{': ' + r.reason if r.reason else ''})" for r in missing]
         section.notes.append("Not ranked: " + "; ".join(why) + ".")
+    if unsupported_note(board):
+        section.notes.append(unsupported_note(board))
     task_figs: list[Figure] = []
     if ranked:
         task_figs.append(

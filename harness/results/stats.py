@@ -6,6 +6,8 @@
   the fact, so the direction of each comparison is chosen by the data) and Holm-adjusted for the
   number of models compared (`holm`), so a board of equally good models gets a false "worse"
   mark on at most alpha of boards.
+- `mean_interval`: a confidence interval of a model's mean CV score, with the same correction
+  for the overlap of the folds' training sets.
 - `normalized_score`: (score - constant baseline) / (best - constant baseline), as the AutoML
   Benchmark does: the dummy model scores 0, the task's best model 1.
 - `bradley_terry`: ratings on the Elo scale from pairwise wins, with bootstrap confidence
@@ -33,6 +35,7 @@ __all__ = [
     "bradley_terry",
     "friedman",
     "holm",
+    "mean_interval",
     "nadeau_bengio",
     "nemenyi_q",
     "normalized_score",
@@ -76,6 +79,30 @@ class PairedTest:
     significant: bool
 
 
+def mean_interval(
+    scores: Sequence[float], *, test_train_ratio: float, level: float = 1 - ALPHA
+) -> tuple[float, float] | None:
+    """A `level` confidence interval of the mean of per-fold CV scores (None below two folds).
+
+    mean ± t_{k-1} * sqrt((1/k + n_test/n_train) * var), var the sample variance of the k fold
+    scores: the Nadeau-Bengio variance correction, because folds share most of their training
+    rows and their scores are not independent (with `test_train_ratio` 0 it is the textbook
+    t-interval). It says where the model's expected score lies; the fold standard deviation
+    shown beside it ("±") says how much single folds vary.
+    """
+    from scipy import stats
+
+    values = np.asarray(scores, dtype=float)
+    k = len(values)
+    if k < 2 or not np.all(np.isfinite(values)):
+        return None
+    mean = float(values.mean())
+    half = float(stats.t.ppf(0.5 + level / 2, k - 1)) * math.sqrt(
+        (1.0 / k + test_train_ratio) * float(values.var(ddof=1))
+    )
+    return mean - half, mean + half
+
+
 def nadeau_bengio(
     leader: Sequence[float],
     other: Sequence[float],
@@ -117,16 +144,17 @@ def nadeau_bengio(
     mean = float(d.mean())
     var = float(d.var(ddof=1))
     corrected = (1.0 / k + test_train_ratio) * var
-    if corrected <= 1e-300:  # identical differences on every fold
-        if mean > 0:
-            t, p = math.inf, 0.0
+    if corrected <= 1e-300:  # identical differences on every fold: no doubt either way
+        t = math.copysign(math.inf, mean) if mean else 0.0
+        if two_sided:
+            p = 1.0 if mean == 0 else 0.0
         else:
-            t, p = (0.0 if mean == 0 else -math.inf), 1.0
+            p = 0.0 if mean > 0 else 1.0
     else:
         t = mean / math.sqrt(corrected)
         p = float(stats.t.sf(t, df=k - 1))
-    if two_sided:
-        p = min(1.0, 2 * min(p, 1.0 - p))
+        if two_sided:
+            p = min(1.0, 2 * min(p, 1.0 - p))
     return PairedTest(mean_diff=mean, t=t, p_value=p, dof=k - 1, significant=p < alpha)
 
 

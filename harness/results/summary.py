@@ -95,10 +95,11 @@ def summarize(
     if basis not in BASES:
         raise ValueError(f"basis must be one of {BASES}, got {basis!r}")
     notes: list[str] = []
-    families = {r.model: r.family for board in boards for r in board.rows}
+    ran = [[r for r in b.rows if r.status not in ("skipped", "unsupported")] for b in boards]
+    families = {r.model: r.family for rows in ran for r in rows}
     present = {
-        board.task: {r.model: _score(r, basis) for r in board.rows if r.status != "skipped"}
-        for board in boards
+        board.task: {r.model: _score(r, basis) for r in rows}
+        for board, rows in zip(boards, ran, strict=True)
     }
     ok = {m: sum(p.get(m) is not None for p in present.values()) for m in families}
     failed = {m: sum(m in p and p[m] is None for p in present.values()) for m in families}

@@ -19,15 +19,24 @@ from harness.results.summary import Summary
 
 __all__ = [
     "CSS",
+    "DROP_ORDER",
     "LEGEND",
+    "SUMMARY_DROP_ORDER",
+    "SUMMARY_KEYS",
+    "WRAPS",
+    "board_columns",
     "display_rows",
+    "fit_columns",
+    "html_board",
     "html_page",
     "html_table",
     "markdown_table",
     "members_text",
+    "min_widths",
     "render",
     "summary_cells",
     "summary_notes",
+    "unsupported_note",
     "versus_leader",
 ]
 
@@ -47,6 +56,8 @@ figcaption{font-size:0.82em;color:#57606a;max-width:760px}nav a{margin-right:12p
 """
 
 LEGEND = (
+    "± = standard deviation of the fold scores; 95% CI = confidence interval of the mean CV "
+    "score (t-interval with the Nadeau-Bengio correction for overlapping training folds). "
     "≈ = not significantly worse than the leader: Nadeau-Bengio corrected resampled t-test on the "
     "per-fold CV scores, two-sided, Holm-adjusted for the models compared (p is the adjusted "
     "p-value), alpha {alpha}. Gap = holdout - CV (raw metric units)."
@@ -80,51 +91,160 @@ def members_text(row: Row) -> str:
     return ", ".join(f"{name} {weight:.2f}" for name, weight in ordered)
 
 
-def display_rows(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
-    """Header and text cells of a task's leaderboard for tables, Markdown and HTML."""
+# The board's columns, by key, in the order the terminal drops them when it is too narrow
+# (the first goes first); the others always stay.
+DROP_ORDER = (
+    "device",
+    "predict",
+    "fit",
+    "family",
+    "tune",
+    "interval",
+    "trials",
+    "secondary",
+    "gap",
+)
+# The summary's columns, in the same sense.
+SUMMARY_DROP_ORDER = ("family", "wins", "normalized", "elo")
+
+
+def _interval(r: Row) -> str:
+    return "" if r.cv_low is None or r.cv_high is None else f"[{r.cv_low:.4f}, {r.cv_high:.4f}]"
+
+
+def _secondary(r: Row) -> str:
+    if r.secondary_cv is None and r.secondary_holdout is None:
+        return ""
+    return f"{_fmt(r.secondary_cv) or '-'} / {_fmt(r.secondary_holdout) or '-'}"
+
+
+def board_columns(rows: list[Row]) -> tuple[list[str], list[str], list[list[str]]]:
+    """Keys, header and text cells of a task's leaderboard for tables, Markdown and HTML.
+
+    "±" is the standard deviation of the fold scores (how much one fold varies); the 95% CI is
+    the confidence interval of the mean CV score (where the model's expected score lies).
+    """
     metric = next((r.metric for r in rows if r.metric), "score")
-    header = [
-        "rank",
-        "model",
-        "family",
-        f"CV {metric}",
-        "vs leader",
-        f"holdout {metric}",
-        "gap",
-        "fit s",
-        "predict s/1k",
-        "trials",
-        "tune s",
-        "device",
-        "status",
+    secondary = next((r.secondary for r in rows if r.secondary), "")
+    columns = [
+        ("rank", "rank"),
+        ("model", "model"),
+        ("family", "family"),
+        ("cv", f"CV {metric} ± fold sd"),
+        ("interval", "95% CI of CV mean"),
+        ("versus", "vs leader"),
+        ("holdout", f"holdout {metric}"),
+        ("gap", "gap"),
+        *([("secondary", f"{secondary} CV / holdout")] if secondary else []),
+        ("fit", "fit s"),
+        ("predict", "predict s/1k"),
+        ("trials", "trials"),
+        ("tune", "tune s"),
+        ("device", "device"),
+        ("status", "status"),
     ]
     cells = []
     for r in rows:
-        cv = "" if r.cv_mean is None else f"{r.cv_mean:.4f} ± {r.cv_std or 0:.4f}"
-        status = r.status if not r.reason else f"{r.status}: {r.reason}"
-        gap = "" if r.gap is None else f"{r.gap:+.4f}"
-        cells.append(
-            [
-                "" if r.rank is None else str(r.rank),
-                f"{r.model} ({members_text(r)})" if r.members else r.model,
-                r.family,
-                cv,
-                versus_leader(r),
-                _fmt(r.holdout),
-                gap,
-                _fmt(r.fit_seconds, 2),
-                _fmt(r.predict_seconds_per_1000, 4),
-                "" if r.trials is None else str(r.trials),
-                _fmt(r.tuning_seconds, 0),
-                r.device,
-                status,
-            ]
-        )
+        text = {
+            "rank": "" if r.rank is None else str(r.rank),
+            "model": f"{r.model} ({members_text(r)})" if r.members else r.model,
+            "family": r.family,
+            "cv": "" if r.cv_mean is None else f"{r.cv_mean:.4f} ± {r.cv_std or 0:.4f}",
+            "interval": _interval(r),
+            "versus": versus_leader(r),
+            "holdout": _fmt(r.holdout),
+            "gap": "" if r.gap is None else f"{r.gap:+.4f}",
+            "secondary": _secondary(r),
+            "fit": _fmt(r.fit_seconds, 2),
+            "predict": _fmt(r.predict_seconds_per_1000, 4),
+            "trials": "" if r.trials is None else str(r.trials),
+            "tune": _fmt(r.tuning_seconds, 0),
+            "device": r.device,
+            "status": r.status if not r.reason else f"{r.status}: {r.reason}",
+        }
+        cells.append([text[key] for key, _ in columns])
+    return [k for k, _ in columns], [h for _, h in columns], cells
+
+
+def display_rows(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
+    """Header and text cells of a task's leaderboard for tables, Markdown and HTML."""
+    _, header, cells = board_columns(rows)
     return header, cells
 
 
+def unsupported_note(board: Board) -> str:
+    """The footnote naming the models that cannot handle the task ("" when there are none, or
+    when they are rows because the board was built with `--all`)."""
+    names = sorted(board.unsupported)
+    if not names or any(r.status == "unsupported" for r in board.rows):
+        return ""
+    return (
+        f"Not run: {len(names)} model{'s' if len(names) > 1 else ''} that cannot handle this "
+        f"task ({', '.join(names)}); --all lists them with the reason."
+    )
+
+
+# Cells that must not wrap inside (numbers, intervals, marks): a line break may only fall
+# between the words of names, members and reasons.
+WRAPS = {"model", "status", "family"}
+
+
+def min_widths(keys: list[str], header: list[str], cells: list[list[str]]) -> list[int]:
+    """Each column's narrowest width that splits no value: the widest cell of a column that
+    must not wrap, else its longest word; a header may wrap between its words."""
+    widths = []
+    for i, key in enumerate(keys):
+        column = [row[i] for row in cells]
+        words = [w for text in (header[i], *column) for w in text.split()]
+        whole = column if key not in WRAPS else []
+        widths.append(max([len(w) for w in words] + [len(c) for c in whole] + [1]))
+    return widths
+
+
+def fit_columns(
+    keys: list[str],
+    header: list[str],
+    cells: list[list[str]],
+    width: int,
+    drop_order: tuple[str, ...] = DROP_ORDER,
+) -> tuple[list[int], list[int], list[str], int]:
+    """The columns, and their widths, of a `width`-character table that splits no value.
+
+    Columns are dropped in `drop_order` until the narrowest layout fits (a column takes 3
+    characters of border and padding, plus 1 for the table's edge); the room left goes first to
+    whole cells (a reason, an ensemble's members on one line), then to whole headers.
+
+    Returns:
+        The kept column indexes, their widths, the dropped headers, and the width the table
+        needs to show every column.
+    """
+    narrow = min_widths(keys, header, cells)
+
+    def total(indexes: list[int]) -> int:
+        return sum(narrow[i] for i in indexes) + 3 * len(indexes) + 1
+
+    kept = list(range(len(keys)))
+    for key in drop_order:
+        if total(kept) <= width:
+            break
+        kept = [i for i in kept if keys[i] != key]
+    widths = {i: narrow[i] for i in kept}
+    spare = width - total(kept)
+    longest_cell = {i: max([len(row[i]) for row in cells] + [1]) for i in kept}
+    for target in (longest_cell, {i: max(longest_cell[i], len(header[i])) for i in kept}):
+        for i in kept:
+            grow = max(0, min(spare, target[i] - widths[i]))
+            widths[i] += grow
+            spare -= grow
+    dropped = [header[i] for i in range(len(keys)) if i not in kept]
+    return kept, [widths[i] for i in kept], dropped, total(list(range(len(keys))))
+
+
+SUMMARY_KEYS = ["model", "family", "tasks", "rank", "normalized", "wins", "elo"]
+
+
 def summary_cells(summary: Summary) -> tuple[list[str], list[list[str]]]:
-    """Header and text cells of the across-task summary."""
+    """Header and text cells of the across-task summary (columns `SUMMARY_KEYS`)."""
     header = [
         "model",
         "family",
@@ -183,7 +303,8 @@ def html_table(header: list[str], cells: list[list[str]], css: str = "board") ->
     body = []
     for row in cells:
         mark = ' class="tie"' if any(c == "leader" or c.startswith("≈") for c in row) else ""
-        if any(c.startswith(("failed", "timeout", "oom", "pruned", "skipped")) for c in row[-1:]):
+        notok = ("failed", "timeout", "oom", "pruned", "skipped", "stale", "unsupported")
+        if any(c.startswith(notok) for c in row[-1:]):
             mark = ' class="notok"'
         body.append(f"<tr{mark}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
     rows = "".join(body)
@@ -232,10 +353,10 @@ def render(boards: list[Board], summary: Summary | None, fmt: str) -> str:
         return text
     if fmt == "md":
         if summary is None and len(boards) == 1:
-            return markdown_table(*display_rows(boards[0].rows))
+            return _markdown_board(boards[0])
         parts = []
         for b in boards:
-            parts.append(f"### Leaderboard: {b.task}\n\n" + markdown_table(*display_rows(b.rows)))
+            parts.append(f"### Leaderboard: {b.task}\n\n" + _markdown_board(b))
         if summary is not None:
             notes = "\n".join(f"- {n}" for n in summary_notes(summary))
             parts.append("### Across tasks\n\n" + markdown_table(*summary_cells(summary)))
@@ -247,13 +368,23 @@ def render(boards: list[Board], summary: Summary | None, fmt: str) -> str:
     raise ValueError(f"unknown format {fmt!r}")
 
 
+def _markdown_board(board: Board) -> str:
+    """A task's table in Markdown, with the footnote of the models that were not run."""
+    note = unsupported_note(board)
+    return markdown_table(*display_rows(board.rows)) + (f"\n{note}\n" if note else "")
+
+
+def html_board(board: Board) -> str:
+    """A task's table in HTML, with the footnote of the models that were not run."""
+    note = unsupported_note(board)
+    table = html_table(*display_rows(board.rows))
+    return table + (f'<p class="legend">{html.escape(note)}</p>' if note else "")
+
+
 def html_page(boards: list[Board], summary: Summary | None) -> str:
     """A self-contained HTML page of the leaderboards (no images: see `harness report`)."""
 
-    parts = [
-        f"<h2>Leaderboard: {html.escape(b.task)}</h2>" + html_table(*display_rows(b.rows))
-        for b in boards
-    ]
+    parts = [f"<h2>Leaderboard: {html.escape(b.task)}</h2>" + html_board(b) for b in boards]
     if summary is not None:
         parts.append("<h2>Across tasks</h2>" + html_table(*summary_cells(summary), css="summary"))
         parts.append(

@@ -71,18 +71,14 @@ def run(
     tracker = _open_stores(stores, task.name, config.workers)  # record
     cancelled = threading.Event()
     device, n_jobs = devices.device(), config.n_jobs or _cores_per_study(config.workers)
-    studies, results = [], {}
-    for model, reason in selected:
-        study = StudyRun(
-            task, model, data, config, tracker, reporter, device, n_jobs, extras, cancelled
-        )
-        if reason:  # a model that cannot handle the task is recorded as skipped, with the reason
-            results[model.name] = study.skipped(reason)
-            reporter.study_finished(results[model.name])
-        else:
-            studies.append(study)
-    results.update(drive(studies, config, reporter, cancelled, started))  # tune, refit, holdout
-    ordered = [results[model.name] for model, _ in selected]
+    # a model that cannot handle the task records nothing: the board names it in one footnote
+    runnable = [model for model, reason in selected if not reason]
+    studies = [
+        StudyRun(task, model, data, config, tracker, reporter, device, n_jobs, extras, cancelled)
+        for model in runnable
+    ]
+    results = drive(studies, config, reporter, cancelled, started)  # tune, refit, holdout
+    ordered = [results[model.name] for model in runnable]
     if config.ensemble:
         result = run_ensemble(task, data, config, tracker, extras, ordered)
         reporter.study_finished(result)

@@ -44,6 +44,7 @@ def base_tags(task: Task, model: Model, data: Prepared, config: RunConfig, devic
         schema.STUDY: f"{task.name}.{model.name}",
         schema.METRIC: task.metric,
         schema.PROBLEM_TYPE: task.problem_type,
+        schema.MODALITY: task.modality,
         schema.DIRECTION: get_metric(task.metric).direction,
         schema.FOLDS_FINGERPRINT: data.folds_fingerprint,
         schema.DATA_FINGERPRINT: data.data_fingerprint,

@@ -40,6 +40,7 @@ __all__ = [
     "KIND_WORKER",
     "LEADER",
     "METRIC",
+    "MODALITY",
     "MODEL",
     "MODELS",
     "OOF",
@@ -97,6 +98,7 @@ HOST = TAG + "host"  # the machine of the process that wrote the run
 KIND = TAG + "kind"  # what the run is (`KINDS`)
 LEADER = TAG + "leader"  # a leaderboard run's first model
 METRIC = TAG + "metric"  # the task's primary metric
+MODALITY = TAG + "modality"  # the task's modality (tabular, image, text)
 MODEL = TAG + "model"  # the model's name
 MODELS = TAG + "models"  # a leaderboard run's models
 OOF = TAG + "oof"  # where the best trial's out-of-fold predictions came from

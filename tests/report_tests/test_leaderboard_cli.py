@@ -83,7 +83,10 @@ def test_csv_md_and_html_formats_carry_every_column(board_cli):
     assert "elo_low" in summary[0]
 
     md = board_cli("leaderboard", "breast_cancer", "-f", "md", "--no-log").out
-    assert md.startswith("| rank | model | family | CV roc_auc | vs leader | holdout roc_auc | gap")
+    assert md.startswith(
+        "| rank | model | family | CV roc_auc ± fold sd | 95% CI of CV mean | vs leader | "
+        "holdout roc_auc | gap | log_loss CV / holdout |"
+    )
     page = board_cli("leaderboard", "breast_cancer", "penguins", "-f", "html", "--no-log").out
     assert page.startswith("<!DOCTYPE html>") and "<h2>Across tasks</h2>" in page
     assert "<td>leader</td>" in page

@@ -42,6 +42,38 @@ def test_identical_folds_are_not_worse_and_a_constant_gap_is():
     assert gap.p_value == 0.0 and gap.significant
 
 
+def test_two_sided_identical_folds_are_the_same_model_not_a_difference():
+    """A one-member ensemble has its member's fold scores: the two-sided p is 1, not 0."""
+    same = stats.nadeau_bengio(
+        [0.5, 0.6, 0.7], [0.5, 0.6, 0.7], test_train_ratio=0.5, maximize=True, two_sided=True
+    )
+    assert same.p_value == 1.0 and not same.significant
+    gap = stats.nadeau_bengio(
+        [0.9] * 3, [0.5] * 3, test_train_ratio=0.5, maximize=True, two_sided=True
+    )
+    assert gap.p_value < 1e-20 and gap.significant
+    board = stats.versus_leader(
+        [0.5, 0.6, 0.7], {"copy": [0.5, 0.6, 0.7]}, test_train_ratio=0.5, maximize=True
+    )
+    assert board["copy"].p_value == 1.0 and not board["copy"].significant
+
+
+def test_mean_interval_is_scipys_t_interval_widened_by_the_fold_overlap():
+    from scipy import stats as scipy_stats
+
+    scores = [0.91, 0.93, 0.90, 0.94, 0.92]
+    low, high = stats.mean_interval(scores, test_train_ratio=0.0)
+    expected = scipy_stats.t.interval(
+        0.95, len(scores) - 1, loc=np.mean(scores), scale=scipy_stats.sem(scores)
+    )
+    assert (low, high) == pytest.approx(expected)
+    # corrected: the half-width grows by sqrt((1/k + ratio) / (1/k)) = sqrt(1 + k * ratio)
+    wide_low, wide_high = stats.mean_interval(scores, test_train_ratio=0.25)
+    assert (wide_high - wide_low) == pytest.approx((high - low) * np.sqrt(1 + 5 * 0.25))
+    assert stats.mean_interval([0.9], test_train_ratio=0.25) is None
+    assert stats.mean_interval([0.9, float("nan")], test_train_ratio=0.25) is None
+
+
 def test_nadeau_bengio_refuses_different_fold_counts():
     with pytest.raises(ValueError, match="scored on 5 and 3 folds"):
         stats.nadeau_bengio([1] * 5, [1] * 3, test_train_ratio=0.25, maximize=True)
