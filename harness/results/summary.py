@@ -32,7 +32,8 @@ class SummaryRow:
         family: Model family.
         tasks_ok: Tasks where it finished ok.
         tasks_failed: Tasks where it ran and did not finish ok (failed, timeout, ...).
-        tasks_missing: Tasks of the summary where it has no run or was skipped as unsupported.
+        tasks_missing: Tasks of the summary where it has no run or was skipped (unsupported,
+            or the budget ended first).
         mean_rank: Mean rank over the tasks where it ran (failed ones rank last on their task).
         normalized: Mean normalized score (dummy 0, best 1; a failure counts 0) over tasks with a
             dummy run; None when no task has one.

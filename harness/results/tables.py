@@ -277,8 +277,9 @@ def summary_notes(summary: Summary) -> list[str]:
     lines = [
         f"{len(summary.tasks)} tasks ({', '.join(summary.tasks)}); every statistic uses {basis}. "
         "Failed runs rank last on their task and count 0 in the normalized score; models "
-        "skipped as unsupported are missing there. Elo: Bradley-Terry on pairwise per-task "
-        "wins, 1000 = average model, 95% percentile bootstrap over tasks (200 draws, seed 0)."
+        "that did not run on a task (unsupported or skipped) are missing there. Elo: "
+        "Bradley-Terry on pairwise per-task wins, 1000 = average model, 95% percentile "
+        "bootstrap over tasks (200 draws, seed 0)."
     ]
     test = summary.friedman
     if test is not None and test.statistic is not None:
