@@ -138,6 +138,13 @@ def _split(models: Sequence[str], baselines) -> tuple[list[int], list[int]]:
     return (real, base) if real else (list(range(len(models))), [])
 
 
+def _ticks():
+    """At most about six ticks: zoomed axes have long tick labels (0.9875) that must not touch."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10])
+
+
 def _fmt(value: float) -> str:
     return f"{value:.4g}" if abs(value) >= 1e4 or abs(value) < 1e-3 else f"{value:.3f}"
 
@@ -255,6 +262,7 @@ def _bars_figure(
         0.08,
     )
     ax.set_xlim(low, high)
+    ax.xaxis.set_major_locator(_ticks())
     ax.grid(axis="y", visible=False)
     drawn, notes = _vertical_refs(ax, [(models[i], cv_mean[i]) for i in base], low, high)
     handles = []
@@ -310,6 +318,7 @@ def _fold_strips_figure(folds: Mapping[str, Sequence[float]], metric: str, basel
     ax.grid(axis="y", visible=False)
     low, high = _span([v for i in real for v in folds[names[i]]], 0.06)
     ax.set_xlim(low, high)
+    ax.xaxis.set_major_locator(_ticks())
     refs = [(names[i], float(np.mean(folds[names[i]]))) for i in base if len(folds[names[i]])]
     _, notes = _vertical_refs(ax, refs, low, high)
     ax.set_xlabel(f"{metric} per fold (color = fold)")
@@ -360,74 +369,79 @@ _ANGLES = tuple(
 )
 
 
+def _darker(color: str, share: float = 0.35) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    return tuple(c * (1 - share) for c in to_rgb(color))
+
+
 def spread_labels(
     ax,
     xs: Sequence[float],
     ys: Sequence[float],
     labels: Sequence[str],
     *,
+    colors: Sequence[str] | None = None,
     marker_px: float = 5.0,
     fontsize: float = 8,
 ) -> list:
-    """Label points so that no two labels overlap, nor a label a point: each label, in order,
-    takes the nearest free spot on rings around its point (a leader line joins the ones set
-    apart). Deterministic; call after the axes' limits and the figure's layout are final.
+    """Label points so that no two labels overlap, nor a label a point.
+
+    Each label, in order, takes the nearest spot on rings around its point (`_RADII` pixels, 16
+    directions) that overlaps nothing, preferring spots nearer its own point than any other
+    point; a leader line joins a label to its point when it is set apart or another point is
+    nearer. Labels take their point's colour, darkened (`colors`). Deterministic: no randomness,
+    ties go to the earlier ring and direction. Call after the axes' limits and the figure's
+    layout are final.
 
     Returns the Text objects (gid LABEL_GID).
     """
-    fig = ax.figure
-    renderer = fig.canvas.get_renderer()
+    renderer = ax.figure.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
     bounds = (frame.x0 + 1, frame.y0 + 1, frame.x1 - 1, frame.y1 - 1)
     points = ax.transData.transform(np.column_stack([xs, ys]).astype(float))
     obstacles = [
         (px - marker_px, py - marker_px, px + marker_px, py + marker_px) for px, py in points
     ]
+    to_data = ax.transData.inverted()
     texts, placed = [], []
-    for (px, py), label in zip(points, labels, strict=True):
+    for k, ((px, py), label) in enumerate(zip(points, labels, strict=True)):
+        ink = _darker(colors[k]) if colors else "#111111"
         text = ax.text(
-            0,
-            0,
-            label,
-            fontsize=fontsize,
-            ha="center",
-            va="center",
-            zorder=5,
-            gid=LABEL_GID,
-            color="#111111",
+            0, 0, label, fontsize=fontsize, ha="center", va="center", zorder=5, gid=LABEL_GID
         )
+        text.set_color(ink)
         extent = text.get_window_extent(renderer)
         w, h = extent.width + 2, extent.height
-        best, best_cost = None, None
+        best, best_key = None, None
         for radius in _RADII:
             for angle in _ANGLES:
                 cx = px + np.cos(angle) * (radius + w / 2)
                 cy = py + np.sin(angle) * (radius + h / 2)
                 box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-                outside = (
-                    box[0] < bounds[0]
-                    or box[1] < bounds[1]
-                    or box[2] > bounds[2]
-                    or box[3] > bounds[3]
+                inside = (
+                    bounds[0] <= box[0]
+                    and bounds[1] <= box[1]
+                    and box[2] <= bounds[2]
+                    and box[3] <= bounds[3]
                 )
-                cost = sum(_overlap_area(box, o) for o in placed + obstacles)
-                if outside:
-                    cost += 1e6
-                if cost == 0 and not any(_boxes_overlap(box, o, 1.0) for o in placed):
-                    best, best_cost = (cx, cy, box, radius), 0
-                    break
-                if best_cost is None or cost < best_cost:
-                    best, best_cost = (cx, cy, box, radius), cost
-            if best_cost == 0:
-                break
-        cx, cy, box, radius = best
+                clash = sum(_overlap_area(box, o) for o in obstacles) + sum(
+                    _overlap_area(box, o) + _boxes_overlap(box, o, 1.0) for o in placed
+                )
+                own = np.hypot(cx - px, cy - py)
+                ambiguous = bool(np.any(np.hypot(points[:, 0] - cx, points[:, 1] - cy) < own - 1))
+                key = (not inside, clash, radius + (40 if ambiguous else 0))
+                if best_key is None or key < best_key:
+                    best, best_key = (cx, cy, box, radius, ambiguous), key
+            if best_key[:2] == (False, 0) and best_key[2] <= radius:
+                break  # nothing farther out can beat a free, unambiguous spot
+        cx, cy, box, radius, ambiguous = best
         placed.append(box)
-        to_data = ax.transData.inverted()
         text.set_position(to_data.transform((cx, cy)))
-        if radius > 6:
+        if radius > 6 or ambiguous:
             ex, ey = min(max(px, box[0]), box[2]), min(max(py, box[1]), box[3])
             (x0, y0), (x1, y1) = to_data.transform([(px, py), (ex, ey)])
-            ax.plot([x0, x1], [y0, y1], color="#777777", lw=0.6, zorder=2)
+            ax.plot([x0, x1], [y0, y1], color=ink, lw=0.7, zorder=2)
         texts.append(text)
     return texts
 
@@ -444,7 +458,8 @@ def _cv_vs_holdout_figure(
     from matplotlib.lines import Line2D
 
     real, base = _split(models, baselines)
-    fig, ax = plt.subplots(figsize=(7.0, 4.6))
+    # wider than 700 px: the page gives it a row of its own, at its natural size
+    fig, ax = plt.subplots(figsize=(8.4, 6.0))
     low, high = _span([*(cv[i] for i in real), *(holdout[i] for i in real)], 0.1)
     ax.plot([low, high], [low, high], "--", color="#888888", lw=1, zorder=1)
     ax.set_xlim(low, high)
@@ -478,10 +493,8 @@ def _cv_vs_holdout_figure(
             )
         else:
             notes.append(f"{models[i]} (baseline) CV {_fmt(x)}, holdout {_fmt(y)}: off the axes")
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=6))
+    ax.xaxis.set_major_locator(_ticks())
+    ax.yaxis.set_major_locator(_ticks())
     ax.set_xlabel(f"CV {metric} (mean over folds)")
     ax.set_ylabel(f"holdout {metric}")
     _title(ax, "CV vs holdout (dashed: equal)", notes)
@@ -499,6 +512,7 @@ def _cv_vs_holdout_figure(
         [cv[i] for i in real],
         [holdout[i] for i in real],
         [str(n + 1) for n in range(len(real))],
+        colors=[color for color, _, _ in looks],
     )
     return fig
 
