@@ -204,7 +204,8 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
                 "fold_strips",
                 "Score of each model on each fold; the same fold has the same color in every row, "
                 "which is what the paired test compares. The grey line spans a model's lowest to "
-                "highest fold score; a baseline's mean fold score is a dashed line.",
+                "highest fold score; a baseline's mean fold score is a dashed line, or named "
+                "above the plot when off its axis.",
                 plots.fold_strips(
                     {r.model: board.fold_scores[r.model] for r in ranked},
                     board.metric,
