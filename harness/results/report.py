@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 BEST_MODELS = 2
+_BASELINE = "baseline"  # the family (harness.contracts.model.FAMILIES) drawn as reference lines
 
 
 @dataclass(frozen=True)
@@ -186,11 +187,15 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
         section.notes.append(unsupported_note(board))
     task_figs: list[Figure] = []
     if ranked:
+        # Baselines (dummy) are reference lines, so the axes zoom to the models that compete.
+        baselines = {r.model for r in ranked if r.family == _BASELINE}
+        order = [r.model for r in ranked]  # a model has one colour and marker in every plot
         task_figs.append(
             Figure(
                 "cv_bars",
-                "Mean CV score ± one standard deviation over folds (blue: not significantly worse "
-                "than the leader), holdout score as diamonds.",
+                "Mean CV score ± one standard deviation over folds (the error bars; blue: not "
+                "significantly worse than the leader), holdout score as diamonds; baselines as "
+                "dashed lines, or named above the plot when off its axis.",
                 plots.bars(
                     [r.model for r in ranked],
                     [r.cv_mean for r in ranked],
@@ -198,6 +203,7 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
                     [r.holdout for r in ranked],
                     [bool(r.not_worse) for r in ranked],
                     board.metric,
+                    baselines=baselines,
                 ),
             )
         )
@@ -205,9 +211,13 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
             Figure(
                 "fold_strips",
                 "Score of each model on each fold; the same fold has the same color in every row, "
-                "which is what the paired test compares.",
+                "which is what the paired test compares. The grey line spans a model's lowest to "
+                "highest fold score; a baseline's mean fold score is a dashed line, or named "
+                "above the plot when off its axis.",
                 plots.fold_strips(
-                    {r.model: board.fold_scores[r.model] for r in ranked}, board.metric
+                    {r.model: board.fold_scores[r.model] for r in ranked},
+                    board.metric,
+                    baselines=baselines,
                 ),
             )
         )
@@ -216,13 +226,16 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
             task_figs.append(
                 Figure(
                     "cv_vs_holdout",
-                    "Mean CV score against holdout score; the dashed line is equality, the "
-                    "distance from it is the shake-up.",
+                    "Mean CV score against holdout score, one numbered point per model (the key "
+                    "beside the plot, in rank order); the dashed line is equality, the distance "
+                    "from it is the shake-up.",
                     plots.cv_vs_holdout(
                         [r.model for r in both],
                         [r.cv_mean for r in both],
                         [r.holdout for r in both],
                         board.metric,
+                        baselines=baselines,
+                        order=order,
                     ),
                 )
             )
@@ -232,8 +245,12 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
                 Figure(
                     "anytime",
                     "Best CV score so far against the number of trials and against the "
-                    "seconds spent in trials (anytime performance).",
-                    plots.anytime(curves, board.metric, board.maximize),
+                    "seconds spent in trials (anytime performance), one colour and marker per "
+                    "model as in CV vs holdout; a baseline is a dashed line, or named above the "
+                    "plots when off their axis.",
+                    plots.anytime(
+                        curves, board.metric, board.maximize, baselines=baselines, order=order
+                    ),
                 )
             )
     model_figs: list[tuple[Any, list[Figure]]] = []
