@@ -213,11 +213,19 @@ def _members(tags: dict) -> dict[str, float]:
 
 
 def fold_size_ratio(tags: dict) -> float:
-    """n_test / n_train of one fold, from the study run's tags (`harness.folds`, `.repeats`, `.cv`).
+    """n_test / n_train of one fold, from the study run's tags.
 
-    K-fold (any flavour, repeated or not): 1 / (K - 1). Forward-chaining time folds train on
-    1..K blocks and score the next one, so the ratio is the mean of 1/i over the folds.
+    Runs since 0.3 carry it (`harness.test_train_ratio`, measured on their folds). For older
+    ones it follows from `harness.folds`, `.repeats` and `.cv`: K-fold (any flavour, repeated or
+    not) 1 / (K - 1); their forward-chaining time folds trained on 1..K blocks and scored the
+    next one, so the mean of 1/i over the folds.
     """
+    stored = tags.get(schema.TEST_TRAIN_RATIO)
+    try:
+        if stored is not None and float(stored) > 0:
+            return float(stored)
+    except ValueError:
+        pass
     total = int(tags.get(schema.FOLDS, "5") or 5)
     repeats = max(int(tags.get(schema.REPEATS, "1") or 1), 1)
     k = max(total // repeats, 2)

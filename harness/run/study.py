@@ -50,6 +50,7 @@ def base_tags(task: Task, model: Model, data: Prepared, config: RunConfig, devic
         schema.DATA_FINGERPRINT: data.data_fingerprint,
         schema.FOLDS: len(data.folds),
         schema.CV: data.scheme,
+        schema.TEST_TRAIN_RATIO: f"{data.test_train_ratio:.6g}",
         schema.REPEATS: data.repeats,
         schema.DEVICE: device if "gpu" in model.hardware else "cpu",
         schema.SEED: config.seed,

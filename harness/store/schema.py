@@ -61,6 +61,7 @@ __all__ = [
     "TAG",
     "TASK",
     "TEST_ARRAY",
+    "TEST_TRAIN_RATIO",
     "TRIAL",
     "TRIALS_TARGET",
     "VERSION",
@@ -113,6 +114,7 @@ STATUS = TAG + "status"  # `STATUSES`, or running
 STUDY = TAG + "study"  # the Optuna study `<task>.<model>`
 STUDY_UID = TAG + "study_uid"  # the study's identity (it changes when `--fresh` recreates it)
 TASK = TAG + "task"  # the task's name
+TEST_TRAIN_RATIO = TAG + "test_train_ratio"  # validation / training rows of a fold, mean
 TRIAL = TAG + "trial"  # a trial run's Optuna trial number
 TRIALS_TARGET = TAG + "trials_target"  # the trials a worker's studies should have
 VERSION = TAG + "version"  # harness's version

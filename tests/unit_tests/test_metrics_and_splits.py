@@ -164,6 +164,15 @@ def test_time_ordered_data_holds_out_the_latest_rows_and_folds_only_look_back():
     train_times = times.to_numpy()[np.argsort(times.to_numpy())][:160]
     for train, valid in prepared.folds:
         assert train_times[train].max() < train_times[valid].min()  # train on the past only
+        assert np.array_equal(train, np.arange(valid[0]))  # on every row before the block
+    # the 4 validation blocks share the latest half of the training part, 20 rows each
+    assert [len(valid) for _, valid in prepared.folds] == [20, 20, 20, 20]
+    assert [len(train) for train, _ in prepared.folds] == [80, 100, 120, 140]
+    assert prepared.test_train_ratio == pytest.approx(
+        np.mean([20 / 80, 20 / 100, 20 / 120, 20 / 140])
+    )
+    with pytest.raises(DataError, match="11 training rows are too few for 3 time-ordered folds"):
+        prepare(_regression_task(), _dataset(n=14, times=pd.Series(np.arange(14))), folds=3, seed=0)
 
 
 def test_grouped_data_never_splits_a_group_between_holdout_folds_and_training():

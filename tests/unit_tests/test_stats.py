@@ -130,7 +130,9 @@ def test_the_test_train_ratio_follows_the_cv_scheme():
     assert fold_size_ratio({"harness.folds": "5"}) == pytest.approx(1 / 4)
     assert fold_size_ratio({"harness.folds": "15", "harness.repeats": "3"}) == pytest.approx(1 / 4)
     time_folds = fold_size_ratio({"harness.folds": "3", "harness.cv": "time"})
-    assert time_folds == pytest.approx((1 + 1 / 2 + 1 / 3) / 3)
+    assert time_folds == pytest.approx((1 + 1 / 2 + 1 / 3) / 3)  # a run made before 0.3
+    measured = {"harness.folds": "3", "harness.cv": "time", "harness.test_train_ratio": "0.21"}
+    assert fold_size_ratio(measured) == 0.21  # runs since 0.3 carry their folds' own ratio
 
 
 def _run(model, cv, folds, fingerprint="fp"):
