@@ -215,10 +215,10 @@ def _members(tags: dict) -> dict[str, float]:
 def fold_size_ratio(tags: dict) -> float:
     """n_test / n_train of one fold, from the study run's tags.
 
-    Runs since 0.3 carry it (`harness.test_train_ratio`, measured on their folds). For older
-    ones it follows from `harness.folds`, `.repeats` and `.cv`: K-fold (any flavour, repeated or
-    not) 1 / (K - 1); their forward-chaining time folds trained on 1..K blocks and scored the
-    next one, so the mean of 1/i over the folds.
+    Runs made since December 2026 carry it (`harness.test_train_ratio`, measured on their
+    folds). For older ones it follows from `harness.folds`, `.repeats` and `.cv`: K-fold (any
+    flavour, repeated or not) 1 / (K - 1); their forward-chaining time folds trained on 1..K
+    blocks and scored the next one, so the mean of 1/i over the folds.
     """
     stored = tags.get(schema.TEST_TRAIN_RATIO)
     try:
@@ -260,7 +260,7 @@ def build_board(
     """Rank study runs of one task and test each ranked model against the leader.
 
     Models that cannot handle the task are the board's `unsupported` footnote, not rows (rows
-    with status "unsupported" with `show_all`); stores written before 0.3 recorded them as
+    with status "unsupported" with `show_all`); older stores recorded them as
     skipped runs, which are folded into the footnote too.
 
     Raises:
@@ -324,8 +324,9 @@ def build_board(
 def unsupported_models(task: str, runs: list[Any]) -> dict[str, str]:
     """The registered models that cannot handle the task of these study runs, with the reason.
 
-    The modality and problem type come from the runs' tags (`harness.modality` since 0.3; an
-    older store's runs fall back on the registered task of that name, else tabular).
+    The modality and problem type come from the runs' tags (`harness.modality` is written since
+    December 2026; an older store's runs fall back on the registered task of that name, else
+    tabular).
     """
     from harness import registry
     from harness.errors import UnknownNameError

@@ -106,7 +106,7 @@ def test_a_run_records_no_runs_for_models_that_cannot_handle_the_task(tmp_path, 
     assert {r.data.tags[schema.MODEL] for r in runs} == {"dummy"}
     assert runs[0].data.tags[schema.MODALITY] == "tabular"
 
-    # A store written before 0.3 recorded them as skipped runs: they join the footnote.
+    # An older store recorded them as skipped runs: they join the footnote.
     tracker = Tracker(stores)
     old = {
         schema.KIND: schema.KIND_STUDY,
