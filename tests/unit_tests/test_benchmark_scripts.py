@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-SCRIPTS = ("overhead", "startup", "scale", "parallel", "peer", "gpu", "storage")
+SCRIPTS = ("overhead", "startup", "scale", "parallel", "peer", "gpu", "storage", "cv_holdout")
 
 
 @pytest.fixture
