@@ -161,6 +161,7 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
     from harness.results import plots
     from harness.results.leaderboard import log_board
     from harness.results.tables import (
+        BOARD_WRAPS,
         display_rows,
         html_table,
         markdown_table,
@@ -171,7 +172,7 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
     header, cells = display_rows(board.rows)
     direction = "higher" if board.maximize else "lower"
     section = Section(_slug(board.task), f"Task: {board.task}")
-    section.html_tables.append(html_table(header, cells))
+    section.html_tables.append(html_table(header, cells, wraps=BOARD_WRAPS))
     section.md_tables.append(markdown_table(header, cells))
     ranked = board.ranked
     folds = len(next(iter(board.fold_scores.values()), []))
@@ -288,7 +289,7 @@ def summary_section(
 
     header, cells = summary_cells(summary)
     section = Section("across-tasks", "Across tasks")
-    section.html_tables.append(html_table(header, cells, css="summary"))
+    section.html_tables.append(html_table(header, cells, css="summary", wraps=("model",)))
     section.md_tables.append(markdown_table(header, cells))
     section.notes.extend(summary_notes(summary))
     test = summary.friedman

@@ -18,6 +18,7 @@ from harness.results.leaderboard import Board, Row
 from harness.results.summary import Summary
 
 __all__ = [
+    "BOARD_WRAPS",
     "CSS",
     "DROP_ORDER",
     "LEGEND",
@@ -43,12 +44,13 @@ __all__ = [
 # The style of every harness HTML page (the report, explore, a board as HTML).
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
-max-width:1180px;padding:0 24px 48px;color:#1f2328;line-height:1.45}
+max-width:1320px;padding:0 24px 48px;color:#1f2328;line-height:1.45}
 h1{margin:24px 0 4px}h2{margin-top:36px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
 h3{margin-top:24px}.meta,.legend{color:#57606a;font-size:0.9em}
 table{border-collapse:collapse;margin:12px 0;font-size:0.86em}
 th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f6f8fa}tr.tie td{background:#eaf3fb}tr.notok td{color:#8c959f;font-style:italic}
+th{background:#f6f8fa}td.nw{white-space:nowrap}.scroll{overflow-x:auto}.scroll table{font-size:0.8em}
+tr.tie td{background:#eaf3fb}tr.notok td{color:#8c959f;font-style:italic}
 .figs{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
 figure{margin:0;border:1px solid #eaeef2;padding:8px;border-radius:6px;background:#fff;
 flex:0 1 540px}figure.wide{flex:1 1 100%}figure img{max-width:100%;height:auto;display:block}
@@ -187,6 +189,8 @@ def unsupported_note(board: Board) -> str:
 # Cells that must not wrap inside (numbers, intervals, marks): a line break may only fall
 # between the words of names, members and reasons.
 WRAPS = {"model", "status", "family"}
+# The same in HTML, by header.
+BOARD_WRAPS = ("model", "status")
 
 
 def min_widths(keys: list[str], header: list[str], cells: list[list[str]]) -> list[int]:
@@ -298,17 +302,36 @@ def markdown_table(header: list[str], cells: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def html_table(header: list[str], cells: list[list[str]], css: str = "board") -> str:
-    """An HTML table (cells escaped); ranked rows that tie with the leader are highlighted."""
+def html_table(
+    header: list[str],
+    cells: list[list[str]],
+    css: str = "board",
+    wraps: tuple[str, ...] | None = None,
+) -> str:
+    """An HTML table (cells escaped); ranked rows that tie with the leader are highlighted.
+
+    With `wraps` (the headers whose cells may wrap), every other cell keeps its value on one
+    line and the table scrolls sideways in its box when the page is too narrow.
+    """
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    whole = [wraps is not None and h not in wraps for h in header]
     body = []
     for row in cells:
         mark = ' class="tie"' if any(c == "leader" or c.startswith("≈") for c in row) else ""
         notok = ("failed", "timeout", "oom", "pruned", "skipped", "stale", "unsupported")
         if any(c.startswith(notok) for c in row[-1:]):
             mark = ' class="notok"'
-        body.append(f"<tr{mark}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
+        tds = "".join(
+            (f'<td class="nw">{html.escape(c)}</td>' if nowrap else f"<td>{html.escape(c)}</td>")
+            for c, nowrap in zip(row, whole, strict=True)
+        )
+        body.append(f"<tr{mark}>{tds}</tr>")
     rows = "".join(body)
+    if wraps is not None:
+        return (
+            f'<div class="scroll"><table class="{css}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table></div>"
+        )
     return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 
@@ -378,7 +401,7 @@ def _markdown_board(board: Board) -> str:
 def html_board(board: Board) -> str:
     """A task's table in HTML, with the footnote of the models that were not run."""
     note = unsupported_note(board)
-    table = html_table(*display_rows(board.rows))
+    table = html_table(*display_rows(board.rows), wraps=BOARD_WRAPS)
     return table + (f'<p class="legend">{html.escape(note)}</p>' if note else "")
 
 
@@ -387,7 +410,8 @@ def html_page(boards: list[Board], summary: Summary | None) -> str:
 
     parts = [f"<h2>Leaderboard: {html.escape(b.task)}</h2>" + html_board(b) for b in boards]
     if summary is not None:
-        parts.append("<h2>Across tasks</h2>" + html_table(*summary_cells(summary), css="summary"))
+        summary_table = html_table(*summary_cells(summary), css="summary", wraps=("model",))
+        parts.append("<h2>Across tasks</h2>" + summary_table)
         parts.append(
             "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in summary_notes(summary)) + "</ul>"
         )
