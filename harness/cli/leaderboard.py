@@ -169,7 +169,10 @@ def leaderboard(
         "cv", "--by", help="Score the across-task summary on 'cv' (default) or 'holdout' scores."
     ),
     log: bool = typer.Option(
-        True, "--log/--no-log", help="Also log each table to the task's MLflow 'leaderboard' run."
+        False,
+        "--log/--no-log",
+        help="Also log each table to the task's MLflow 'leaderboard' run (a read command "
+        "writes nothing to the store unless asked; 'harness run' logs it itself).",
     ),
     show_all: bool = typer.Option(
         False, "--all", help="Also list the models that cannot handle the task, as rows."

@@ -24,7 +24,10 @@ def report(
         "cv", "--by", help="Score the across-task summary on 'cv' (default) or 'holdout' scores."
     ),
     log: bool = typer.Option(
-        True, "--log/--no-log", help="Also log the plots to MLflow (study and leaderboard runs)."
+        False,
+        "--log/--no-log",
+        help="Also log the plots to MLflow (study and leaderboard runs); by default the report "
+        "writes nothing to the store.",
     ),
     show_all: bool = typer.Option(
         False, "--all", help="Also list the models that cannot handle a task, as rows."

@@ -89,14 +89,14 @@ def test_csv_md_and_html_formats_carry_every_column(board_cli):
     )
     page = board_cli("leaderboard", "breast_cancer", "penguins", "-f", "html", "--no-log").out
     assert page.startswith("<!DOCTYPE html>") and "<h2>Across tasks</h2>" in page
-    assert "<td>leader</td>" in page
+    assert '<td class="nw">leader</td>' in page  # a value on one line
 
 
 def test_the_leaderboard_is_logged_as_one_leaderboard_run_per_task_that_study_readers_ignore(
     board_cli, board_store
 ):
     for _ in range(2):
-        assert board_cli("leaderboard", "penguins", "-f", "json").code == 0
+        assert board_cli("leaderboard", "penguins", "-f", "json", "--log").code == 0
     client = MlflowClient(tracking_uri=board_store.tracking_uri)
     experiment = client.get_experiment_by_name("penguins")
     runs = client.search_runs(
@@ -165,3 +165,39 @@ def test_a_task_made_from_the_users_own_csv_has_a_leaderboard_and_a_report(cli, 
     report = cli("report", "flowers", "--out", "rep", "--no-log")
     assert report.code == 0, report.err
     assert "Task: flowers" in (store.root / "rep" / "report.html").read_text()
+
+
+def test_read_commands_write_nothing_to_the_store_unless_asked(board_cli, board_store):
+    """`leaderboard`, `report`, `submit` and `show` read a shared or read-only store without
+    touching it; `--log` is how a user asks for the leaderboard run and the plots in MLflow."""
+    import hashlib
+    import sqlite3
+
+    def content(path) -> bytes:
+        if path.suffix != ".db":
+            return path.read_bytes()
+        # a database's rows, not its pages: reading may checkpoint an earlier writer's WAL
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            return "\n".join(db.iterdump()).encode()
+
+    def snapshot() -> dict[str, str]:
+        root = board_store.root / "mlruns"
+        return {
+            str(path.relative_to(root)): hashlib.sha256(content(path)).hexdigest()
+            for path in sorted(root.rglob("*"))
+            if path.is_file() and not path.name.endswith(("-wal", "-shm"))
+        }
+
+    before = snapshot()
+    for args in (
+        ("leaderboard",),
+        ("leaderboard", "penguins", "-f", "md"),
+        ("report", "breast_cancer", "--out", "read-only-report"),
+        ("submit", "penguins", "--out", "penguins.csv"),
+        ("show", "penguins"),
+    ):
+        result = board_cli(*args)
+        assert result.code == 0, (args, result.err)
+    assert snapshot() == before
+    assert board_cli("leaderboard", "ames", "--log", "-f", "json").code == 0
+    assert snapshot() != before  # asked: the leaderboard run is written

@@ -60,7 +60,7 @@ def test_the_report_renders_in_chromium_with_every_image_and_no_console_error(
 
 
 def test_report_plots_are_logged_to_the_runs_they_describe(board_cli, board_store):
-    assert board_cli("report", "penguins", "ames", "--out", "rep2").code == 0
+    assert board_cli("report", "penguins", "ames", "--out", "rep2", "--log").code == 0
     client = MlflowClient(tracking_uri=board_store.tracking_uri)
     experiment = client.get_experiment_by_name("penguins")
     board = client.search_runs(
