@@ -18,12 +18,29 @@ from harness.errors import DataError, UsageError
 
 __all__ = [
     "SCHEMES",
+    "SEEDS",
     "TIME_FIRST_TRAIN",
     "Prepared",
+    "check_seed",
     "fingerprint_frame",
     "forward_chaining",
     "prepare",
 ]
+
+SEEDS = 2**32  # seeds are 0 to 2**32 - 1, as NumPy and scikit-learn take them
+
+
+def check_seed(seed: int) -> int:
+    """`seed`, once checked to be one NumPy and scikit-learn take (0 to 2**32 - 1).
+
+    Seeds derived from it (the repeats' folds, the sampler's) wrap around below 2**32.
+
+    Raises:
+        UsageError: A negative seed, or one of 2**32 or more.
+    """
+    if not 0 <= seed < SEEDS:
+        raise UsageError(f"--seed must be between 0 and 2**32 - 1 ({SEEDS - 1}), got {seed}.")
+    return seed
 
 
 @dataclass(frozen=True)
@@ -237,7 +254,7 @@ def _cv_folds(
         scheme, splitter_class = "kfold", KFold
     pairs: list[tuple[np.ndarray, np.ndarray]] = []
     for repeat in range(repeats):  # repeated CV: the same scheme reshuffled with seed + repeat
-        splitter = splitter_class(folds, shuffle=True, random_state=seed + repeat)
+        splitter = splitter_class(folds, shuffle=True, random_state=(seed + repeat) % SEEDS)
         pairs.extend(splitter.split(np.zeros(len(y)), y, groups))
     return scheme, pairs
 
@@ -259,9 +276,11 @@ def prepare(task: Task, data: Dataset, *, folds: int, seed: int, repeats: int = 
         repeats: Repetitions of the K-fold (at least 1).
 
     Raises:
-        UsageError: `folds` below 2, `repeats` below 1, or repeats of time-ordered folds.
+        UsageError: A seed outside 0 to 2**32 - 1, `folds` below 2, `repeats` below 1, or
+            repeats of time-ordered folds.
         DataError: Too few rows, groups or members of a class for the requested folds.
     """
+    check_seed(seed)
     if folds < 2:
         raise UsageError(f"--folds must be at least 2, got {folds}.")
     if repeats < 1:
