@@ -8,12 +8,13 @@ leaderboard refuse to compare runs made on different folds or different data.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from harness.contracts.task import Dataset, Task
+from harness.data.health import without_infinite
 from harness.errors import DataError, UsageError
 
 __all__ = [
@@ -60,6 +61,9 @@ class Prepared:
         folds_fingerprint: Digest of the holdout rows and the fold assignment.
         scheme: The CV scheme: stratified, kfold, group, stratified_group or time.
         repeats: How many times the K-fold was repeated (the folds hold K * repeats pairs).
+        infinite: Infinite values of the labeled rows' numeric columns, per column: `prepare`
+            made them missing (NaN), so models impute them as missing values (the fingerprints
+            are those of the data as loaded).
     """
 
     X: pd.DataFrame
@@ -74,6 +78,7 @@ class Prepared:
     folds_fingerprint: str
     scheme: str = "stratified"
     repeats: int = 1
+    infinite: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_classes(self) -> int:
@@ -266,7 +271,9 @@ def prepare(task: Task, data: Dataset, *, folds: int, seed: int, repeats: int = 
     has groups, and the latest rows when it has times (or the dataset's official test part). The
     folds are stratified K-fold for classification and K-fold for regression, grouped when the
     data has groups, and forward-chaining when it has times. `repeats` > 1 repeats the (grouped)
-    K-fold with reshuffled seeds: `folds * repeats` fold pairs in all.
+    K-fold with reshuffled seeds: `folds * repeats` fold pairs in all. Infinite values of
+    numeric features become missing values, which every model's preprocessing imputes
+    (`Prepared.infinite` counts them for the health check).
 
     Args:
         task: The task (problem type, holdout share).
@@ -290,6 +297,7 @@ def prepare(task: Task, data: Dataset, *, folds: int, seed: int, repeats: int = 
     classes = _classes(task, y if data.holdout_y is None else pd.concat([y, data.holdout_y]))
     encoded = _encode(task, y, classes)
     data_fp = fingerprint_frame(X, y)
+    X, infinite = without_infinite(X, data.feature_kinds)  # models see them as missing
     ordered = data.times is not None
 
     if data.holdout_X is not None:
@@ -300,6 +308,8 @@ def prepare(task: Task, data: Dataset, *, folds: int, seed: int, repeats: int = 
         hold_y = _encode(task, data.holdout_y.reset_index(drop=True), classes)
         hold_ids = np.arange(len(X), len(X) + len(hold_X))
         data_fp = _digest(data_fp.encode(), fingerprint_frame(hold_X, data.holdout_y).encode())
+        hold_X, more = without_infinite(hold_X, data.feature_kinds)
+        infinite = {c: infinite.get(c, 0) + more.get(c, 0) for c in {**infinite, **more}}
         holdout_marker = b"official"
     else:
         train_idx, hold_idx = _holdout_split(task, data, encoded, seed)
@@ -335,4 +345,5 @@ def prepare(task: Task, data: Dataset, *, folds: int, seed: int, repeats: int = 
         folds_fingerprint=folds_fp,
         scheme=scheme,
         repeats=repeats,
+        infinite=infinite,
     )

@@ -213,3 +213,14 @@ def test_a_sample_target_that_train_lacks_asks_for_the_target_flag(
         store, result, 1, "The target column 'Species' of 'sample_submission.csv' is not in"
     )
     assert "similar name: 'species'; name the target with --target COLUMN" in result[1]
+
+
+def test_a_target_with_only_infinite_or_missing_values_is_refused(harness_main, store, diabetes):
+    frame = diabetes.assign(target=float("inf"))
+    frame.loc[:10, "target"] = float("nan")
+    frame.loc[11:20, "target"] = float("-inf")
+    path = write(store.root, "sugar.csv", frame)
+    result = harness_main("run", str(path), "--target", "target")
+    assert_refused(
+        store, result, 1, f"The target 'target' of '{path}' has no values (all missing or infinite)"
+    )
