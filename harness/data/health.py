@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness.errors import plain
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -97,7 +99,9 @@ def constant_columns(frame: pd.DataFrame) -> list[Finding]:
         elif values.nunique(dropna=False) == 1:
             findings.append(
                 Finding(
-                    "constant", f"column {column!r} is constant ({values.iloc[0]!r}).", (column,)
+                    "constant",
+                    f"column {column!r} is constant ({plain(values.iloc[0])!r}).",
+                    (str(column),),
                 )
             )
     return findings
@@ -184,7 +188,7 @@ def imbalance(y: Any, classes: tuple) -> list[Finding]:
     rare = [(classes[i], shares[i]) for i in range(len(classes)) if shares[i] < IMBALANCE_SHARE]
     if not rare:
         return []
-    listed = ", ".join(f"{label!r} {share:.1%}" for label, share in rare)
+    listed = ", ".join(f"{plain(label)!r} {share:.1%}" for label, share in rare)
     return [
         Finding(
             "imbalance",

@@ -15,7 +15,7 @@ import pandas as pd
 
 from harness.contracts.task import Dataset, Task
 from harness.data.health import without_infinite
-from harness.errors import DataError, UsageError
+from harness.errors import DataError, UsageError, plain
 
 __all__ = [
     "SCHEMES",
@@ -123,7 +123,7 @@ def _encode(task: Task, y: pd.Series, classes: tuple) -> np.ndarray:
         except (TypeError, ValueError):
             raise DataError(
                 f"Task {task.name!r}: a regression target must be numeric; got values such as "
-                f"{y.iloc[0]!r}."
+                f"{plain(y.iloc[0])!r}."
             ) from None
     codes = {label: code for code, label in enumerate(classes)}
     return y.map(codes).to_numpy(dtype=np.int64)
@@ -134,7 +134,7 @@ def _classes(task: Task, y: pd.Series) -> tuple:
         return ()
     labels = sorted(pd.unique(y), key=str)
     if len(labels) < 2:
-        raise DataError(f"Task {task.name!r}: the target has a single class {labels!r}.")
+        raise DataError(f"Task {task.name!r}: the target has a single class {plain(labels)!r}.")
     if task.problem_type == "binary":
         if len(labels) != 2:
             raise DataError(
@@ -142,8 +142,8 @@ def _classes(task: Task, y: pd.Series) -> tuple:
             )
         if task.positive_class not in labels:
             raise DataError(
-                f"Task {task.name!r}: positive_class {task.positive_class!r} is not a label; "
-                f"labels are {labels!r}."
+                f"Task {task.name!r}: positive_class {plain(task.positive_class)!r} is not a "
+                f"label; labels are {plain(labels)!r}."
             )
         labels = [label for label in labels if label != task.positive_class]
         labels.append(task.positive_class)  # code 1 is always the positive class

@@ -224,3 +224,49 @@ def test_a_target_with_only_infinite_or_missing_values_is_refused(harness_main, 
     assert_refused(
         store, result, 1, f"The target 'target' of '{path}' has no values (all missing or infinite)"
     )
+
+
+def test_data_errors_show_plain_numbers_not_numpy_reprs(harness_main, store, penguins, diabetes):
+    import numpy as np
+
+    from harness.contracts.task import Dataset, Task
+    from harness.data.health import constant_columns, imbalance
+    from harness.errors import DataError
+    from harness.protocol.splits import prepare
+
+    messages = []
+    frame = penguins.copy()  # integer ids: one repeated
+    frame.loc[1, "Id"] = frame.loc[0, "Id"]
+    path = write(store.root / "colony", "train.csv", frame)
+    messages.append(harness_main("run", "./colony", "--target", "species", "--id", "Id")[1])
+    path = write(store.root, "ones.csv", diabetes.assign(target=1))
+    messages.append(harness_main("run", str(path), "--target", "target")[1])
+
+    data = Dataset(
+        X=pd.DataFrame({"x": np.arange(40.0)}),
+        y=pd.Series(np.arange(40) % 2),
+        feature_kinds={"x": "numeric"},
+    )
+    for positive, problem in ((7, "binary"), (None, "multiclass")):
+        y = data.y if problem == "binary" else pd.Series(np.zeros(40, dtype=np.int64))
+        task = Task(
+            name="numbers",
+            description="Numbers.",
+            modality="tabular",
+            problem_type=problem,
+            metric="roc_auc" if problem == "binary" else "log_loss",
+            positive_class=positive,
+            load=lambda: data,
+        )
+        with pytest.raises(DataError) as error:
+            prepare(task, Dataset(X=data.X, y=y, feature_kinds=data.feature_kinds), folds=2, seed=0)
+        messages.append(str(error.value))
+    messages += [f.message for f in constant_columns(pd.DataFrame({"c": np.full(5, 3)}))]
+    messages += [f.message for f in imbalance(np.array([0] * 99 + [1]), tuple(np.arange(2)))]
+
+    assert "such as 1; ids must be unique" in messages[0]
+    assert "has a single class 1; a classification task" in messages[1]
+    assert "positive_class 7 is not a label; labels are [0, 1]" in messages[2]
+    assert "the target has a single class [0]" in messages[3]
+    assert "is constant (3)" in messages[4] and "1 1.0%" in messages[5]
+    assert not [m for m in messages if "np." in m], messages
