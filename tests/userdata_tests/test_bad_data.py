@@ -215,6 +215,46 @@ def test_a_sample_target_that_train_lacks_asks_for_the_target_flag(
     assert "similar name: 'species'; name the target with --target COLUMN" in result[1]
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            'target = "species"\n'.encode("utf-16"),
+            "it contains NUL bytes, so it is UTF-16 or UTF-32 text (it starts with a byte-order "
+            "mark), not UTF-8. Re-save it as UTF-8.",
+        ),
+        ('target = "species"\n'.encode("utf-32"), "so it is UTF-16 or UTF-32 text"),
+        ('target = "species"\n'.encode("utf-16-le"), "so it is binary or UTF-16 text, not UTF-8"),
+        (b'target = "species"\n# caf\x81\x8d\n', "Cannot decode 'birds/task.toml' as utf-8-sig"),
+    ],
+)
+def test_a_task_toml_that_is_not_utf8_or_windows_1252_is_refused(
+    harness_main, store, penguins, content, message
+):
+    write(store.root / "birds", "train.csv", penguins)
+    (store.root / "birds" / "task.toml").write_bytes(content)
+    result = harness_main("run", "./birds")
+    assert_refused(store, result, 2, message)
+    assert "task.toml" in result[1]
+
+
+@pytest.mark.parametrize(
+    ("content", "notice"),
+    [
+        ('target = "species"  # oiseaux, café\n'.encode("cp1252"), True),
+        ('\ufefftarget = "species"  # café\n'.encode(), False),  # UTF-8 with a byte-order mark
+    ],
+)
+def test_a_task_toml_is_decoded_as_csv_files_are(store, penguins, content, notice):
+    from harness.data.local import Options, load_path
+
+    write(store.root / "birds", "train.csv", penguins)
+    (store.root / "birds" / "task.toml").write_bytes(content)
+    local = load_path(str(store.root / "birds"), Options())
+    assert local.task.target == "species"
+    assert ("'task.toml' is not UTF-8; read it as Windows-1252" in local.notes) is notice
+
+
 def test_a_target_with_only_infinite_or_missing_values_is_refused(harness_main, store, diabetes):
     frame = diabetes.assign(target=float("inf"))
     frame.loc[:10, "target"] = float("nan")
