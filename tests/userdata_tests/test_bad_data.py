@@ -255,6 +255,32 @@ def test_a_task_toml_is_decoded_as_csv_files_are(store, penguins, content, notic
     assert ("'task.toml' is not UTF-8; read it as Windows-1252" in local.notes) is notice
 
 
+def test_duplicate_csv_column_names_are_refused_not_renamed(harness_main, store, penguins):
+    frame = penguins.copy()
+    frame.columns = [
+        "island" if c == "bill_length_mm" else "sex" if c == "body_mass_g" else c
+        for c in frame.columns
+    ]
+    path = write(store.root, "birds.csv", frame)
+    assert "island.1" not in path.read_text().splitlines()[0]  # pandas would read it so
+    result = harness_main("run", str(path), "--target", "species")
+    assert_refused(
+        store, result, 1, f"The file '{path}' has duplicate column names: ['island', 'sex']."
+    )
+
+
+def test_duplicate_parquet_column_names_are_refused(harness_main, store):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_arrays(
+        [pa.array(range(40)), pa.array(range(40)), pa.array([0, 1] * 20)], names=["a", "a", "y"]
+    )
+    pq.write_table(table, store.root / "twice.parquet")
+    result = harness_main("run", "twice.parquet", "--target", "y")
+    assert_refused(store, result, 1, "'twice.parquet' has duplicate column names: ['a'].")
+
+
 def test_a_target_with_only_infinite_or_missing_values_is_refused(harness_main, store, diabetes):
     frame = diabetes.assign(target=float("inf"))
     frame.loc[:10, "target"] = float("nan")
