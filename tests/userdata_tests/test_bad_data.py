@@ -281,6 +281,26 @@ def test_duplicate_parquet_column_names_are_refused(harness_main, store):
     assert_refused(store, result, 1, "'twice.parquet' has duplicate column names: ['a'].")
 
 
+@pytest.mark.parametrize("value", ["Adelie", 0.5])
+def test_a_sample_submission_with_its_columns_reversed_says_so(
+    harness_main, store, kaggle_folder, penguins, value
+):
+    folder = kaggle_folder("colony", penguins, "species", "Id", value)
+    sample = pd.read_csv(folder / "sample_submission.csv")
+    sample[["species", "Id"]].to_csv(folder / "sample_submission.csv", index=False)
+    result = harness_main("run", str(folder))
+    assert_refused(
+        store,
+        result,
+        1,
+        f"The first column of '{folder / 'sample_submission.csv'}', 'species', repeats values "
+        f"(such as {value!r}), so it is not an id column: a sample submission has the id column "
+        "first, then the target column. Its column 'Id' has a unique value in every row: are "
+        "the columns reversed? Put 'Id' first.",
+    )
+    assert "duplicate ids" not in result[1]
+
+
 def test_a_target_with_only_infinite_or_missing_values_is_refused(harness_main, store, diabetes):
     frame = diabetes.assign(target=float("inf"))
     frame.loc[:10, "target"] = float("nan")
