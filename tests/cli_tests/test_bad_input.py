@@ -125,3 +125,14 @@ def test_models_that_do_not_fit_are_skipped_with_their_reason(installed_plugins)
         "model 'ridge_only' does not support binary tasks (supports regression)"
     )
     assert chosen["xgboost"] is None
+
+
+def test_a_budget_that_ends_before_any_trial_is_a_failed_run(cli, store):
+    result = cli("run", "penguins", "--budget", "0.1s", "-m", "dummy", "--folds", "3")
+    assert result.code == 3, (result.out, result.err)
+    err = " ".join(result.err.split())
+    assert (
+        "The budget of 0.1 s ended before any model finished a trial (loading the data and "
+        "opening the stores count); give a larger --budget."
+    ) in err
+    assert "Traceback" not in result.err
