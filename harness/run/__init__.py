@@ -28,7 +28,7 @@ from harness.run.presets import get_preset, preset_models
 from harness.run.study import Extras, StudyRun
 from harness.store import journal
 from harness.store.tracker import Tracker
-from harness.store.urls import Stores, make_folders, mask
+from harness.store.urls import Stores, mask, opening
 from harness.tuning import studies as tuning_studies
 
 __all__ = ["Reporter", "RunConfig", "StudyResult", "run", "select_models"]
@@ -142,10 +142,12 @@ def _health_and_extras(
 
 def _open_stores(stores: Stores, task: str, workers: int) -> Tracker:
     """Create the stores' folders, open MLflow, close the runs a killed process left open."""
-    make_folders(stores)  # only now: a task whose data cannot be split leaves nothing behind
-    tracker = Tracker(stores)
-    tracker.experiment_id(task)
-    tracker.close_orphans(task)
+    # only now: a task whose data cannot be split leaves nothing behind, nor a store that
+    # cannot be opened
+    with opening(stores):
+        tracker = Tracker(stores)
+        tracker.experiment_id(task)
+        tracker.close_orphans(task)
     # Create an RDB storage's tables before threads open studies in it (a journal has none).
     if workers > 1 and not journal.is_journal(stores.storage_url):
         try:

@@ -136,3 +136,55 @@ def test_a_budget_that_ends_before_any_trial_is_a_failed_run(cli, store):
         "opening the stores count); give a larger --budget."
     ) in err
     assert "Traceback" not in result.err
+
+
+def _sqlite_file(path, *, damage: str) -> None:
+    """A SQLite file of a few pages, then truncated to half or with garbage inside."""
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    connection.execute("create table t (x)")
+    connection.executemany("insert into t values (?)", [("x" * 500,)] * 100)
+    connection.commit()
+    connection.close()
+    data = bytearray(path.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    else:  # a sound header, the schema page scribbled over
+        data[100:400] = b"\xfe" * 300
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("garbage", "file is not a database (it does not start with SQLite's header)"),
+        ("truncated", "the database file is truncated (30,720 bytes of the 61,440 its header"),
+        ("scribbled", "(sqlite3.DatabaseError) database disk image is malformed"),
+    ],
+)
+def test_a_corrupt_mlflow_db_is_refused_and_leaves_nothing_behind(
+    harness_main, store, damage, message
+):
+    folder = store.root / "mlruns"
+    folder.mkdir()
+    db = folder / "mlflow.db"
+    if damage == "garbage":
+        db.write_text("this is not a database\n" * 10)
+    else:
+        _sqlite_file(db, damage=damage)
+    before = sorted(p.relative_to(store.root) for p in store.root.rglob("*"))
+    code, err = harness_main("run", "penguins", "-m", "dummy", "--trials", "1", "--folds", "3")
+    assert code == 1, err
+    assert f"Error: Cannot open the MLflow store 'sqlite:///{db}': {message}" in err
+    assert "Traceback" not in err
+    assert sorted(p.relative_to(store.root) for p in store.root.rglob("*")) == before
+
+
+def test_a_corrupt_optuna_db_is_refused_before_anything_is_written(harness_main, store):
+    (store.root / "mlruns").mkdir()
+    (store.root / "mlruns" / "optuna.db").write_bytes(b"\x00garbage" * 20)
+    code, err = harness_main("run", "penguins", "-m", "dummy", "--trials", "1", "--folds", "3")
+    assert code == 1, err
+    assert "Cannot open the Optuna storage" in err and "file is not a database" in err
+    assert sorted(p.name for p in (store.root / "mlruns").iterdir()) == ["optuna.db"]
