@@ -18,6 +18,7 @@ __all__ = [
     "STORAGE_SCHEMES",
     "TRACKING_SCHEMES",
     "Stores",
+    "check_database",
     "check_reachable",
     "local_store_missing",
     "make_folders",
@@ -179,6 +180,21 @@ def check_reachable(url: str, what: str, flag: str, timeout: float = 5.0) -> Non
         ) from None
 
 
+def check_database(url: str, what: str, flag: str) -> None:
+    """Refuse a local SQLite store whose file is not SQLite or is truncated, from its header
+    alone (`sqlite.damage`): nothing is opened or created. Other URLs pass.
+
+    Raises:
+        StoreError: The file cannot be the store's database.
+    """
+    reason = damage(sqlite_path(url, what)) if url.startswith("sqlite") else None
+    if reason:
+        raise StoreError(
+            f"Cannot open the {what} {mask(url)!r}: {reason}. Restore it from a backup or move "
+            f"it away to start a new one, or pass another {flag}."
+        )
+
+
 def make_folders(stores: Stores) -> None:
     """Check that remote stores answer, and create (and check) the folders of local ones.
 
@@ -188,17 +204,9 @@ def make_folders(stores: Stores) -> None:
     """
     check_reachable(stores.tracking_uri, "tracking URI", "--tracking-uri")
     check_reachable(stores.storage_url, "Optuna storage", "--storage")
-    for url, what, flag in (
-        (stores.tracking_uri, "MLflow store", "--tracking-uri"),
-        (stores.storage_url, "Optuna storage", "--storage"),
-    ):
-        # before any folder or lock file is made: a refused command leaves nothing behind
-        reason = damage(sqlite_path(url, what)) if url.startswith("sqlite") else None
-        if reason:
-            raise StoreError(
-                f"Cannot open the {what} {mask(url)!r}: {reason}. Restore it from a backup or "
-                f"move it away to start a new one, or pass another {flag}."
-            )
+    # before any folder or lock file is made: a refused command leaves nothing behind
+    check_database(stores.tracking_uri, "MLflow store", "--tracking-uri")
+    check_database(stores.storage_url, "Optuna storage", "--storage")
     made: list[Path] = []  # the folders this call creates, taken back if a later one fails
     try:
         for url, what, flag in (

@@ -188,3 +188,16 @@ def test_a_corrupt_optuna_db_is_refused_before_anything_is_written(harness_main,
     assert code == 1, err
     assert "Cannot open the Optuna storage" in err and "file is not a database" in err
     assert sorted(p.name for p in (store.root / "mlruns").iterdir()) == ["optuna.db"]
+
+
+@pytest.mark.parametrize("command", ["leaderboard", "submit", "worker"])
+def test_every_command_refuses_a_corrupt_mlflow_db_without_a_lock_file(
+    harness_main, store, command
+):
+    (store.root / "mlruns").mkdir()
+    (store.root / "mlruns" / "mlflow.db").write_text("not a database")
+    args = ("--model", "dummy", "--trials", "1") if command == "worker" else ()
+    code, err = harness_main(command, "penguins", *args)
+    assert code == 1, err
+    assert "Cannot open the MLflow store" in err and "file is not a database" in err
+    assert sorted(p.name for p in store.root.rglob("*")) == ["mlflow.db", "mlruns"]
