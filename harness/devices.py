@@ -66,8 +66,10 @@ def parse_memory(text: str) -> float:
     """A memory size such as '4G', '512M', '1.5g' or '2048' (MiB) in MiB.
 
     Raises:
-        UsageError: The text is not a size.
+        UsageError: The text is not a size, or not a finite positive one (NaN, inf, 0, -1G).
     """
+    import math
+
     from harness.errors import UsageError
 
     units = {"k": 1 / 1024, "m": 1.0, "g": 1024.0, "t": 1024.0 * 1024}
@@ -80,6 +82,10 @@ def parse_memory(text: str) -> float:
         raise UsageError(
             f"--memory-limit must be a size such as 4G, 512M or 2048 (MiB); got {text!r}."
         ) from None
+    if not math.isfinite(size):
+        raise UsageError(
+            f"--memory-limit must be a finite size such as 4G, 512M or 2048 (MiB); got {text!r}."
+        )
     if size <= 0:
         raise UsageError(f"--memory-limit must be positive; got {text!r}.")
     return size

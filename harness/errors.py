@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import traceback
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "DataError",
@@ -20,6 +21,7 @@ __all__ = [
     "UnknownNameError",
     "UsageError",
     "error_text",
+    "plain",
 ]
 
 
@@ -69,3 +71,13 @@ def error_text(exc: BaseException) -> str:
     last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
     return f"{type(exc).__name__}: {exc}{where}"[:2000]
+
+
+def plain(value: Any) -> Any:
+    """`value` as a message shows it: NumPy scalars (also in lists and tuples) as Python's own,
+    so that `{plain(x)!r}` reads `12` or `'a'`, never `np.int64(12)` or `np.str_('a')`."""
+    if isinstance(value, list | tuple):
+        return type(value)(plain(v) for v in value)
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        return value.item()
+    return value

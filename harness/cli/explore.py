@@ -21,10 +21,12 @@ def explore(
 ) -> None:
     """Look at the data before modelling: target, missingness, features, correlations."""
     from harness import registry
+    from harness.protocol.splits import check_seed
     from harness.results.explore import sections
     from harness.results.report import check_out_dir, write
 
     registry.get_task(task)
+    check_seed(seed)  # before the folder is made: a refused command writes nothing
     out = out or Path("harness-report") / f"explore-{task}"
     check_out_dir(out)
     found, meta = sections(task, seed=seed)

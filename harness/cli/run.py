@@ -275,6 +275,15 @@ def run(
             + "; ".join(f"{r.model} ({r.status}): {r.reason}" for r in failed)
         )
         raise typer.Exit(EXIT_STUDIES_FAILED)
+    if config.budget is not None and not any(r.status == "ok" for r in results):
+        # every study was skipped: nothing was trained, which is no success
+        err.print(
+            f"The budget of {config.budget:g} s ended before any model finished a trial "
+            "(loading the data and opening the stores count); give a larger --budget.",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_STUDIES_FAILED)
 
 
 def _print_allocation(err: Any, budget: float, results: list) -> None:
@@ -285,13 +294,7 @@ def _print_allocation(err: Any, budget: float, results: list) -> None:
         for r in sorted(results, key=lambda r: -r.tuning_seconds)
         if r.model != "ensemble" and (r.status != "skipped" or r.tuning_seconds)
     ]
-    if not parts:
-        err.print(
-            f"The budget of {budget:g} s ended before any trial (loading the data and opening "
-            "the stores count): give a larger --budget.",
-            markup=False,
-            highlight=False,
-        )
+    if not parts:  # the command says why, and exits non-zero
         return
     err.print(f"Budget {budget:g} s shared: " + "; ".join(parts), markup=False, highlight=False)
 

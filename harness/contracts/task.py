@@ -86,6 +86,21 @@ class Augmentation:
 NO_AUGMENTATION = Augmentation()
 
 
+def _refuse_infinite(y: pd.Series, what: str) -> None:
+    """Refuse a numeric target with infinite values, as one with missing values: no model can
+    learn or be scored on them, and imputing a target would invent labels."""
+    import numpy as np
+    from pandas.api.types import is_float_dtype
+
+    if is_float_dtype(y.dtype):
+        count = int(np.isinf(y.to_numpy(dtype=np.float64, na_value=np.nan)).sum())
+        if count:
+            raise DataError(
+                f"Dataset: {what} has {count} infinite values (inf or -inf); drop those rows "
+                "in the loader."
+            )
+
+
 @dataclass(frozen=True)
 class Dataset:
     """What a task's `load()` returns: the labeled rows and, when the source has them, its parts.
@@ -137,6 +152,7 @@ class Dataset:
                 f"Dataset: the target has {int(self.y.isna().sum())} missing values; "
                 "drop those rows in the loader."
             )
+        _refuse_infinite(self.y, "the target")
         if (self.holdout_X is None) != (self.holdout_y is None):
             raise DataError("Dataset: give both holdout_X and holdout_y, or neither.")
         if self.holdout_X is not None and list(self.holdout_X.columns) != columns:
@@ -152,6 +168,7 @@ class Dataset:
                     f"Dataset: the holdout target has {int(self.holdout_y.isna().sum())} missing "
                     "values; drop those rows in the loader."
                 )
+            _refuse_infinite(self.holdout_y, "the holdout target")
         for name in ("ids", "groups", "times"):
             values = getattr(self, name)
             if values is None:

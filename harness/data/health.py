@@ -5,7 +5,8 @@ the task logs them as a `health.json` artifact with the count as the tag `harnes
 
 Checks: rows duplicated across the training part and the holdout (a leak that flatters the holdout
 score); constant and all-missing columns; id-like columns; a single feature that predicts the
-target almost perfectly (leak suspect); strong class imbalance; and, for Kaggle folders,
+target almost perfectly (leak suspect); strong class imbalance; infinite values in numeric
+columns (which the protocol treats as missing: `without_infinite`); and, for Kaggle folders,
 columns of test.csv that train.csv lacks or whose type differs.
 """
 
@@ -14,7 +15,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness.errors import plain
+
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from harness.contracts.task import Task
@@ -29,7 +33,10 @@ __all__ = [
     "constant_columns",
     "duplicates_across",
     "imbalance",
+    "infinite_mask",
+    "infinite_values",
     "leak_suspects",
+    "without_infinite",
 ]
 
 LEAK_THRESHOLD = 0.99
@@ -43,7 +50,7 @@ class Finding:
 
     Attributes:
         check: Short name of the check (duplicates, constant, all_missing, id_like, leak,
-            imbalance, test_columns).
+            imbalance, infinite, test_columns).
         message: What was found, in one sentence, with what to do about it.
         columns: The columns concerned, if any.
     """
@@ -92,7 +99,9 @@ def constant_columns(frame: pd.DataFrame) -> list[Finding]:
         elif values.nunique(dropna=False) == 1:
             findings.append(
                 Finding(
-                    "constant", f"column {column!r} is constant ({values.iloc[0]!r}).", (column,)
+                    "constant",
+                    f"column {column!r} is constant ({plain(values.iloc[0])!r}).",
+                    (str(column),),
                 )
             )
     return findings
@@ -179,7 +188,7 @@ def imbalance(y: Any, classes: tuple) -> list[Finding]:
     rare = [(classes[i], shares[i]) for i in range(len(classes)) if shares[i] < IMBALANCE_SHARE]
     if not rare:
         return []
-    listed = ", ".join(f"{label!r} {share:.1%}" for label, share in rare)
+    listed = ", ".join(f"{plain(label)!r} {share:.1%}" for label, share in rare)
     return [
         Finding(
             "imbalance",
@@ -189,8 +198,62 @@ def imbalance(y: Any, classes: tuple) -> list[Finding]:
     ]
 
 
+def infinite_mask(values: pd.Series) -> np.ndarray | None:
+    """Which values of a column are infinite (inf or -inf); None for a column that cannot hold
+    them (integers, booleans, categories, strings without any float)."""
+    import numpy as np
+    from pandas.api.types import is_float_dtype
+
+    if is_float_dtype(values.dtype):
+        return np.isinf(values.to_numpy(dtype=np.float64, na_value=np.nan))
+    if values.dtype == object:
+        return values.isin([np.inf, -np.inf]).to_numpy()
+    return None
+
+
+def without_infinite(
+    frame: pd.DataFrame, feature_kinds: dict[str, str]
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """`frame` with the infinite values of its numeric columns made missing (NaN), so that the
+    preprocessing imputes them as it imputes missing values, and how many each column had.
+
+    The frame is copied only when it has infinite values; others are returned as they are.
+    """
+    counts: dict[str, int] = {}
+    out = frame
+    for column, kind in feature_kinds.items():
+        if kind != "numeric" or column not in frame.columns:
+            continue
+        mask = infinite_mask(frame[column])
+        if mask is None or not mask.any():
+            continue
+        if out is frame:
+            out = frame.copy()
+        out[column] = frame[column].mask(mask)
+        counts[str(column)] = int(mask.sum())
+    return out, counts
+
+
+def infinite_values(counts: dict[str, int], rows: int, part: str = "labeled rows") -> list[Finding]:
+    """The finding for infinite values (`counts`: per column, in `rows` rows of `part`)."""
+    if not counts:
+        return []
+    listed = ", ".join(f"{column!r} {count}" for column, count in counts.items())
+    return [
+        Finding(
+            "infinite",
+            f"infinite values (inf or -inf) in {len(counts)} numeric "
+            f"column{'s' if len(counts) > 1 else ''} of the {rows} {part}: {listed}; they are "
+            "treated as missing values (imputed like them). Replace them in the data if they "
+            "mean something else (a cap, a sentinel).",
+            tuple(counts),
+        )
+    ]
+
+
 def check_prepared(task: Task, data: Prepared) -> list[Finding]:
-    """The checks that need the split data: duplicates, constants, leaks, imbalance.
+    """The checks that need the split data: duplicates, constants, leaks, imbalance, and the
+    infinite values the split made missing.
 
     Image cells are compared by a digest of their pixels, so an image in both the training part
     and the holdout counts as a duplicate row.
@@ -202,4 +265,5 @@ def check_prepared(task: Task, data: Prepared) -> list[Finding]:
     findings += constant_columns(train)
     findings += leak_suspects(train, data.y, task.is_classification)
     findings += imbalance(data.y, data.classes)
+    findings += infinite_values(data.infinite, len(data.y) + len(data.holdout_y))
     return findings

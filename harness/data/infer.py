@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from harness.errors import plain
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -266,7 +268,7 @@ def infer_columns(
                 result.dropped[name] = "all values missing"
                 continue
             if values.nunique(dropna=False) == 1:
-                result.dropped[name] = f"constant ({values.iloc[0]!r})"
+                result.dropped[name] = f"constant ({plain(values.iloc[0])!r})"
                 continue
         number = is_bool_dtype(values) or is_numeric_dtype(values)
         dates = None if number else parse_dates(values)

@@ -8,22 +8,40 @@ leaderboard refuse to compare runs made on different folds or different data.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from harness.contracts.task import Dataset, Task
-from harness.errors import DataError, UsageError
+from harness.data.health import without_infinite
+from harness.errors import DataError, UsageError, plain
 
 __all__ = [
     "SCHEMES",
+    "SEEDS",
     "TIME_FIRST_TRAIN",
     "Prepared",
+    "check_seed",
     "fingerprint_frame",
     "forward_chaining",
     "prepare",
 ]
+
+SEEDS = 2**32  # seeds are 0 to 2**32 - 1, as NumPy and scikit-learn take them
+
+
+def check_seed(seed: int) -> int:
+    """`seed`, once checked to be one NumPy and scikit-learn take (0 to 2**32 - 1).
+
+    Seeds derived from it (the repeats' folds, the sampler's) wrap around below 2**32.
+
+    Raises:
+        UsageError: A negative seed, or one of 2**32 or more.
+    """
+    if not 0 <= seed < SEEDS:
+        raise UsageError(f"--seed must be between 0 and 2**32 - 1 ({SEEDS - 1}), got {seed}.")
+    return seed
 
 
 @dataclass(frozen=True)
@@ -43,6 +61,9 @@ class Prepared:
         folds_fingerprint: Digest of the holdout rows and the fold assignment.
         scheme: The CV scheme: stratified, kfold, group, stratified_group or time.
         repeats: How many times the K-fold was repeated (the folds hold K * repeats pairs).
+        infinite: Infinite values of the labeled rows' numeric columns, per column: `prepare`
+            made them missing (NaN), so models impute them as missing values (the fingerprints
+            are those of the data as loaded).
     """
 
     X: pd.DataFrame
@@ -57,6 +78,7 @@ class Prepared:
     folds_fingerprint: str
     scheme: str = "stratified"
     repeats: int = 1
+    infinite: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_classes(self) -> int:
@@ -101,7 +123,7 @@ def _encode(task: Task, y: pd.Series, classes: tuple) -> np.ndarray:
         except (TypeError, ValueError):
             raise DataError(
                 f"Task {task.name!r}: a regression target must be numeric; got values such as "
-                f"{y.iloc[0]!r}."
+                f"{plain(y.iloc[0])!r}."
             ) from None
     codes = {label: code for code, label in enumerate(classes)}
     return y.map(codes).to_numpy(dtype=np.int64)
@@ -112,7 +134,7 @@ def _classes(task: Task, y: pd.Series) -> tuple:
         return ()
     labels = sorted(pd.unique(y), key=str)
     if len(labels) < 2:
-        raise DataError(f"Task {task.name!r}: the target has a single class {labels!r}.")
+        raise DataError(f"Task {task.name!r}: the target has a single class {plain(labels)!r}.")
     if task.problem_type == "binary":
         if len(labels) != 2:
             raise DataError(
@@ -120,8 +142,8 @@ def _classes(task: Task, y: pd.Series) -> tuple:
             )
         if task.positive_class not in labels:
             raise DataError(
-                f"Task {task.name!r}: positive_class {task.positive_class!r} is not a label; "
-                f"labels are {labels!r}."
+                f"Task {task.name!r}: positive_class {plain(task.positive_class)!r} is not a "
+                f"label; labels are {plain(labels)!r}."
             )
         labels = [label for label in labels if label != task.positive_class]
         labels.append(task.positive_class)  # code 1 is always the positive class
@@ -237,7 +259,7 @@ def _cv_folds(
         scheme, splitter_class = "kfold", KFold
     pairs: list[tuple[np.ndarray, np.ndarray]] = []
     for repeat in range(repeats):  # repeated CV: the same scheme reshuffled with seed + repeat
-        splitter = splitter_class(folds, shuffle=True, random_state=seed + repeat)
+        splitter = splitter_class(folds, shuffle=True, random_state=(seed + repeat) % SEEDS)
         pairs.extend(splitter.split(np.zeros(len(y)), y, groups))
     return scheme, pairs
 
@@ -249,7 +271,9 @@ def prepare(task: Task, data: Dataset, *, folds: int, seed: int, repeats: int = 
     has groups, and the latest rows when it has times (or the dataset's official test part). The
     folds are stratified K-fold for classification and K-fold for regression, grouped when the
     data has groups, and forward-chaining when it has times. `repeats` > 1 repeats the (grouped)
-    K-fold with reshuffled seeds: `folds * repeats` fold pairs in all.
+    K-fold with reshuffled seeds: `folds * repeats` fold pairs in all. Infinite values of
+    numeric features become missing values, which every model's preprocessing imputes
+    (`Prepared.infinite` counts them for the health check).
 
     Args:
         task: The task (problem type, holdout share).
@@ -259,9 +283,11 @@ def prepare(task: Task, data: Dataset, *, folds: int, seed: int, repeats: int = 
         repeats: Repetitions of the K-fold (at least 1).
 
     Raises:
-        UsageError: `folds` below 2, `repeats` below 1, or repeats of time-ordered folds.
+        UsageError: A seed outside 0 to 2**32 - 1, `folds` below 2, `repeats` below 1, or
+            repeats of time-ordered folds.
         DataError: Too few rows, groups or members of a class for the requested folds.
     """
+    check_seed(seed)
     if folds < 2:
         raise UsageError(f"--folds must be at least 2, got {folds}.")
     if repeats < 1:
@@ -271,6 +297,7 @@ def prepare(task: Task, data: Dataset, *, folds: int, seed: int, repeats: int = 
     classes = _classes(task, y if data.holdout_y is None else pd.concat([y, data.holdout_y]))
     encoded = _encode(task, y, classes)
     data_fp = fingerprint_frame(X, y)
+    X, infinite = without_infinite(X, data.feature_kinds)  # models see them as missing
     ordered = data.times is not None
 
     if data.holdout_X is not None:
@@ -281,6 +308,8 @@ def prepare(task: Task, data: Dataset, *, folds: int, seed: int, repeats: int = 
         hold_y = _encode(task, data.holdout_y.reset_index(drop=True), classes)
         hold_ids = np.arange(len(X), len(X) + len(hold_X))
         data_fp = _digest(data_fp.encode(), fingerprint_frame(hold_X, data.holdout_y).encode())
+        hold_X, more = without_infinite(hold_X, data.feature_kinds)
+        infinite = {c: infinite.get(c, 0) + more.get(c, 0) for c in {**infinite, **more}}
         holdout_marker = b"official"
     else:
         train_idx, hold_idx = _holdout_split(task, data, encoded, seed)
@@ -316,4 +345,5 @@ def prepare(task: Task, data: Dataset, *, folds: int, seed: int, repeats: int = 
         folds_fingerprint=folds_fp,
         scheme=scheme,
         repeats=repeats,
+        infinite=infinite,
     )

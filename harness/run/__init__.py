@@ -18,7 +18,7 @@ from typing import Any
 from harness import devices, registry
 from harness.contracts.model import Model
 from harness.contracts.task import Dataset, Task
-from harness.data.health import check_prepared
+from harness.data.health import check_prepared, infinite_values, without_infinite
 from harness.errors import NotSupportedError, StoreError
 from harness.protocol.splits import Prepared, prepare
 from harness.run.config import Reporter, RunConfig, StudyResult
@@ -28,7 +28,7 @@ from harness.run.presets import get_preset, preset_models
 from harness.run.study import Extras, StudyRun
 from harness.store import journal
 from harness.store.tracker import Tracker
-from harness.store.urls import Stores, make_folders, mask
+from harness.store.urls import Stores, mask, opening
 from harness.tuning import studies as tuning_studies
 
 __all__ = ["Reporter", "RunConfig", "StudyResult", "run", "select_models"]
@@ -118,13 +118,23 @@ def select_models(
 def _health_and_extras(
     task: Task, data: Prepared, dataset: Dataset, local: Any, reporter: Reporter
 ) -> Extras:
-    """Health warnings of the split data (reported once), and what studies need beyond it."""
-    findings = (*(local.findings if local is not None else ()), *check_prepared(task, data))
+    """Health warnings of the split data (reported once), and what studies need beyond it.
+
+    The test part's infinite values become missing values, as `prepare` makes the labeled rows'.
+    """
+    test_X, infinite = dataset.test_X, {}
+    if test_X is not None:
+        test_X, infinite = without_infinite(test_X, data.feature_kinds)
+    findings = (
+        *(local.findings if local is not None else ()),
+        *check_prepared(task, data),
+        *infinite_values(infinite, 0 if test_X is None else len(test_X), "test rows"),
+    )
     if hasattr(reporter, "health"):
         reporter.health(findings)
     return Extras(
         findings=findings,
-        test_X=dataset.test_X,
+        test_X=test_X,
         submission=local.submission if local is not None else None,
         source=local.source if local is not None else "",
     )
@@ -132,10 +142,12 @@ def _health_and_extras(
 
 def _open_stores(stores: Stores, task: str, workers: int) -> Tracker:
     """Create the stores' folders, open MLflow, close the runs a killed process left open."""
-    make_folders(stores)  # only now: a task whose data cannot be split leaves nothing behind
-    tracker = Tracker(stores)
-    tracker.experiment_id(task)
-    tracker.close_orphans(task)
+    # only now: a task whose data cannot be split leaves nothing behind, nor a store that
+    # cannot be opened
+    with opening(stores):
+        tracker = Tracker(stores)
+        tracker.experiment_id(task)
+        tracker.close_orphans(task)
     # Create an RDB storage's tables before threads open studies in it (a journal has none).
     if workers > 1 and not journal.is_journal(stores.storage_url):
         try:

@@ -9,6 +9,7 @@ it chose, so `dataclasses.replace` on it changes only what it is given.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -17,12 +18,15 @@ import pandas as pd
 from harness import devices
 from harness.data.health import Finding
 from harness.errors import UsageError
+from harness.protocol.splits import check_seed
 from harness.store.schema import STATUSES  # re-exported: what a StudyResult can say
 
 __all__ = [
     "BUDGET_MAX_TRIALS",
     "DEFAULT_STUDY_TIMEOUT",
     "DEFAULT_TRIALS",
+    "MAX_REPEATS",
+    "MAX_TRIALS",
     "MEMORY_SHARE",
     "STATUSES",
     "Reporter",
@@ -34,6 +38,10 @@ DEFAULT_TRIALS = 5
 DEFAULT_STUDY_TIMEOUT = 20.0  # per study, when neither trials nor a timeout is given
 MEMORY_SHARE = 0.9  # of the RAM, divided among the workers: the default memory limit
 BUDGET_MAX_TRIALS = 100_000  # with --budget and no --trials, time is the only limit
+# Every slot of --trials is queued when a study starts, and every repeat's folds are made
+# before the first trial: larger values would hang the start (and could not finish anyway).
+MAX_TRIALS = BUDGET_MAX_TRIALS
+MAX_REPEATS = 100
 
 
 @dataclass(frozen=True)
@@ -122,18 +130,22 @@ class RunConfig:
     def _check(self) -> None:
         if self.trials < 1:
             raise UsageError(f"--trials must be at least 1, got {self.trials}.")
-        if self.timeout is not None and self.timeout <= 0:
-            raise UsageError(f"--timeout must be a positive number of seconds, got {self.timeout}.")
+        if self.trials > MAX_TRIALS:
+            raise UsageError(
+                f"--trials must be at most {MAX_TRIALS:,}, got {self.trials}; for a run limited "
+                "by time only, give --budget without --trials."
+            )
+        _seconds(self.timeout, "--timeout")
+        _seconds(self.trial_timeout, "--trial-timeout")
+        check_seed(self.seed)
         if self.folds is not None and self.folds < 2:
             raise UsageError(f"--folds must be at least 2, got {self.folds}.")
         if self.repeats < 1:
             raise UsageError(f"--repeats must be at least 1, got {self.repeats}.")
+        if self.repeats > MAX_REPEATS:
+            raise UsageError(f"--repeats must be at most {MAX_REPEATS}, got {self.repeats}.")
         if self.n_jobs is not None and self.n_jobs < 1:
             raise UsageError(f"--jobs must be at least 1, got {self.n_jobs}.")
-        if self.trial_timeout is not None and self.trial_timeout <= 0:
-            raise UsageError(
-                f"--trial-timeout must be a positive number of seconds, got {self.trial_timeout}."
-            )
         if self.workers < 1:
             raise UsageError(f"--workers must be at least 1, got {self.workers}.")
         cores = devices.cpu_count()
@@ -142,18 +154,38 @@ class RunConfig:
                 f"--workers {self.workers} is more than the {cores} cores here; studies in "
                 f"parallel would oversubscribe them. Use --workers {cores} or fewer."
             )
+        if self.n_jobs is not None and self.n_jobs > cores:
+            raise UsageError(
+                f"--jobs {self.n_jobs} is more than the {cores} cores here; more threads than "
+                f"cores only compete for them. Use --jobs {cores} or fewer."
+            )
         if self.workers > 1 and self.n_jobs is not None and self.n_jobs * self.workers > cores:
             raise UsageError(
                 f"--workers {self.workers} x --jobs {self.n_jobs} = "
                 f"{self.n_jobs * self.workers} threads on {cores} cores; lower one of them "
                 "(without --jobs, the cores are divided among the workers)."
             )
-        if self.budget is not None and self.budget <= 0:
-            raise UsageError(f"--budget must be more than 0 seconds, got {self.budget}.")
+        if self.budget is not None and not (self.budget > 0 and math.isfinite(self.budget)):
+            raise UsageError(
+                f"--budget must be a finite number of seconds above 0, got {self.budget}."
+            )
+        if self.memory_limit is not None and not math.isfinite(self.memory_limit):
+            raise UsageError(
+                f"--memory-limit must be a finite size such as 4G, got {self.memory_limit}."
+            )
         if self.memory_limit is not None and self.memory_limit < 64:
             raise UsageError(
                 f"--memory-limit must be at least 64 MiB, got {self.memory_limit:g} MiB."
             )
+
+
+def _seconds(value: float | None, flag: str) -> None:
+    """Refuse a number of seconds that is not finite and above 0 (NaN, inf, 0, negative)."""
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise UsageError(
+            f"{flag} must be a positive number of seconds, got {value}"
+            + ("; to have no limit, leave it out." if value == math.inf else ".")
+        )
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from harness.run import study as run_study
 from harness.run.config import Reporter, RunConfig, StudyResult
 from harness.store import schema
 from harness.store.tracker import Tracker
-from harness.store.urls import Stores, make_folders
+from harness.store.urls import Stores, opening
 
 __all__ = ["run_worker"]
 
@@ -80,10 +80,10 @@ def run_worker(
         seed=config.seed,
         repeats=config.repeats,
     )
-    make_folders(stores)
-    tracker = Tracker(stores)
-    tracker.experiment_id(task.name)
-    tracker.close_orphans(task.name)
+    with opening(stores):  # a store that cannot be opened leaves nothing behind
+        tracker = Tracker(stores)
+        tracker.experiment_id(task.name)
+        tracker.close_orphans(task.name)
     device = devices.device()
     n_jobs = config.n_jobs or devices.cpu_count()
     results = []

@@ -78,7 +78,7 @@ def parse_duration(text: str | float, flag: str = "--budget") -> float:
     """Seconds in `text`: a number of seconds, or a number with s, m or h (e.g. 90, 10m, 1.5h).
 
     Raises:
-        UsageError: The text is not such a duration, or it is not positive.
+        UsageError: The text is not such a duration, or it is not finite and positive.
     """
     if isinstance(text, int | float):
         seconds = float(text)
@@ -91,6 +91,8 @@ def parse_duration(text: str | float, flag: str = "--budget") -> float:
         seconds = float(match.group(1)) * _UNITS[match.group(2).lower()]
     if not seconds > 0:
         raise UsageError(f"{flag} must be more than 0 seconds; got {text!r}.")
+    if not math.isfinite(seconds):
+        raise UsageError(f"{flag} must be a finite number of seconds; got {text!r}.")
     return seconds
 
 

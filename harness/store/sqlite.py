@@ -6,7 +6,16 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DISK_FULL_HINT", "disk_full", "file_in_wal_mode", "local_lock", "write_ahead_log"]
+__all__ = [
+    "DISK_FULL_HINT",
+    "damage",
+    "disk_full",
+    "file_in_wal_mode",
+    "local_lock",
+    "write_ahead_log",
+]
+
+_MAGIC = b"SQLite format 3\x00"
 
 
 def disk_full(text: str) -> bool:
@@ -22,6 +31,42 @@ DISK_FULL_HINT = (
     "The disk holding it is full: free some space and rerun the same command "
     "(finished trials are kept)."
 )
+
+
+def damage(path: Path) -> str | None:
+    """Why the file at `path` cannot be a usable SQLite database, read from its 100-byte header
+    without opening it (so nothing is created beside it); None when it may be one, or is absent
+    or empty (SQLite makes a new database there).
+
+    Found: a file that is not SQLite (another format, garbage), a damaged header, and a file
+    shorter than the pages its header declares (truncated). A database whose write-ahead log
+    holds pages is not judged by its length: a checkpoint cut short leaves it shorter, and the
+    log repairs it.
+    """
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return None
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except OSError:
+        return None  # absent or unreadable: opening it says why
+    if len(header) < 100 or not header.startswith(_MAGIC):
+        return "file is not a database (it does not start with SQLite's header)"
+    page = int.from_bytes(header[16:18], "big")
+    page = 65536 if page == 1 else page
+    if page < 512 or page > 65536 or page & (page - 1):
+        return "file is not a database (its SQLite header is damaged)"
+    pages = int.from_bytes(header[28:32], "big")
+    declared_valid = header[24:28] == header[92:96]  # SQLite's rule for the declared size
+    wal = Path(f"{path}-wal")
+    log_holds_pages = wal.exists() and wal.stat().st_size > 0
+    if declared_valid and pages and size < pages * page and not log_holds_pages:
+        return (
+            f"the database file is truncated ({size:,} bytes of the {pages * page:,} its "
+            "header declares)"
+        )
+    return None
 
 
 @contextlib.contextmanager

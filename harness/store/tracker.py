@@ -22,7 +22,7 @@ from harness.store.sqlite import (
     file_in_wal_mode,
     local_lock,
 )
-from harness.store.urls import Stores, mask
+from harness.store.urls import Stores, check_database, mask
 
 __all__ = ["Tracker", "quiet_libraries"]
 
@@ -91,6 +91,8 @@ class Tracker:
         quiet_libraries()  # after the import: MLflow sets its logger's level when imported
 
         self.stores = stores
+        # a file that cannot be the database is refused before its lock file is made beside it
+        check_database(stores.tracking_uri, "MLflow store", "--tracking-uri")
         try:
             # MLflow creates or migrates a sqlite store's tables when the client opens it; two
             # processes doing it at once break each other's migration.

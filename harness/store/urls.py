@@ -12,15 +12,18 @@ from urllib.parse import urlsplit
 
 from harness.errors import StoreError, UsageError
 from harness.store import journal
+from harness.store.sqlite import damage
 
 __all__ = [
     "STORAGE_SCHEMES",
     "TRACKING_SCHEMES",
     "Stores",
+    "check_database",
     "check_reachable",
     "local_store_missing",
     "make_folders",
     "mask",
+    "opening",
     "resolve_stores",
     "sqlite_path",
 ]
@@ -177,14 +180,33 @@ def check_reachable(url: str, what: str, flag: str, timeout: float = 5.0) -> Non
         ) from None
 
 
+def check_database(url: str, what: str, flag: str) -> None:
+    """Refuse a local SQLite store whose file is not SQLite or is truncated, from its header
+    alone (`sqlite.damage`): nothing is opened or created. Other URLs pass.
+
+    Raises:
+        StoreError: The file cannot be the store's database.
+    """
+    reason = damage(sqlite_path(url, what)) if url.startswith("sqlite") else None
+    if reason:
+        raise StoreError(
+            f"Cannot open the {what} {mask(url)!r}: {reason}. Restore it from a backup or move "
+            f"it away to start a new one, or pass another {flag}."
+        )
+
+
 def make_folders(stores: Stores) -> None:
     """Check that remote stores answer, and create (and check) the folders of local ones.
 
     Raises:
-        StoreError: A server that does not answer, or a folder that cannot be created or written.
+        StoreError: A server that does not answer, a local database file that is not SQLite or
+            is truncated, or a folder that cannot be created or written.
     """
     check_reachable(stores.tracking_uri, "tracking URI", "--tracking-uri")
     check_reachable(stores.storage_url, "Optuna storage", "--storage")
+    # before any folder or lock file is made: a refused command leaves nothing behind
+    check_database(stores.tracking_uri, "MLflow store", "--tracking-uri")
+    check_database(stores.storage_url, "Optuna storage", "--storage")
     made: list[Path] = []  # the folders this call creates, taken back if a later one fails
     try:
         for url, what, flag in (
@@ -203,6 +225,46 @@ def make_folders(stores: Stores) -> None:
         for folder in sorted(made, key=lambda p: len(p.parts), reverse=True):
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if still empty
+        raise
+
+
+def _local_paths(stores: Stores) -> list[Path]:
+    """What opening the local stores may create: their folders (and the folders above them)
+    and the lock files beside their databases."""
+    paths: list[Path] = []
+    for url, what in (
+        (stores.tracking_uri, "MLflow store"),
+        (stores.storage_url, "Optuna storage"),
+    ):
+        if url.startswith("sqlite"):
+            db = sqlite_path(url, what)
+            paths += [db.with_name(f"{db.name}.lock"), db.parent, *db.parent.parents]
+        elif journal.is_journal(url):
+            folder = journal.folder(url)
+            paths += [folder, *folder.parents]
+    return list(dict.fromkeys(paths))
+
+
+@contextlib.contextmanager
+def opening(stores: Stores):
+    """Make the stores' folders (`make_folders`) for a block that opens the stores; when the
+    block fails with a `StoreError` (a database that cannot be opened), take back what this
+    made: the new lock files, and the new folders while they are empty. A refused command
+    leaves nothing behind.
+    """
+    candidates = _local_paths(stores)
+    before = {path for path in candidates if path.exists()}
+    make_folders(stores)
+    try:
+        yield
+    except StoreError:
+        made = [path for path in candidates if path not in before and path.exists()]
+        for path in sorted(made, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                if path.is_dir():
+                    path.rmdir()  # only if still empty
+                elif path.name.endswith(".lock"):
+                    path.unlink()
         raise
 
 

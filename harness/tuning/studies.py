@@ -12,7 +12,7 @@ from typing import Any
 
 from harness import DISTRIBUTION
 from harness.errors import StoreError
-from harness.protocol.splits import Prepared
+from harness.protocol.splits import SEEDS, Prepared
 from harness.store import journal
 from harness.store.sqlite import DISK_FULL_HINT, disk_full, local_lock, write_ahead_log
 from harness.store.urls import mask
@@ -198,12 +198,13 @@ def make_sampler(seed: int, n_done: int) -> Any:
     """A seeded TPE sampler, named explicitly (Optuna 5 changed TPE's defaults).
 
     The seed is offset by the trials already done, so a resumed study samples deterministically
-    from its history instead of repeating the first configurations of the fresh sampler.
+    from its history instead of repeating the first configurations of the fresh sampler; the
+    sum wraps around below 2**32, the seeds NumPy takes.
     """
     import optuna
 
     return optuna.samplers.TPESampler(
-        seed=seed + n_done,
+        seed=(seed + n_done) % SEEDS,
         n_startup_trials=10,
         multivariate=True,
         constant_liar=False,

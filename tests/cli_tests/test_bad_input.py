@@ -125,3 +125,79 @@ def test_models_that_do_not_fit_are_skipped_with_their_reason(installed_plugins)
         "model 'ridge_only' does not support binary tasks (supports regression)"
     )
     assert chosen["xgboost"] is None
+
+
+def test_a_budget_that_ends_before_any_trial_is_a_failed_run(cli, store):
+    result = cli("run", "penguins", "--budget", "0.1s", "-m", "dummy", "--folds", "3")
+    assert result.code == 3, (result.out, result.err)
+    err = " ".join(result.err.split())
+    assert (
+        "The budget of 0.1 s ended before any model finished a trial (loading the data and "
+        "opening the stores count); give a larger --budget."
+    ) in err
+    assert "Traceback" not in result.err
+
+
+def _sqlite_file(path, *, damage: str) -> None:
+    """A SQLite file of a few pages, then truncated to half or with garbage inside."""
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    connection.execute("create table t (x)")
+    connection.executemany("insert into t values (?)", [("x" * 500,)] * 100)
+    connection.commit()
+    connection.close()
+    data = bytearray(path.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    else:  # a sound header, the schema page scribbled over
+        data[100:400] = b"\xfe" * 300
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("garbage", "file is not a database (it does not start with SQLite's header)"),
+        ("truncated", "the database file is truncated (30,720 bytes of the 61,440 its header"),
+        ("scribbled", "(sqlite3.DatabaseError) database disk image is malformed"),
+    ],
+)
+def test_a_corrupt_mlflow_db_is_refused_and_leaves_nothing_behind(
+    harness_main, store, damage, message
+):
+    folder = store.root / "mlruns"
+    folder.mkdir()
+    db = folder / "mlflow.db"
+    if damage == "garbage":
+        db.write_text("this is not a database\n" * 10)
+    else:
+        _sqlite_file(db, damage=damage)
+    before = sorted(p.relative_to(store.root) for p in store.root.rglob("*"))
+    code, err = harness_main("run", "penguins", "-m", "dummy", "--trials", "1", "--folds", "3")
+    assert code == 1, err
+    assert f"Error: Cannot open the MLflow store 'sqlite:///{db}': {message}" in err
+    assert "Traceback" not in err
+    assert sorted(p.relative_to(store.root) for p in store.root.rglob("*")) == before
+
+
+def test_a_corrupt_optuna_db_is_refused_before_anything_is_written(harness_main, store):
+    (store.root / "mlruns").mkdir()
+    (store.root / "mlruns" / "optuna.db").write_bytes(b"\x00garbage" * 20)
+    code, err = harness_main("run", "penguins", "-m", "dummy", "--trials", "1", "--folds", "3")
+    assert code == 1, err
+    assert "Cannot open the Optuna storage" in err and "file is not a database" in err
+    assert sorted(p.name for p in (store.root / "mlruns").iterdir()) == ["optuna.db"]
+
+
+@pytest.mark.parametrize("command", ["leaderboard", "submit", "worker"])
+def test_every_command_refuses_a_corrupt_mlflow_db_without_a_lock_file(
+    harness_main, store, command
+):
+    (store.root / "mlruns").mkdir()
+    (store.root / "mlruns" / "mlflow.db").write_text("not a database")
+    args = ("--model", "dummy", "--trials", "1") if command == "worker" else ()
+    code, err = harness_main(command, "penguins", *args)
+    assert code == 1, err
+    assert "Cannot open the MLflow store" in err and "file is not a database" in err
+    assert sorted(p.name for p in store.root.rglob("*")) == ["mlflow.db", "mlruns"]

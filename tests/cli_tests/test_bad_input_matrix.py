@@ -84,10 +84,53 @@ CASES = [
         "The server of the tracking URI 'http://u:***@127.0.0.1:1' is not reachable",
     ),
     ("ui --port 0", 2, "--port must be between 1 and 65535; got 0."),
+    # seeds: NumPy and scikit-learn take 0 to 2**32 - 1
+    (
+        "run breast_cancer --seed -1",
+        2,
+        "--seed must be between 0 and 2**32 - 1 (4294967295), got -1.",
+    ),
+    ("run breast_cancer --seed 4294967296", 2, "--seed must be between 0 and 2**32 - 1"),
+    ("worker breast_cancer --seed -1", 2, "--seed must be between 0 and 2**32 - 1"),
+    ("explore breast_cancer --seed 4294967296", 2, "--seed must be between 0 and 2**32 - 1"),
+    # integer flags: negative, zero and huge
+    ("run breast_cancer --folds -3", 2, "--folds must be at least 2, got -3."),
+    ("run breast_cancer --repeats -1", 2, "--repeats must be at least 1, got -1."),
+    ("run breast_cancer --repeats 101", 2, "--repeats must be at most 100, got 101."),
+    ("run breast_cancer --trials 100001", 2, "--trials must be at most 100,000, got 100001"),
+    ("run breast_cancer --trials 99999999999999999999", 2, "--trials must be at most 100,000"),
+    ("worker breast_cancer --trials 100001", 2, "--trials must be at most 100,000"),
+    ("run breast_cancer --workers 0", 2, "--workers must be at least 1, got 0."),
+    ("run breast_cancer --workers -2", 2, "--workers must be at least 1, got -2."),
+    ("run breast_cancer --workers 99999", 2, "--workers 99999 is more than the"),
+    ("run breast_cancer --jobs -1", 2, "--jobs must be at least 1, got -1."),
+    ("run breast_cancer --jobs 99999999999999999999", 2, "--jobs 99999999999999999999 is more"),
+    ("worker breast_cancer --jobs 99999", 2, "--jobs 99999 is more than the"),
+    # durations and sizes: NaN, inf, zero and negative
+    ("run breast_cancer --trial-timeout nan", 2, "--trial-timeout must be a positive number"),
+    ("run breast_cancer --trial-timeout inf", 2, "got inf; to have no limit, leave it out."),
+    ("run breast_cancer --trial-timeout -1", 2, "--trial-timeout must be a positive number"),
+    ("run breast_cancer --timeout nan", 2, "--timeout must be a positive number of seconds"),
+    ("run breast_cancer --timeout inf", 2, "--timeout must be a positive number of seconds"),
+    ("run breast_cancer --timeout 0", 2, "--timeout must be a positive number of seconds"),
+    ("worker breast_cancer --trial-timeout nan", 2, "--trial-timeout must be a positive number"),
+    ("worker breast_cancer --timeout inf", 2, "--timeout must be a positive number of seconds"),
+    ("run breast_cancer --budget nan", 2, "--budget must be a duration such as 90, 90s"),
+    ("run breast_cancer --budget inf", 2, "--budget must be a duration such as 90, 90s"),
+    ("run breast_cancer --budget -5m", 2, "--budget must be a duration such as 90, 90s"),
+    ("run breast_cancer --budget 0s", 2, "--budget must be more than 0 seconds; got '0s'."),
+    ("run breast_cancer --budget " + "9" * 400, 2, "--budget must be a finite number of seconds"),
+    ("run breast_cancer --memory-limit nan", 2, "--memory-limit must be a finite size such as"),
+    ("run breast_cancer --memory-limit nanG", 2, "--memory-limit must be a finite size such as"),
+    ("run breast_cancer --memory-limit infG", 2, "--memory-limit must be a finite size such as"),
+    ("run breast_cancer --memory-limit 1e400", 2, "--memory-limit must be a finite size such as"),
+    ("run breast_cancer --memory-limit 0G", 2, "--memory-limit must be positive; got '0G'."),
+    ("run breast_cancer --memory-limit -2G", 2, "--memory-limit must be positive; got '-2G'."),
+    ("worker breast_cancer --memory-limit nanG", 2, "--memory-limit must be a finite size"),
 ]
 
 
-@pytest.mark.parametrize(("args", "code", "message"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("args", "code", "message"), CASES, ids=[c[0][:80] for c in CASES])
 def test_a_bad_input_is_refused_with_its_reason_and_leaves_no_store(
     harness_main, store, args, code, message
 ):
@@ -98,3 +141,4 @@ def test_a_bad_input_is_refused_with_its_reason_and_leaves_no_store(
     assert "secret" not in err  # passwords in store URLs are masked
     assert not (store.root / "mlruns").exists()
     assert not (store.root / "submissions").exists()
+    assert not (store.root / "harness-report").exists()

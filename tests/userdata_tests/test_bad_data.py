@@ -213,3 +213,146 @@ def test_a_sample_target_that_train_lacks_asks_for_the_target_flag(
         store, result, 1, "The target column 'Species' of 'sample_submission.csv' is not in"
     )
     assert "similar name: 'species'; name the target with --target COLUMN" in result[1]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            'target = "species"\n'.encode("utf-16"),
+            "it contains NUL bytes, so it is UTF-16 or UTF-32 text (it starts with a byte-order "
+            "mark), not UTF-8. Re-save it as UTF-8.",
+        ),
+        ('target = "species"\n'.encode("utf-32"), "so it is UTF-16 or UTF-32 text"),
+        ('target = "species"\n'.encode("utf-16-le"), "so it is binary or UTF-16 text, not UTF-8"),
+        (b'target = "species"\n# caf\x81\x8d\n', "Cannot decode 'birds/task.toml' as utf-8-sig"),
+    ],
+)
+def test_a_task_toml_that_is_not_utf8_or_windows_1252_is_refused(
+    harness_main, store, penguins, content, message
+):
+    write(store.root / "birds", "train.csv", penguins)
+    (store.root / "birds" / "task.toml").write_bytes(content)
+    result = harness_main("run", "./birds")
+    assert_refused(store, result, 2, message)
+    assert "task.toml" in result[1]
+
+
+@pytest.mark.parametrize(
+    ("content", "notice"),
+    [
+        ('target = "species"  # oiseaux, café\n'.encode("cp1252"), True),
+        ('\ufefftarget = "species"  # café\n'.encode(), False),  # UTF-8 with a byte-order mark
+    ],
+)
+def test_a_task_toml_is_decoded_as_csv_files_are(store, penguins, content, notice):
+    from harness.data.local import Options, load_path
+
+    write(store.root / "birds", "train.csv", penguins)
+    (store.root / "birds" / "task.toml").write_bytes(content)
+    local = load_path(str(store.root / "birds"), Options())
+    assert local.task.target == "species"
+    assert ("'task.toml' is not UTF-8; read it as Windows-1252" in local.notes) is notice
+
+
+def test_duplicate_csv_column_names_are_refused_not_renamed(harness_main, store, penguins):
+    frame = penguins.copy()
+    frame.columns = [
+        "island" if c == "bill_length_mm" else "sex" if c == "body_mass_g" else c
+        for c in frame.columns
+    ]
+    path = write(store.root, "birds.csv", frame)
+    assert "island.1" not in path.read_text().splitlines()[0]  # pandas would read it so
+    result = harness_main("run", str(path), "--target", "species")
+    assert_refused(
+        store, result, 1, f"The file '{path}' has duplicate column names: ['island', 'sex']."
+    )
+
+
+def test_duplicate_parquet_column_names_are_refused(harness_main, store):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_arrays(
+        [pa.array(range(40)), pa.array(range(40)), pa.array([0, 1] * 20)], names=["a", "a", "y"]
+    )
+    pq.write_table(table, store.root / "twice.parquet")
+    result = harness_main("run", "twice.parquet", "--target", "y")
+    assert_refused(store, result, 1, "'twice.parquet' has duplicate column names: ['a'].")
+
+
+@pytest.mark.parametrize("value", ["Adelie", 0.5])
+def test_a_sample_submission_with_its_columns_reversed_says_so(
+    harness_main, store, kaggle_folder, penguins, value
+):
+    folder = kaggle_folder("colony", penguins, "species", "Id", value)
+    sample = pd.read_csv(folder / "sample_submission.csv")
+    sample[["species", "Id"]].to_csv(folder / "sample_submission.csv", index=False)
+    result = harness_main("run", str(folder))
+    assert_refused(
+        store,
+        result,
+        1,
+        f"The first column of '{folder / 'sample_submission.csv'}', 'species', repeats values "
+        f"(such as {value!r}), so it is not an id column: a sample submission has the id column "
+        "first, then the target column. Its column 'Id' has a unique value in every row: are "
+        "the columns reversed? Put 'Id' first.",
+    )
+    assert "duplicate ids" not in result[1]
+
+
+def test_a_target_with_only_infinite_or_missing_values_is_refused(harness_main, store, diabetes):
+    frame = diabetes.assign(target=float("inf"))
+    frame.loc[:10, "target"] = float("nan")
+    frame.loc[11:20, "target"] = float("-inf")
+    path = write(store.root, "sugar.csv", frame)
+    result = harness_main("run", str(path), "--target", "target")
+    assert_refused(
+        store, result, 1, f"The target 'target' of '{path}' has no values (all missing or infinite)"
+    )
+
+
+def test_data_errors_show_plain_numbers_not_numpy_reprs(harness_main, store, penguins, diabetes):
+    import numpy as np
+
+    from harness.contracts.task import Dataset, Task
+    from harness.data.health import constant_columns, imbalance
+    from harness.errors import DataError
+    from harness.protocol.splits import prepare
+
+    messages = []
+    frame = penguins.copy()  # integer ids: one repeated
+    frame.loc[1, "Id"] = frame.loc[0, "Id"]
+    path = write(store.root / "colony", "train.csv", frame)
+    messages.append(harness_main("run", "./colony", "--target", "species", "--id", "Id")[1])
+    path = write(store.root, "ones.csv", diabetes.assign(target=1))
+    messages.append(harness_main("run", str(path), "--target", "target")[1])
+
+    data = Dataset(
+        X=pd.DataFrame({"x": np.arange(40.0)}),
+        y=pd.Series(np.arange(40) % 2),
+        feature_kinds={"x": "numeric"},
+    )
+    for positive, problem in ((7, "binary"), (None, "multiclass")):
+        y = data.y if problem == "binary" else pd.Series(np.zeros(40, dtype=np.int64))
+        task = Task(
+            name="numbers",
+            description="Numbers.",
+            modality="tabular",
+            problem_type=problem,
+            metric="roc_auc" if problem == "binary" else "log_loss",
+            positive_class=positive,
+            load=lambda: data,
+        )
+        with pytest.raises(DataError) as error:
+            prepare(task, Dataset(X=data.X, y=y, feature_kinds=data.feature_kinds), folds=2, seed=0)
+        messages.append(str(error.value))
+    messages += [f.message for f in constant_columns(pd.DataFrame({"c": np.full(5, 3)}))]
+    messages += [f.message for f in imbalance(np.array([0] * 99 + [1]), tuple(np.arange(2)))]
+
+    assert "such as 1; ids must be unique" in messages[0]
+    assert "has a single class 1; a classification task" in messages[1]
+    assert "positive_class 7 is not a label; labels are [0, 1]" in messages[2]
+    assert "the target has a single class [0]" in messages[3]
+    assert "is constant (3)" in messages[4] and "1 1.0%" in messages[5]
+    assert not [m for m in messages if "np." in m], messages

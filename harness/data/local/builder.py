@@ -140,7 +140,8 @@ class Builder:
 
     def __init__(self, path: Path, options: Options) -> None:
         self.path = path
-        config, self.config_path = config_beside(path)
+        self.notes: list[str] = []
+        config, self.config_path = config_beside(path, self.notes)
         self.settings: dict[str, Any] = dict(config)
         for item in fields(options):
             value = getattr(options, item.name)
@@ -149,10 +150,9 @@ class Builder:
                     self.settings["drop"] = [*self.settings.get("drop", []), *value]
             elif value is not None:
                 self.settings[item.name] = value
-        self.notes: list[str] = []
         self.findings: list[Finding] = []
         if self.config_path:
-            self.notes.append(f"settings from '{self.config_path}'")
+            self.notes.insert(0, f"settings from '{self.config_path}'")
 
     def get(self, key: str, default: Any = None) -> Any:
         """A setting: from the command line, else from task.toml, else `default`."""

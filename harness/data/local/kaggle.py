@@ -18,7 +18,7 @@ from harness.data.infer import apply_columns
 from harness.data.local.builder import Builder, SubmissionFormat, probability_sample
 from harness.data.local.tables import similar
 from harness.data.local.target import unique_ids
-from harness.errors import DataError, UsageError
+from harness.errors import DataError, UsageError, plain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,6 +96,7 @@ def _submission_columns(
             f"'{sample_path}' has {sample.shape[1]} column; a sample submission has the id "
             "column first and then the target column."
         )
+    _check_sample_order(sample, sample_path)
     id_column, columns = str(sample.columns[0]), tuple(str(c) for c in sample.columns[1:])
     if len(columns) == 1:
         target = b.get("target", columns[0])
@@ -109,6 +110,31 @@ def _submission_columns(
         f"'{sample_path}' has {len(columns)} target columns {list(columns)[:5]}; harness "
         "supports one target column, or one probability column per class of a target named "
         "with --target (the column names must be the class labels)."
+    )
+
+
+def _check_sample_order(sample: pd.DataFrame, sample_path: Path) -> None:
+    """Refuse a sample whose first column repeats values: it cannot be the id column, so the
+    columns are out of order (a sample is the id column, then the target column or columns).
+
+    Without this, the target would be taken for the id, and the error would be about duplicate
+    ids in train.csv.
+    """
+    first = sample.iloc[:, 0]
+    repeated = first[first.duplicated()]
+    if not len(repeated):
+        return
+    unique = [str(c) for c in sample.columns[1:] if sample[c].notna().all() and sample[c].is_unique]
+    hint = (
+        f" Its column {unique[0]!r} has a unique value in every row: are the columns reversed? "
+        f"Put {unique[0]!r} first."
+        if unique
+        else ""
+    )
+    raise DataError(
+        f"The first column of '{sample_path}', {str(sample.columns[0])!r}, repeats values (such "
+        f"as {plain(repeated.iloc[0])!r}), so it is not an id column: a sample submission has "
+        f"the id column first, then the target column.{hint}"
     )
 
 

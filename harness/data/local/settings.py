@@ -81,13 +81,51 @@ class Options:
     name: str | None = None
 
 
-def read_config(path: Path) -> dict[str, Any]:
-    """Read and check a task.toml or task.yaml file.
+def _config_text(path: Path, notes: list[str] | None) -> str:
+    """The text of a settings file, decoded as CSV files are: UTF-8 (a byte-order mark is
+    fine), else Windows-1252 with a notice in `notes`.
 
     Raises:
-        UsageError: Malformed file, unknown keys, or values of the wrong type.
+        UsageError: The file holds NUL bytes (UTF-16 or UTF-32 text, or not text at all), or
+            bytes that neither encoding decodes.
     """
-    text = path.read_text(encoding="utf-8")
+    data = path.read_bytes()
+    if b"\x00" in data:
+        bom = data[:4]
+        what = (
+            "UTF-16 or UTF-32 text (it starts with a byte-order mark)"
+            if bom.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff"))
+            else "binary or UTF-16 text"
+        )
+        raise UsageError(
+            f"Cannot read '{path}': it contains NUL bytes, so it is {what}, not UTF-8. "
+            "Re-save it as UTF-8."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        error = exc
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"Cannot decode '{path}' as utf-8-sig or cp1252: {error}. Re-save it as UTF-8."
+        ) from None
+    if notes is not None:
+        notes.append(f"'{path.name}' is not UTF-8; read it as Windows-1252")
+    return text
+
+
+def read_config(path: Path, notes: list[str] | None = None) -> dict[str, Any]:
+    """Read and check a task.toml or task.yaml file.
+
+    The file is decoded as CSV files are: UTF-8, else Windows-1252 with a notice appended to
+    `notes`.
+
+    Raises:
+        UsageError: Undecodable or malformed file, unknown keys, or values of the wrong type.
+    """
+    text = _config_text(path, notes)
     try:
         if path.suffix == ".toml":
             import tomllib
@@ -132,11 +170,11 @@ def read_config(path: Path) -> dict[str, Any]:
     return config
 
 
-def config_beside(path: Path) -> tuple[dict[str, Any], Path | None]:
+def config_beside(path: Path, notes: list[str] | None = None) -> tuple[dict[str, Any], Path | None]:
     """The settings beside `path` and the file they come from ({} and None: no file).
 
     Beside a single file, `<stem>.toml` and `<stem>.yaml` come before `task.toml`, `task.yaml` and
-    `task.yml`.
+    `task.yml`. A file read as Windows-1252 adds a notice to `notes`.
     """
     folder = path if path.is_dir() else path.parent
     names = CONFIG_NAMES if path.is_dir() else (f"{path.stem}.toml", f"{path.stem}.yaml")
@@ -144,5 +182,5 @@ def config_beside(path: Path) -> tuple[dict[str, Any], Path | None]:
     for name in names:
         candidate = folder / name
         if candidate.is_file():
-            return read_config(candidate), candidate
+            return read_config(candidate, notes), candidate
     return {}, None

@@ -40,6 +40,13 @@ def read_table(path: Path, *, encoding: str | None = None, sep: str | None = Non
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         try:
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(path).names
+        except Exception:
+            names = []  # pandas says below what is wrong with the file
+        _refuse_duplicates(path, names)  # pyarrow writes them; pandas cannot read them
+        try:
             frame = pd.read_parquet(path)
         except Exception as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -51,12 +58,36 @@ def read_table(path: Path, *, encoding: str | None = None, sep: str | None = Non
             f"Cannot read '{path}': harness reads .csv, .tsv and .parquet files, not "
             f"{suffix or 'files without a suffix'!r}."
         )
-    if frame.columns.duplicated().any():
-        twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise DataError(f"The file '{path}' has duplicate column names: {twice}.")
+    _refuse_duplicates(path, [str(c) for c in frame.columns])
     if frame.empty:
         raise DataError(f"The file '{path}' has a header but no rows.")
     return frame
+
+
+def _refuse_duplicates(path: Path, names: list[str]) -> None:
+    """Refuse a table whose header names a column twice (unnamed columns aside): the features
+    would be ambiguous, and pandas would rename the second silently (`x`, `x.1`)."""
+    seen: set[str] = set()
+    twice: list[str] = []
+    for name in names:
+        if name.strip() and name in seen and name not in twice:
+            twice.append(name)
+        seen.add(name)
+    if twice:
+        raise DataError(
+            f"The file '{path}' has duplicate column names: {twice}. Give every column its own "
+            "name (a repeated column is almost always a mistake of the export)."
+        )
+
+
+def _csv_header(path: Path, encoding: str, sep: str) -> list[str]:
+    """The column names of a CSV file's header as written (pandas renames repeated ones)."""
+    import pandas as pd
+
+    header = pd.read_csv(
+        path, encoding=encoding, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False
+    )
+    return [str(v) for v in header.iloc[0]] if len(header) else []
 
 
 def _read_csv(path: Path, encoding: str | None, sep: str) -> pd.DataFrame:
@@ -83,6 +114,7 @@ def _read_csv(path: Path, encoding: str | None, sep: str) -> pd.DataFrame:
         except pd.errors.ParserError as exc:
             raise DataError(f"Cannot parse '{path}' as CSV: {str(exc).strip()}") from None
         frame.attrs["encoding"] = codec
+        _refuse_duplicates(path, _csv_header(path, codec, sep))
         return frame
     raise DataError(
         f"Cannot decode '{path}' as {' or '.join(tries)}: {error}. Re-save it as UTF-8, or name "

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.contracts.task import Dataset
-from harness.data.health import Finding
+from harness.data.health import Finding, infinite_mask
 from harness.data.infer import apply_columns, infer_columns, parse_dates
 from harness.data.local.builder import Builder, LocalTask, local_task
 from harness.data.local.kaggle import Roles, find_files, read_roles, test_part
@@ -98,13 +98,28 @@ def load_tables(argument: str, path: Path, b: Builder, name: str) -> LocalTask:
 def _labels(
     b: Builder, train: pd.DataFrame, target: str, train_path: Path
 ) -> tuple[pd.DataFrame, pd.Series, str, Any]:
-    """(training rows that have a target, the target, the problem type, the positive class)."""
-    missing = int(train[target].isna().sum())
-    if missing == len(train):
-        raise DataError(f"The target {target!r} of '{train_path}' has no values (all missing).")
-    if missing:
-        train = train[train[target].notna()].reset_index(drop=True)
-        b.notes.append(f"dropped {missing} rows whose target {target!r} is missing")
+    """(training rows that have a target, the target, the problem type, the positive class).
+
+    Rows whose target is missing or infinite (inf, -inf) are dropped with a notice: no model can
+    learn from them, and imputing a target would invent labels.
+    """
+    import numpy as np
+
+    absent = train[target].isna().to_numpy()
+    infinite = infinite_mask(train[target])
+    infinite = np.zeros(len(train), dtype=bool) if infinite is None else infinite
+    if (absent | infinite).all():
+        what = "all missing or infinite" if infinite.any() else "all missing"
+        raise DataError(f"The target {target!r} of '{train_path}' has no values ({what}).")
+    if absent.any() or infinite.any():
+        train = train[~(absent | infinite)].reset_index(drop=True)
+    if absent.any():
+        b.notes.append(f"dropped {int(absent.sum())} rows whose target {target!r} is missing")
+    if infinite.any():
+        b.notes.append(
+            f"dropped {int(infinite.sum())} rows whose target {target!r} is infinite (inf or "
+            "-inf), as rows whose target is missing"
+        )
     y = train[target].reset_index(drop=True)
     if y.dtype == object:
         y = y.infer_objects()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from harness.contracts.task import PROBLEM_TYPES
 from harness.data.infer import default_positive_class, infer_problem_type
 from harness.data.local.builder import Builder
-from harness.errors import DataError, UnknownNameError, UsageError
+from harness.errors import DataError, UnknownNameError, UsageError, plain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,7 +80,7 @@ def check_target(b: Builder, y: pd.Series, problem: str, file: Path) -> None:
             example = y.iloc[0]
             raise DataError(
                 f"The target {str(y.name)!r} of '{file}' is not numeric (values such as "
-                f"{example!r}), but the task is regression"
+                f"{plain(example)!r}), but the task is regression"
                 + (f" (metric {b.get('metric')})" if b.get("metric") else "")
                 + ". Pass --problem-type binary or multiclass with a classification metric."
             )
@@ -88,7 +88,7 @@ def check_target(b: Builder, y: pd.Series, problem: str, file: Path) -> None:
     distinct = int(y.nunique())
     if distinct < 2:
         raise DataError(
-            f"The target {str(y.name)!r} of '{file}' has a single class {y.iloc[0]!r}; a "
+            f"The target {str(y.name)!r} of '{file}' has a single class {plain(y.iloc[0])!r}; a "
             "classification task needs at least two."
         )
     if problem == "binary" and distinct != 2:
@@ -135,6 +135,6 @@ def unique_ids(frame: pd.DataFrame, column: str, file: Path) -> pd.Series:
     if len(repeated):
         raise DataError(
             f"The id column {column!r} of '{file}' has {len(repeated)} duplicate ids, such as "
-            f"{repeated.iloc[0]!r}; ids must be unique."
+            f"{plain(repeated.iloc[0])!r}; ids must be unique."
         )
     return ids.reset_index(drop=True)
