@@ -34,7 +34,6 @@ import time
 from typing import Any
 
 import numpy as np
-
 from benchlib import Results, fmt, markdown, parse_args
 
 FAST = (

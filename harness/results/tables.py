@@ -49,7 +49,8 @@ h1{margin:24px 0 4px}h2{margin-top:36px;border-bottom:1px solid #d0d7de;padding-
 h3{margin-top:24px}.meta,.legend{color:#57606a;font-size:0.9em}
 table{border-collapse:collapse;margin:12px 0;font-size:0.86em}
 th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f6f8fa}td.nw{white-space:nowrap}.scroll{overflow-x:auto}.scroll table{font-size:0.8em}
+th{background:#f6f8fa}td.nw{white-space:nowrap}.scroll{overflow-x:auto}
+.scroll table{font-size:0.8em}
 tr.tie td{background:#eaf3fb}tr.notok td{color:#8c959f;font-style:italic}
 .figs{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
 figure{margin:0;border:1px solid #eaeef2;padding:8px;border-radius:6px;background:#fff;
