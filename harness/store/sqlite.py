@@ -8,6 +8,7 @@ from typing import Any
 
 __all__ = [
     "DISK_FULL_HINT",
+    "create_atomically",
     "damage",
     "disk_full",
     "file_in_wal_mode",
@@ -89,6 +90,38 @@ def local_lock(url: str):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+CREATING = ".creating-"  # `.<database>.creating-<pid>`: a schema being built beside it
+
+
+def create_atomically(path: Path, build: Any) -> bool:
+    """Create a new SQLite database at `path` so that an interrupt at any instant leaves either
+    no database or a complete one; call it under `local_lock`. Returns whether it created one.
+
+    `build(url)` creates the schema in a temporary file beside `path` and closes its
+    connections (MLflow's migrations take up to a second, and a process killed halfway leaves
+    tables that no later run can migrate); only the finished file is renamed into place, which
+    is atomic on one file system.
+    Temporary files of builds that were killed are removed first. An existing non-empty
+    database is left alone.
+    """
+    import os
+
+    for stale in path.parent.glob(f".{path.name}{CREATING}*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+    if path.exists() and path.stat().st_size > 0:
+        return False
+    building = path.with_name(f".{path.name}{CREATING}{os.getpid()}")
+    try:
+        build(f"sqlite:///{building}")  # it closes its connections: no journal is left open
+        os.replace(building, path)
+    finally:
+        for leftover in (building, Path(f"{building}-journal")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+    return True
 
 
 def write_ahead_log(engine: Any) -> None:

@@ -18,6 +18,7 @@ from harness.store.orphans import orphaned
 from harness.store.schema import PARENT_TAG
 from harness.store.sqlite import (
     DISK_FULL_HINT,
+    create_atomically,
     disk_full,
     file_in_wal_mode,
     local_lock,
@@ -76,6 +77,15 @@ def _store_call(method):
     return call
 
 
+def _build_schema(url: str) -> None:
+    """Create MLflow's tables in the SQLite database at `url`, then close its connections."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=url)
+    client.search_experiments(max_results=1)
+    client._tracking_client.store.engine.dispose()
+
+
 class Tracker:
     """Writes harness runs to one MLflow store through `MlflowClient` (no global MLflow state).
 
@@ -97,6 +107,9 @@ class Tracker:
             # MLflow creates or migrates a sqlite store's tables when the client opens it; two
             # processes doing it at once break each other's migration.
             with local_lock(stores.tracking_uri):
+                if stores.tracking_uri.startswith("sqlite:///"):
+                    path = Path(stores.tracking_uri[len("sqlite:///") :])
+                    create_atomically(path, _build_schema)
                 self.client = MlflowClient(tracking_uri=stores.tracking_uri)
                 if stores.tracking_uri.startswith("sqlite:///"):
                     self.client.search_experiments(max_results=1)
