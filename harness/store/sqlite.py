@@ -13,6 +13,7 @@ __all__ = [
     "disk_full",
     "file_in_wal_mode",
     "local_lock",
+    "opened",
     "write_ahead_log",
 ]
 
@@ -34,6 +35,18 @@ DISK_FULL_HINT = (
 )
 
 
+# Databases this process has opened through SQLite. Their header is not read again: SQLite's
+# locks are POSIX locks, which the process loses on *every* descriptor of the file when it
+# closes *any* one, so reading the file beside an open connection breaks that connection
+# ("disk I/O error"). A file SQLite has opened is a database anyway.
+_OPENED: set[str] = set()
+
+
+def opened(path: Path | str) -> None:
+    """Note that this process opened the database at `path` through SQLite (see `damage`)."""
+    _OPENED.add(str(Path(path).resolve()))
+
+
 def damage(path: Path) -> str | None:
     """Why the file at `path` cannot be a usable SQLite database, read from its 100-byte header
     without opening it (so nothing is created beside it); None when it may be one, or is absent
@@ -42,8 +55,10 @@ def damage(path: Path) -> str | None:
     Found: a file that is not SQLite (another format, garbage), a damaged header, and a file
     shorter than the pages its header declares (truncated). A database whose write-ahead log
     holds pages is not judged by its length: a checkpoint cut short leaves it shorter, and the
-    log repairs it.
+    log repairs it. A database this process has opened (`opened`) is not read again.
     """
+    if str(Path(path).resolve()) in _OPENED:
+        return None
     try:
         size = path.stat().st_size
         if size == 0:

@@ -22,6 +22,7 @@ from harness.store.sqlite import (
     disk_full,
     file_in_wal_mode,
     local_lock,
+    opened,
 )
 from harness.store.urls import Stores, check_database, mask
 
@@ -115,6 +116,7 @@ class Tracker:
                     self.client.search_experiments(max_results=1)
                     # MLflow's own connections then log in WAL mode too (see write_ahead_log)
                     file_in_wal_mode(stores.tracking_uri[len("sqlite:///") :])
+                    opened(stores.tracking_uri[len("sqlite:///") :])
         except Exception as exc:
             first = mask(str(exc)).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             hint = f" {DISK_FULL_HINT}" if disk_full(str(exc)) else ""

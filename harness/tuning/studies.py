@@ -14,7 +14,7 @@ from harness import DISTRIBUTION
 from harness.errors import StoreError
 from harness.protocol.splits import SEEDS, Prepared
 from harness.store import journal
-from harness.store.sqlite import DISK_FULL_HINT, disk_full, local_lock, write_ahead_log
+from harness.store.sqlite import DISK_FULL_HINT, disk_full, local_lock, opened, write_ahead_log
 from harness.store.urls import mask
 from harness.tuning.attrs import (
     CREATOR_ATTR,
@@ -66,6 +66,7 @@ def open_storage(storage_url: str, name: str | None = None) -> Any:
                 )
             if storage_url.startswith("sqlite"):
                 write_ahead_log(storage.engine)
+                opened(storage.engine.url.database)
             return storage
         except Exception as exc:  # two processes creating the schema of a fresh database
             text = str(exc)
