@@ -58,8 +58,9 @@ def table_width(width: int | None) -> int:
 
     if width:
         return width
-    if os.environ.get("COLUMNS", "").isdigit():
-        return int(os.environ["COLUMNS"])
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) >= 40:  # as narrow as --width may be
+        return int(columns)
     for stream in (sys.stdout, sys.stderr, sys.stdin):
         try:
             return os.get_terminal_size(stream.fileno()).columns
