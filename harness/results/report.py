@@ -161,7 +161,7 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
     from harness.results import plots
     from harness.results.leaderboard import log_board
     from harness.results.tables import (
-        BOARD_WRAPS,
+        WRAPS,
         display_rows,
         html_table,
         markdown_table,
@@ -172,7 +172,7 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
     header, cells = display_rows(board.rows)
     direction = "higher" if board.maximize else "lower"
     section = Section(_slug(board.task), f"Task: {board.task}")
-    section.html_tables.append(html_table(header, cells, wraps=BOARD_WRAPS))
+    section.html_tables.append(html_table(header, cells, wraps=WRAPS))
     section.md_tables.append(markdown_table(header, cells))
     ranked = board.ranked
     folds = len(next(iter(board.fold_scores.values()), []))
@@ -184,8 +184,8 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
     if missing:
         why = [f"{r.model} ({r.status}{': ' + r.reason if r.reason else ''})" for r in missing]
         section.notes.append("Not ranked: " + "; ".join(why) + ".")
-    if unsupported_note(board):
-        section.notes.append(unsupported_note(board))
+    if note := unsupported_note(board):
+        section.notes.append(note)
     task_figs: list[Figure] = []
     if ranked:
         # Baselines (dummy) are reference lines, so the axes zoom to the models that compete.
@@ -285,11 +285,17 @@ def summary_section(
 ) -> Section:
     """The across-task section: summary table, notes and the critical-difference diagram."""
     from harness.results import plots
-    from harness.results.tables import html_table, markdown_table, summary_cells, summary_notes
+    from harness.results.tables import (
+        WRAPS,
+        html_table,
+        markdown_table,
+        summary_cells,
+        summary_notes,
+    )
 
     header, cells = summary_cells(summary)
     section = Section("across-tasks", "Across tasks")
-    section.html_tables.append(html_table(header, cells, css="summary", wraps=("model",)))
+    section.html_tables.append(html_table(header, cells, css="summary", wraps=WRAPS))
     section.md_tables.append(markdown_table(header, cells))
     section.notes.extend(summary_notes(summary))
     test = summary.friedman

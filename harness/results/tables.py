@@ -12,13 +12,13 @@ import html
 import io
 import json
 import math
+from collections.abc import Collection
 from dataclasses import asdict
 
 from harness.results.leaderboard import Board, Row
 from harness.results.summary import Summary
 
 __all__ = [
-    "BOARD_WRAPS",
     "CSS",
     "DROP_ORDER",
     "LEGEND",
@@ -187,11 +187,9 @@ def unsupported_note(board: Board) -> str:
     )
 
 
-# Cells that must not wrap inside (numbers, intervals, marks): a line break may only fall
-# between the words of names, members and reasons.
-WRAPS = {"model", "status", "family"}
-# The same in HTML, by header.
-BOARD_WRAPS = ("model", "status")
+# The columns whose cells may wrap between words (names, members, reasons); numbers, intervals
+# and marks stay whole. Their keys are also their headers, so HTML tables take the same set.
+WRAPS = frozenset({"model", "status", "family"})
 
 
 def min_widths(keys: list[str], header: list[str], cells: list[list[str]]) -> list[int]:
@@ -307,7 +305,7 @@ def html_table(
     header: list[str],
     cells: list[list[str]],
     css: str = "board",
-    wraps: tuple[str, ...] | None = None,
+    wraps: Collection[str] | None = None,
 ) -> str:
     """An HTML table (cells escaped); ranked rows that tie with the leader are highlighted.
 
@@ -402,7 +400,7 @@ def _markdown_board(board: Board) -> str:
 def html_board(board: Board) -> str:
     """A task's table in HTML, with the footnote of the models that were not run."""
     note = unsupported_note(board)
-    table = html_table(*display_rows(board.rows), wraps=BOARD_WRAPS)
+    table = html_table(*display_rows(board.rows), wraps=WRAPS)
     return table + (f'<p class="legend">{html.escape(note)}</p>' if note else "")
 
 
@@ -411,7 +409,7 @@ def html_page(boards: list[Board], summary: Summary | None) -> str:
 
     parts = [f"<h2>Leaderboard: {html.escape(b.task)}</h2>" + html_board(b) for b in boards]
     if summary is not None:
-        summary_table = html_table(*summary_cells(summary), css="summary", wraps=("model",))
+        summary_table = html_table(*summary_cells(summary), css="summary", wraps=WRAPS)
         parts.append("<h2>Across tasks</h2>" + summary_table)
         parts.append(
             "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in summary_notes(summary)) + "</ul>"
