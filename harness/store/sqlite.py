@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,7 @@ def local_lock(url: str):
 CREATING = ".creating-"  # `.<database>.creating-<pid>`: a schema being built beside it
 
 
-def create_atomically(path: Path, build: Any) -> bool:
+def create_atomically(path: Path, build: Callable[[str], None]) -> bool:
     """Create a new SQLite database at `path` so that an interrupt at any instant leaves either
     no database or a complete one; call it under `local_lock`. Returns whether it created one.
 

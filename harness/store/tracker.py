@@ -104,19 +104,20 @@ class Tracker:
         self.stores = stores
         # a file that cannot be the database is refused before its lock file is made beside it
         check_database(stores.tracking_uri, "MLflow store", "--tracking-uri")
+        local = stores.tracking_uri.startswith("sqlite:///")
+        path = Path(stores.tracking_uri[len("sqlite:///") :]) if local else None
         try:
             # MLflow creates or migrates a sqlite store's tables when the client opens it; two
             # processes doing it at once break each other's migration.
             with local_lock(stores.tracking_uri):
-                if stores.tracking_uri.startswith("sqlite:///"):
-                    path = Path(stores.tracking_uri[len("sqlite:///") :])
+                if path is not None:
                     create_atomically(path, _build_schema)
                 self.client = MlflowClient(tracking_uri=stores.tracking_uri)
-                if stores.tracking_uri.startswith("sqlite:///"):
+                if path is not None:
                     self.client.search_experiments(max_results=1)
                     # MLflow's own connections then log in WAL mode too (see write_ahead_log)
-                    file_in_wal_mode(stores.tracking_uri[len("sqlite:///") :])
-                    opened(stores.tracking_uri[len("sqlite:///") :])
+                    file_in_wal_mode(str(path))
+                    opened(path)
         except Exception as exc:
             first = mask(str(exc)).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             hint = f" {DISK_FULL_HINT}" if disk_full(str(exc)) else ""
