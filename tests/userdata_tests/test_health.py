@@ -63,14 +63,11 @@ def _with_infinite(diabetes: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def test_infinite_features_are_made_missing_and_reported_for_a_registered_task(diabetes):
-    from harness.contracts.task import Dataset, Task
-    from harness.protocol.splits import prepare
+def _regression(dataset):
+    """A regression task of the diabetes rows with infinite values."""
+    from harness.contracts.task import Task
 
-    frame = _with_infinite(diabetes)
-    X = frame.drop(columns=["target"])
-    dataset = Dataset(X=X, y=frame["target"], feature_kinds={c: "numeric" for c in X.columns})
-    task = Task(
+    return Task(
         name="sugar",
         description="Diabetes progression with infinite values.",
         modality="tabular",
@@ -78,6 +75,16 @@ def test_infinite_features_are_made_missing_and_reported_for_a_registered_task(d
         metric="rmse",
         load=lambda: dataset,
     )
+
+
+def test_infinite_features_are_made_missing_and_reported_for_a_registered_task(diabetes):
+    from harness.contracts.task import Dataset
+    from harness.protocol.splits import prepare
+
+    frame = _with_infinite(diabetes)
+    X = frame.drop(columns=["target"])
+    dataset = Dataset(X=X, y=frame["target"], feature_kinds={c: "numeric" for c in X.columns})
+    task = _regression(dataset)
     data = prepare(task, dataset, folds=3, seed=0)
     assert data.infinite == {"bmi": 3, "s1": 1}
     both = pd.concat([data.X, data.holdout_X])
@@ -116,7 +123,7 @@ def test_a_registered_tasks_infinite_target_is_refused_like_a_missing_one(diabet
 
 
 def test_the_test_parts_infinite_values_are_made_missing_too(diabetes):
-    from harness.contracts.task import Dataset, Task
+    from harness.contracts.task import Dataset
     from harness.protocol.splits import prepare
     from harness.run import Reporter, _health_and_extras
 
@@ -126,14 +133,7 @@ def test_the_test_parts_infinite_values_are_made_missing_too(diabetes):
     dataset = Dataset(
         X=clean, y=frame["target"], feature_kinds={c: "numeric" for c in X.columns}, test_X=X
     )
-    task = Task(
-        name="sugar",
-        description="Diabetes progression.",
-        modality="tabular",
-        problem_type="regression",
-        metric="rmse",
-        load=lambda: dataset,
-    )
+    task = _regression(dataset)
     data = prepare(task, dataset, folds=3, seed=0)
     extras = _health_and_extras(task, data, dataset, None, Reporter())
     assert not np.isinf(extras.test_X.to_numpy()).any()
