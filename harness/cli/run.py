@@ -141,6 +141,13 @@ def run(
         help="Blend the ok studies by greedy selection on their out-of-fold predictions "
         "(the model 'ensemble'). Default: on, except with --preset fast.",
     ),
+    final: str = typer.Option(
+        None,
+        "--final",
+        help="What predicts the holdout and the submission: 'bag' (the best trial's fold "
+        "models averaged, no refit) or 'refit' (one more fit on the whole training part). "
+        "Default: bag, refit on time-ordered tasks.",
+    ),
     width: int = typer.Option(
         None,
         "--width",
@@ -204,6 +211,7 @@ def run(
         budget=schedule.parse_duration(budget) if budget is not None else None,
         ensemble=ensemble,
         preset=preset,
+        final=final,
     )
     options = Options(
         target=target,

@@ -1,9 +1,17 @@
-"""The jobs a study's worker process runs: cross-validate a configuration, refit the best one."""
+"""The jobs a study's worker process runs: cross-validate a configuration, refit the best one,
+or predict with the bag of the best one's fold models.
+
+The worker keeps the fold models of the best trial it has cross-validated (a `Bag`), so the
+study's final model can be that bag (their averaged predictions) without a refit. Only one bag
+is kept per study, and none when keeping it would take the worker past `bag_memory_mb`.
+"""
 
 from __future__ import annotations
 
 import contextvars
 import functools
+import gc
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,14 +21,18 @@ import numpy as np
 from harness.contracts.metrics import get_metric
 from harness.contracts.model import BuildSpec, Model
 from harness.execution.messages import EpochDone, FoldDone
-from harness.protocol.cv import FoldScores, cross_validate, fit_and_predict
+from harness.protocol.cv import FoldScores, bag_predict, cross_validate, fit_and_predict
 from harness.protocol.splits import Prepared
 
 __all__ = [
+    "Bag",
+    "BagPrediction",
     "EpochReporter",
     "StudyContext",
+    "bag_job",
     "cv_job",
     "epoch_reporter",
+    "kept_bag",
     "refit_job",
     "with_epoch_reporting",
 ]
@@ -35,6 +47,38 @@ class StudyContext:
     spec: BuildSpec
     metrics: tuple[str, ...]
     seed: int
+    bag_memory_mb: float | None = None  # a bag that takes the worker past this is not kept
+
+
+@dataclass(frozen=True)
+class Bag:
+    """The fold models of a trial's cross-validation, kept in the worker that fitted them."""
+
+    trial: int
+    value: float  # the trial's CV score (primary metric)
+    models: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class BagPrediction:
+    """What `bag_job` returns: the bag's mean prediction and how it was had.
+
+    Attributes:
+        prediction: Mean prediction of the fold models on the rows asked for.
+        predict_seconds: Seconds the fold models took to predict them.
+        models: Fold models in the bag.
+        recomputed: The cross-validation that rebuilt the bag when the worker had not kept it
+            (its scores and out-of-fold predictions), else None.
+    """
+
+    prediction: np.ndarray
+    predict_seconds: float
+    models: int
+    recomputed: FoldScores | None = None
+
+
+# context id -> the bag of the best trial this process cross-validated for that study
+_BAGS: dict[int, Bag] = {}
 
 
 class EpochReporter:
@@ -85,9 +129,16 @@ def with_epoch_reporting(job: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @with_epoch_reporting
-def cv_job(context: StudyContext, send: Callable[[Any], None], params: dict) -> FoldScores:
-    """Worker job: cross-validate `params`, sending a `FoldDone` after each fold."""
-    return cross_validate(
+def cv_job(
+    context: StudyContext, send: Callable[[Any], None], params: dict, trial: int | None = None
+) -> FoldScores:
+    """Worker job: cross-validate `params`, sending a `FoldDone` after each fold.
+
+    With a `trial` number, the fold models are kept as the study's bag when their CV score is
+    the best this process has seen (`bag_job` predicts with them).
+    """
+    models: list | None = [] if trial is not None else None
+    scores = cross_validate(
         context.model,
         params,
         context.data,
@@ -95,7 +146,67 @@ def cv_job(context: StudyContext, send: Callable[[Any], None], params: dict) -> 
         context.metrics,
         seed=context.seed,
         on_fold=lambda fold, running_mean: send(FoldDone(fold, running_mean)),
+        models=models,
     )
+    if trial is not None:
+        _keep_bag(context, trial, scores, models or [])
+    return scores
+
+
+def _keep_bag(context: StudyContext, trial: int, scores: FoldScores, models: list) -> None:
+    """Keep `models` as the study's bag if their score is the best yet, and if memory allows."""
+    from harness.execution.worker import rss_mb
+
+    metric = get_metric(context.metrics[0])
+    value = float(np.mean(scores.scores[metric.name]))
+    kept = _BAGS.get(id(context))
+    if not np.isfinite(value) or (kept is not None and not metric.better(value, kept.value)):
+        return
+    _BAGS[id(context)] = Bag(trial, value, tuple(models))
+    del kept
+    gc.collect()
+    used = rss_mb(os.getpid())
+    if context.bag_memory_mb is not None and used is not None and used > context.bag_memory_mb:
+        del _BAGS[id(context)]  # the final model will be recomputed or refitted instead
+        gc.collect()
+
+
+def kept_bag(context: StudyContext) -> Bag | None:
+    """The bag this process keeps for the study of `context` (None when it keeps none)."""
+    return _BAGS.get(id(context))
+
+
+def bag_job(
+    context: StudyContext,
+    send: Callable[[Any], None],
+    trial: int,
+    params: dict,
+    X_pred: Any,
+    rebuild: bool = True,
+) -> BagPrediction | None:
+    """Worker job: predict `X_pred` with the bag of trial `trial` (the averaged predictions of
+    its fold models). A bag this process did not keep is rebuilt by cross-validating `params`
+    (its scores and out-of-fold predictions come back too), or, without `rebuild`, the job
+    returns None."""
+    bag, recomputed = _BAGS.get(id(context)), None
+    if bag is None or bag.trial != trial:
+        if not rebuild:
+            return None
+        models: list = []
+        recomputed = cross_validate(
+            context.model,
+            params,
+            context.data,
+            context.spec,
+            context.metrics,
+            seed=context.seed,
+            models=models,
+        )
+        bag = Bag(trial, float(np.mean(recomputed.scores[context.metrics[0]])), tuple(models))
+    prediction, seconds = bag_predict(
+        list(bag.models), X_pred, context.data.n_classes, context.spec.n_jobs
+    )
+    return BagPrediction(prediction, seconds, len(bag.models), recomputed)
 
 
 def refit_job(

@@ -17,6 +17,7 @@ from harness.protocol.splits import Prepared
 
 __all__ = [
     "FoldScores",
+    "bag_predict",
     "cross_validate",
     "fit_and_predict",
     "fit_fold",
@@ -96,13 +97,15 @@ def fit_and_predict(
     n_classes: int,
     *,
     info: dict | None = None,
+    keep: list | None = None,
 ) -> tuple[np.ndarray, float, float]:
     """Build a fresh estimator, fit it, predict; return (predictions, fit s, predict s).
 
     BLAS and OpenMP pools (scikit-learn's histogram boosting, NumPy's linear algebra) are capped
     at `spec.n_jobs` for the fit and the prediction, so parallel studies never oversubscribe the
     cores; learners with their own thread setting get `spec.n_jobs` from their `build`. The
-    estimator's `fit_info` is copied into `info` when given.
+    estimator's `fit_info` is copied into `info` when given, and the fitted estimator is
+    appended to `keep` when given.
     """
     estimator = model.build(replace(spec, n_rows=len(y_fit)), dict(params), seed=seed)
     with thread_limits(spec.n_jobs):
@@ -113,7 +116,19 @@ def fit_and_predict(
         done = time.perf_counter()
     if info is not None:
         info.update(fit_info(estimator))
+    if keep is not None:
+        keep.append(estimator)
     return prediction, fitted - start, done - fitted
+
+
+def bag_predict(estimators: list, X: Any, n_classes: int, n_jobs: int) -> tuple[np.ndarray, float]:
+    """The mean prediction of fitted `estimators` (a bag of fold models) on `X`, and its
+    seconds: averaged probabilities (classification) or values (regression)."""
+    with thread_limits(n_jobs):
+        start = time.perf_counter()
+        total = sum(predict(estimator, X, n_classes) for estimator in estimators)
+        seconds = time.perf_counter() - start
+    return total / len(estimators), seconds
 
 
 def spec_for(
@@ -149,6 +164,7 @@ def fit_fold(
     fold: int,
     *,
     info: dict | None = None,
+    keep: list | None = None,
 ) -> tuple[np.ndarray, float, float]:
     """Fit a fresh estimator on a fold's training rows and predict its validation rows."""
     train, valid = data.folds[fold]
@@ -162,6 +178,7 @@ def fit_fold(
         data.X.iloc[valid],
         data.n_classes,
         info=info,
+        keep=keep,
     )
 
 
@@ -174,11 +191,13 @@ def cross_validate(
     *,
     seed: int,
     on_fold: Callable[[int, float], None] | None = None,
+    models: list | None = None,
 ) -> FoldScores:
     """Score one configuration on every fold; `on_fold(i, running mean)` may raise to prune.
 
     The fold predictions are also gathered into the out-of-fold predictions `FoldScores.oof`,
     one set per repeat of the K-fold (the folds hold K pairs per repeat, repeat by repeat).
+    The fitted fold models are appended to `models` when given (a bag: `bag_predict`).
     """
     primary = metrics[0]
     scores: dict[str, list[float]] = {name: [] for name in metrics}
@@ -191,7 +210,7 @@ def cross_validate(
     for number, (_, valid) in enumerate(data.folds):
         info: dict[str, float] = {}
         prediction, fit_time, predict_time = fit_fold(
-            model, params, data, spec, seed, number, info=info
+            model, params, data, spec, seed, number, info=info, keep=models
         )
         repeat = number // per_repeat
         oof_sum[repeat, valid] += prediction

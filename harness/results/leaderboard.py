@@ -69,9 +69,11 @@ class Row:
         metric: The task's primary metric.
         cv_mean: Mean CV score of the best configuration.
         cv_std: Its standard deviation over folds.
-        holdout: Holdout score of the refitted best configuration.
+        holdout: Holdout score of the final model (the bag of the best trial's fold models,
+            its refit, or an ensemble's blend: `final`).
         gap: holdout - cv_mean, raw (for a loss a positive gap means the holdout was worse).
-        fit_seconds: Seconds to refit the best configuration on the whole training part.
+        fit_seconds: Seconds the final model took to fit: its refit on the whole training
+            part, or its bag's fold models (fitted while tuning).
         predict_ms_per_1000: Seconds to predict 1,000 holdout rows.
         trials: Trials the study finished.
         device: cpu or cuda.
@@ -92,6 +94,8 @@ class Row:
         secondary: The secondary metric shown beside the primary one (`SECONDARY`), "" if none.
         secondary_cv: Its mean CV score.
         secondary_holdout: Its holdout score.
+        final: What scored the holdout: "bag of K" (the best trial's K fold models averaged),
+            "refit" (runs older than bags are refits), or "blend" (an ensemble); "" if none.
     """
 
     rank: int | None
@@ -121,6 +125,7 @@ class Row:
     secondary: str = ""
     secondary_cv: float | None = None
     secondary_holdout: float | None = None
+    final: str = ""
 
 
 @dataclass(frozen=True)
@@ -198,7 +203,19 @@ def row_of(run: Any) -> Row:
         secondary=secondary,
         secondary_cv=_number(metrics, schema.cv_mean(secondary)) if secondary else None,
         secondary_holdout=_number(metrics, schema.holdout(secondary)) if secondary else None,
+        final=_final(tags, metrics, holdout),
     )
+
+
+def _final(tags: dict, metrics: dict, holdout: float | None) -> str:
+    """What scored a run's holdout: "bag of K", "refit" or "blend" ("" without a holdout)."""
+    if holdout is None:
+        return ""
+    if tags.get(schema.KIND) == schema.KIND_ENSEMBLE:
+        return "blend"
+    if tags.get(schema.FINAL) == "bag":
+        return f"bag of {int(metrics.get(schema.FINAL_MODELS, 0))}"
+    return "refit"
 
 
 def _members(tags: dict) -> dict[str, float]:

@@ -19,7 +19,10 @@ from harness import devices
 from harness.data.health import Finding
 from harness.errors import UsageError
 from harness.protocol.splits import check_seed
-from harness.store.schema import STATUSES  # re-exported: what a StudyResult can say
+from harness.store.schema import (
+    FINALS,
+    STATUSES,  # re-exported: what a StudyResult can say
+)
 
 __all__ = [
     "BUDGET_MAX_TRIALS",
@@ -75,6 +78,10 @@ class RunConfig:
             "ensemble" (None: the preset's choice, else on).
         preset: fast, medium or best (`harness.run.presets`): models, folds, budget and
             ensembling in one word; the fields given with it win.
+        final: What predicts the holdout and the test part: "bag" (the best trial's fold
+            models, their predictions averaged: no refit) or "refit" (the best configuration
+            fitted once more on the whole training part). None: a bag, except on time-ordered
+            tasks, whose fold models never saw the latest rows (`final_for`).
     """
 
     task: str
@@ -92,6 +99,7 @@ class RunConfig:
     budget: float | None = None
     ensemble: bool | None = None
     preset: str | None = None
+    final: str | None = None
 
     def __post_init__(self) -> None:
         self._resolve()
@@ -127,7 +135,15 @@ class RunConfig:
         for name, value in chosen.items():
             object.__setattr__(self, name, value)
 
+    def final_for(self, ordered: bool) -> str:
+        """The final model of a task's studies ("bag" or "refit"); `ordered`: time-ordered."""
+        if self.final is not None:
+            return self.final
+        return "refit" if ordered else "bag"
+
     def _check(self) -> None:
+        if self.final is not None and self.final not in FINALS:
+            raise UsageError(f"--final must be bag or refit, got {self.final!r}.")
         if self.trials < 1:
             raise UsageError(f"--trials must be at least 1, got {self.trials}.")
         if self.trials > MAX_TRIALS:
@@ -198,13 +214,14 @@ class StudyResult:
         reason: Why it failed or was skipped ("" when ok).
         cv_mean: Mean CV score of the best trial (primary metric).
         cv_std: Standard deviation of that score over folds.
-        holdout: Holdout score of the refitted best configuration (primary metric).
+        holdout: Holdout score of the study's final model (`RunConfig.final`: the bag of
+            the best trial's fold models, or its refit), primary metric.
         trials_done: Trials the study has finished in total.
         trials_run: Trials this run added.
         best_params: The best configuration.
         tuning_seconds: Wall-clock seconds this run spent tuning the study.
         run_id: The MLflow parent run.
-        submission: Predictions of the refitted best model on the unlabeled test part, in the
+        submission: Predictions of the final model on the unlabeled test part, in the
             submission's format (None without a test part).
     """
 

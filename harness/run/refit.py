@@ -1,10 +1,15 @@
-"""The end of a study: refit the best configuration, score the holdout once, store predictions.
+"""The end of a study: the final model predicts the holdout, scored once; predictions stored.
 
-`refit_and_score` is `StudyRun.finish`'s work once tuning is over: one more fit of the best
-configuration on the whole training part predicts the holdout (and the test part, when there is
-one) in the study's worker; the holdout is scored with every metric of the task, and the study run
-gets its metrics, params, tags and artifacts (fold scores, holdout predictions, the best trial's
-out-of-fold predictions for the ensemble, the submission).
+`refit_and_score` is `StudyRun.finish`'s work once tuning is over. The study's final model
+(`RunConfig.final`) predicts the holdout (and the test part, when there is one) in the study's
+worker: by default the **bag** of the best trial's fold models, which the worker kept when it
+cross-validated that trial (their predictions averaged, as AutoGluon's bagging does: no refit),
+or a **refit**, one more fit of the best configuration on the whole training part. A bag the
+worker no longer holds is taken from an earlier invocation's run of the same best trial, else
+rebuilt by one more cross-validation (under a budget: refitted instead, which costs one fit, not
+K). The holdout is scored with every metric of the task, and the study run gets its metrics,
+params, tags (`harness.final`: bag or refit) and artifacts (fold scores, holdout predictions, the
+best trial's out-of-fold predictions for the ensemble, the submission).
 """
 
 from __future__ import annotations
@@ -32,7 +37,14 @@ from harness.tuning import attrs as tuning_attrs
 if TYPE_CHECKING:
     from harness.run.study import StudyRun
 
-__all__ = ["best_oof", "holdout_frame", "load_array", "log_artifacts", "refit_and_score"]
+__all__ = [
+    "best_oof",
+    "final_model",
+    "holdout_frame",
+    "load_array",
+    "log_artifacts",
+    "refit_and_score",
+]
 
 
 def load_array(tracker: Tracker, run_id: str, name: str) -> np.ndarray | None:
@@ -67,13 +79,17 @@ def refit_and_score(
     if not counts["trials_complete"]:
         return _no_trial_completed(study_run, run_id, done, counts)
     best = study.best_trial
-    refit = _refit(study_run, best)
-    oof, oof_note = best_oof(study_run, best)
+    refit, recomputed = final_model(study_run, best)
+    oof, oof_note = best_oof(study_run, best, recomputed)
     arrays = {schema.HOLDOUT_ARRAY: refit.holdout, **refit.arrays}
     if oof is not None:
         arrays[schema.OOF_ARRAY] = oof
     payload = trial_payload(best, study_run.task.metrics)
-    metrics = {**_study_metrics(study_run, best, payload, refit), **counts}
+    metrics = {
+        **_study_metrics(study_run, best, payload, refit),
+        **counts,
+        schema.FINAL_MODELS: refit.models,
+    }
     study_run.tracker.log(
         run_id,
         metrics=metrics,
@@ -83,6 +99,7 @@ def refit_and_score(
             schema.STATUS: "ok",
             schema.BEST_TRIAL: best.number,
             schema.OOF: oof_note,
+            schema.FINAL: refit.kind,
             **({schema.OOF_TRIAL: best.number} if oof is not None else {}),
         },
     )
@@ -143,33 +160,115 @@ def _no_trial_completed(
 
 @dataclass(frozen=True)
 class Refit:
-    """The best configuration fitted on the whole training part, and what it predicted."""
+    """The study's final model (a bag of fold models, or a refit), and what it predicted."""
 
     holdout: np.ndarray  # predictions of the holdout rows
     arrays: dict[str, np.ndarray]  # the test part's predictions, when there is one
     submission: pd.DataFrame | None  # those in the submission's format
-    fit_seconds: float
+    fit_seconds: float  # a bag: its fold models' fits (done while tuning)
     predict_seconds: float
     info: dict[str, float]  # what the refitted estimator reported (`fit_info_`)
     rows: int  # rows predicted (holdout and test part)
+    kind: str = "refit"  # `schema.FINALS`
+    models: int = 1  # estimators averaged (a bag's fold models)
+
+
+def _rows_to_predict(study_run: StudyRun) -> pd.DataFrame:
+    """The holdout's rows, then the test part's (when there is one)."""
+    data, test_X = study_run.data, study_run.extras.test_X
+    if test_X is None:
+        return data.holdout_X
+    return pd.concat([data.holdout_X, test_X], ignore_index=True)
+
+
+def _split_prediction(
+    study_run: StudyRun, prediction: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray], pd.DataFrame | None]:
+    """(holdout predictions, the test part's arrays, the submission) of one prediction of
+    `_rows_to_predict`'s rows."""
+    data, test_X = study_run.data, study_run.extras.test_X
+    if test_X is None:
+        return prediction, {}, None
+    holdout, test_prediction = np.split(prediction, [len(data.holdout_y)])
+    submission = study_run.extras.submission_frame(test_prediction, data, study_run.task)
+    return holdout, {schema.TEST_ARRAY: test_prediction}, submission
 
 
 def _refit(study_run: StudyRun, best: Any) -> Refit:
     """One fit of the best configuration in the study's worker predicts the holdout and, after
     its rows, the test part."""
-    data, test_X = study_run.data, study_run.extras.test_X
-    to_predict = data.holdout_X
-    if test_X is not None:
-        to_predict = pd.concat([data.holdout_X, test_X], ignore_index=True)
+    to_predict = _rows_to_predict(study_run)
     prediction, fit_s, predict_s, info = study_run.worker.call(
         jobs.refit_job, best.params, to_predict
     )
-    arrays, submission = {}, None
-    if test_X is not None:  # the test part's rows follow the holdout's
-        prediction, test_prediction = np.split(prediction, [len(data.holdout_y)])
-        submission = study_run.extras.submission_frame(test_prediction, data, study_run.task)
-        arrays[schema.TEST_ARRAY] = test_prediction
-    return Refit(prediction, arrays, submission, fit_s, predict_s, info, len(to_predict))
+    holdout, arrays, submission = _split_prediction(study_run, prediction)
+    return Refit(holdout, arrays, submission, fit_s, predict_s, info, len(to_predict))
+
+
+def final_model(study_run: StudyRun, best: Any) -> tuple[Refit, Any]:
+    """The study's final model and its predictions, with the cross-validation that rebuilt a
+    bag (a `FoldScores`, whose out-of-fold predictions the ensemble can use) or None."""
+    if study_run.final != "bag":
+        return _refit(study_run, best), None
+    stored = _stored_bag(study_run, best)
+    if stored is not None:
+        return stored, None
+    to_predict = _rows_to_predict(study_run)
+    rebuild = not study_run.budget  # under a budget one refit is cheaper than K fold fits
+    answer = study_run.worker.call(jobs.bag_job, best.number, best.params, to_predict, rebuild)
+    if answer is None:
+        return _refit(study_run, best), None
+    fits = tuning_attrs.results_of(best).get("fit_seconds") or [0.0]
+    if answer.recomputed is not None:
+        fits = answer.recomputed.fit_seconds
+    holdout, arrays, submission = _split_prediction(study_run, answer.prediction)
+    refit = Refit(
+        holdout,
+        arrays,
+        submission,
+        float(np.sum(fits)),
+        answer.predict_seconds,
+        {},
+        len(to_predict),
+        kind="bag",
+        models=answer.models,
+    )
+    return refit, answer.recomputed
+
+
+def _stored_bag(study_run: StudyRun, best: Any) -> Refit | None:
+    """The bag's predictions stored by an earlier invocation's run whose best trial this was."""
+    uid = study_run.tags[schema.STUDY_UID]
+    runs = study_run.tracker.search(
+        study_run.task.name,
+        f"tags.`{schema.STUDY_UID}` = '{uid}' and tags.`{schema.BEST_TRIAL}` = '{best.number}' "
+        f"and tags.`{schema.FINAL}` = 'bag'",
+    )
+    data, test_X = study_run.data, study_run.extras.test_X
+    for run in runs:
+        holdout = load_array(study_run.tracker, run.info.run_id, schema.HOLDOUT_ARRAY)
+        test = None
+        if test_X is not None:
+            test = load_array(study_run.tracker, run.info.run_id, schema.TEST_ARRAY)
+            if test is None or len(test) != len(test_X):
+                continue
+        if holdout is None or len(holdout) != len(data.holdout_y):
+            continue
+        prediction = holdout if test is None else np.concatenate([holdout, test])
+        holdout, arrays, submission = _split_prediction(study_run, prediction)
+        metrics = run.data.metrics
+        return Refit(
+            holdout,
+            arrays,
+            submission,
+            float(metrics.get("fit_seconds", 0.0)),
+            float(metrics.get("predict_seconds", 0.0)),
+            {},
+            len(prediction),
+            kind="bag",
+            models=int(metrics.get(schema.FINAL_MODELS, len(data.folds))),
+        )
+    return None
 
 
 def _study_metrics(study_run: StudyRun, best: Any, payload: dict, refit: Refit) -> dict:
@@ -242,15 +341,20 @@ def _one_set_per_repeat(oof: np.ndarray, data: Prepared) -> bool:
     return len(sets) == max(data.repeats, 1)
 
 
-def best_oof(study_run: StudyRun, best: Any) -> tuple[np.ndarray | None, str]:
+def best_oof(
+    study_run: StudyRun, best: Any, recomputed: Any = None
+) -> tuple[np.ndarray | None, str]:
     """The best trial's OOF predictions and where they came from.
 
-    Kept in memory when this process ran the trial; else stored by an earlier invocation's
-    study run of the same study (it was the best there too when that run refitted);
-    else recomputed by one more cross-validation of the best configuration.
+    Kept in memory when this process ran the trial; else those of the cross-validation that
+    rebuilt its bag (`recomputed`); else stored by an earlier invocation's study run of the
+    same study (it was the best there too when that run refitted); else recomputed by one more
+    cross-validation of the best configuration.
     """
     if study_run._kept_oof is not None and study_run._kept_oof[0] == best.number:
         return study_run._kept_oof[2], "kept"
+    if recomputed is not None and recomputed.oof is not None:
+        return recomputed.oof, "recomputed"
     uid = study_run.tags[schema.STUDY_UID]
     runs = study_run.tracker.search(
         study_run.task.name,

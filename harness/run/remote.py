@@ -37,6 +37,8 @@ __all__ = ["run_worker"]
 class _WorkerStudy(run_study.StudyRun):
     """A study run without the refit: tune, log the trials this process ran, stop."""
 
+    keeps_models = False  # it never predicts the holdout: no bag to keep
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tags[schema.KIND] = schema.KIND_WORKER

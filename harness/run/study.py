@@ -32,7 +32,11 @@ from harness.tuning import attrs as tuning_attrs
 from harness.tuning import objective as tuning_objective
 from harness.tuning import pruning, slots, studies
 
-__all__ = ["Extras", "StudyRun", "base_tags"]
+__all__ = ["BAG_MEMORY_SHARE", "Extras", "StudyRun", "base_tags"]
+
+# A worker keeps the best trial's fold models while its memory stays under this share of the
+# memory limit; past it, the final model is rebuilt at the end (or refitted).
+BAG_MEMORY_SHARE = 0.5
 
 
 def base_tags(task: Task, model: Model, data: Prepared, config: RunConfig, device: str) -> dict:
@@ -66,6 +70,7 @@ class StudyRun:
     # (trial number, CV value, OOF predictions) of the best trial this process has run
     _kept_oof: tuple[int, float, np.ndarray] | None = None
     sampler_offset = 0  # added to the sampler's seed (`harness worker` makes it differ per process)
+    keeps_models = True  # the worker keeps the best trial's fold models when the final is a bag
 
     def __init__(
         self,
@@ -97,7 +102,10 @@ class StudyRun:
             device=device,
             augmentation=task.augmentation,
         )
-        context = jobs.StudyContext(model, data, spec, task.metrics, config.seed)
+        # The final model: the best trial's fold models (kept by the worker) or a refit.
+        self.final = config.final_for(data.ordered)
+        bag_memory = config.memory_limit * BAG_MEMORY_SHARE if config.memory_limit else None
+        context = jobs.StudyContext(model, data, spec, task.metrics, config.seed, bag_memory)
         self.worker = Worker(context, Limits(config.trial_timeout, config.memory_limit))
         self.cancelled = cancelled or threading.Event()
         self.budget = config.budget
@@ -240,9 +248,16 @@ class StudyRun:
         if complete:
             best_trial = self.study.best_trial
             best = float(best_trial.value)
-            folds = tuning_attrs.results_of(best_trial).get("fit_seconds") or [0.0]
+            results = tuning_attrs.results_of(best_trial)
             k = len(self.data.folds) / max(self.data.repeats, 1)
-            refit = float(np.mean(folds)) * k / max(k - 1, 1)
+            if self.final == "bag":  # every fold model predicts the holdout and test rows
+                test_X = self.extras.test_X
+                rows = len(self.data.holdout_y) + (0 if test_X is None else len(test_X))
+                predicted = float(np.sum(results.get("predict_seconds") or [0.0]))
+                refit = predicted * k * rows / max(len(self.data.y), 1)
+            else:  # one fit on the whole training part: a fold's fit, scaled up
+                folds = results.get("fit_seconds") or [0.0]
+                refit = float(np.mean(folds)) * k / max(k - 1, 1)
         return schedule.Standing(
             name=self.model.name,
             best=best,
@@ -289,6 +304,7 @@ class StudyRun:
             until=lambda: until,
             cancelled=self.cancelled.is_set,
             on_result=self._keep_oof,
+            keep_bag=self.keeps_models and self.final == "bag",
         )
 
         def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:

@@ -23,6 +23,9 @@ __all__ = [
     "ENSEMBLE_SELECTION",
     "ERROR",
     "FAMILY",
+    "FINAL",
+    "FINALS",
+    "FINAL_MODELS",
     "FOLDS",
     "FOLDS_FINGERPRINT",
     "FOLD_SCORES",
@@ -92,6 +95,7 @@ ENSEMBLE_RUNS = TAG + "ensemble_runs"  # the study run of each member (JSON): st
 ENSEMBLE_NOTES = TAG + "ensemble_notes"  # studies an ensemble could not use, and why
 ERROR = TAG + "error"  # why the study or trial failed
 FAMILY = TAG + "family"  # baseline, classical, neural or ensemble
+FINAL = TAG + "final"  # what predicted the holdout: `FINALS` (absent in older runs: refit)
 FOLDS = TAG + "folds"  # fold pairs scored (K, or K x R)
 FOLDS_FINGERPRINT = TAG + "folds_fingerprint"  # digest of the holdout and the folds
 HEALTH_WARNINGS = TAG + "health_warnings"  # how many health warnings the data got
@@ -127,6 +131,10 @@ KIND_WORKER = "worker"  # a `harness worker` process's parent run (leaderboards 
 KIND_LEADERBOARD = "leaderboard"  # a task's leaderboard, with its files and plots
 KINDS = (KIND_STUDY, KIND_TRIAL, KIND_ENSEMBLE, KIND_WORKER, KIND_LEADERBOARD)
 STATUSES = ("ok", "failed", "timeout", "oom", "pruned", "skipped")
+# The final model of a study: the best trial's fold models averaged, or one refit on the
+# training part; the metric FINAL_MODELS counts the fold models of a bag.
+FINALS = ("bag", "refit")
+FINAL_MODELS = "final_models"
 
 
 def of_kind(kind: str) -> str:

@@ -31,6 +31,7 @@ def make_objective(
     until: Callable[[], float | None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     on_result: Callable[[Any, float, FoldScores], None] | None = None,
+    keep_bag: bool = False,
 ) -> Callable[[Any], float]:
     """The Optuna objective: CV score of the primary metric, with fold scores as user attrs.
 
@@ -42,6 +43,8 @@ def make_objective(
     raises KeyboardInterrupt, so the trial is not counted and a rerun runs it again.
     `on_result(trial, value, scores)` sees each completed trial's scores
     (with its out-of-fold predictions, which are too large for the trial's user attributes).
+    With `keep_bag`, the process that fits the folds keeps the fold models of its best trial
+    (`harness.execution.jobs.bag_job` predicts with them).
     """
     import optuna
 
@@ -55,12 +58,13 @@ def make_objective(
 
         try:
             params = context.model.sample(trial, context.spec)
+            number = trial.number if keep_bag else None
             if worker is not None:
                 result = worker.call(
-                    cv_job, params, on_message=report, until=until() if until else None
+                    cv_job, params, number, on_message=report, until=until() if until else None
                 )
             else:
-                result = cv_job(context, report, params)
+                result = cv_job(context, report, params, number)
             value = float(np.mean(result.scores[metrics[0]]))
             if not np.isfinite(value):
                 raise ValueError(f"the CV {metrics[0]} is {value}")
