@@ -72,11 +72,11 @@ def table_width(width: int | None) -> int:
 def print_table(board, title: str, width: int | None = None) -> None:
     """Draw a task's leaderboard as a rich table on stdout, as wide as the terminal (or
     `width`): lower-priority columns are left out, and named, rather than values split."""
-    from harness.results.tables import DROP_ORDER, board_columns, unsupported_note
+    from harness.results.tables import DROP_ORDER, board_columns, folds_note, unsupported_note
 
     width = table_width(width)
     table, dropped = _fitted_table(title, *board_columns(board.rows), width, DROP_ORDER)
-    _print(table, [unsupported_note(board), dropped], width)
+    _print(table, [folds_note(board), unsupported_note(board), dropped], width)
 
 
 def print_summary(summary, width: int | None = None) -> None:

@@ -260,8 +260,11 @@ def run(
     except KeyboardInterrupt:
         err.print("Interrupted: finished trials are kept, and the same command resumes.")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    scored = f"{len(data.folds)} folds"
+    if data.folds_of:
+        scored = f"{len(data.folds)} of {data.folds_of} folds (what the budget fits)"
     err.print(
-        f"{len(data.y)} training rows in {len(data.folds)} folds "
+        f"{len(data.y)} training rows in {scored} "
         f"(fingerprint {data.folds_fingerprint}), {len(data.holdout_y)} holdout rows."
     )
     from harness.results.leaderboard import run_board

@@ -8,7 +8,7 @@ leaderboard refuse to compare runs made on different folds or different data.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ __all__ = [
     "TIME_FIRST_TRAIN",
     "Prepared",
     "check_seed",
+    "fewer_folds",
     "fingerprint_frame",
     "forward_chaining",
     "prepare",
@@ -64,6 +65,8 @@ class Prepared:
         infinite: Infinite values of the labeled rows' numeric columns, per column: `prepare`
             made them missing (NaN), so models impute them as missing values (the fingerprints
             are those of the data as loaded).
+        folds_of: The K of the split when only some of its folds are scored (`fewer_folds`:
+            a budget too short for all K), else 0.
     """
 
     X: pd.DataFrame
@@ -79,6 +82,7 @@ class Prepared:
     scheme: str = "stratified"
     repeats: int = 1
     infinite: dict[str, int] = field(default_factory=dict)
+    folds_of: int = 0
 
     @property
     def n_classes(self) -> int:
@@ -95,6 +99,26 @@ class Prepared:
         """Validation rows / training rows of a fold, averaged over the folds: the overlap
         correction of the Nadeau-Bengio test and of the confidence interval of a CV mean."""
         return float(np.mean([len(valid) / len(train) for train, valid in self.folds]))
+
+
+def fewer_folds(data: Prepared, count: int) -> Prepared:
+    """`data` with `count` of its K folds scored: the first ones, or for time-ordered folds the
+    last ones (they train on the most rows and validate on the latest). Every model of a run
+    scores the same folds; the folds fingerprint names the choice, so a study tuned on all K
+    folds is never resumed on fewer. Repeated folds are kept whole.
+
+    Raises:
+        UsageError: `count` below 2 (a fold's score needs another to be compared with).
+    """
+    if count < 2:
+        raise UsageError(f"At least 2 folds must be scored, got {count}.")
+    total = len(data.folds)
+    if count >= total or data.repeats > 1:
+        return data
+    which = "last" if data.ordered else "first"
+    chosen = data.folds[-count:] if data.ordered else data.folds[:count]
+    fingerprint = _digest(data.folds_fingerprint.encode(), f"{which} {count} of {total}".encode())
+    return replace(data, folds=tuple(chosen), folds_fingerprint=fingerprint, folds_of=total)
 
 
 def _digest(*parts: bytes) -> str:

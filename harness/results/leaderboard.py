@@ -96,6 +96,7 @@ class Row:
         secondary_holdout: Its holdout score.
         final: What scored the holdout: "bag of K" (the best trial's K fold models averaged),
             "refit" (runs older than bags are refits), or "blend" (an ensemble); "" if none.
+        folds_of: The K of the split when a budget scored only `folds` of its folds, else 0.
     """
 
     rank: int | None
@@ -126,6 +127,7 @@ class Row:
     secondary_cv: float | None = None
     secondary_holdout: float | None = None
     final: str = ""
+    folds_of: int = 0
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,7 @@ def row_of(run: Any) -> Row:
         secondary_cv=_number(metrics, schema.cv_mean(secondary)) if secondary else None,
         secondary_holdout=_number(metrics, schema.holdout(secondary)) if secondary else None,
         final=_final(tags, metrics, holdout),
+        folds_of=int(tags.get(schema.FOLDS_OF) or 0),
     )
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "board_columns",
     "display_rows",
     "fit_columns",
+    "folds_note",
     "html_board",
     "html_page",
     "html_table",
@@ -176,6 +177,19 @@ def display_rows(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
     """Header and text cells of a task's leaderboard for tables, Markdown and HTML."""
     _, header, cells = board_columns(rows)
     return header, cells
+
+
+def folds_note(board: Board) -> str:
+    """The note under a board whose models scored fewer folds than their split has ("" when
+    every ranked model scored all of them)."""
+    partial = sorted({(r.folds, r.folds_of) for r in board.ranked if r.folds_of and r.folds})
+    if not partial:
+        return ""
+    folds, total = partial[0]
+    return (
+        f"CV on {folds} of {total} folds: the run's budget could not fit all {total} for each "
+        "model (docs/PRESETS.md)."
+    )
 
 
 def unsupported_note(board: Board) -> str:

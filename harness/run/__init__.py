@@ -20,7 +20,7 @@ from harness.contracts.model import Model
 from harness.contracts.task import Dataset, Task
 from harness.data.health import check_prepared, infinite_values, without_infinite
 from harness.errors import NotSupportedError, StoreError
-from harness.protocol.splits import Prepared, prepare
+from harness.protocol.splits import Prepared, fewer_folds, prepare
 from harness.run.config import Reporter, RunConfig, StudyResult
 from harness.run.drivers import drive
 from harness.run.ensemble import run_ensemble
@@ -73,6 +73,7 @@ def run(
     device, n_jobs = devices.device(), config.n_jobs or _cores_per_study(config.workers)
     # a model that cannot handle the task records nothing: the board names it in one footnote
     runnable = [model for model, reason in selected if not reason]
+    data = _sized_to_budget(data, config, runnable)
     studies = [
         StudyRun(task, model, data, config, tracker, reporter, device, n_jobs, extras, cancelled)
         for model in runnable
@@ -158,6 +159,25 @@ def _open_stores(stores: Stores, task: str, workers: int) -> Tracker:
                 f"{mask(str(exc)).splitlines()[0]}. Pass a working --storage."
             ) from None
     return tracker
+
+
+def _sized_to_budget(data: Prepared, config: RunConfig, models: list[Model]) -> Prepared:
+    """The folds a run scores: all K, or under a `--budget` too short for K booster defaults
+    per model, fewer of them (`schedule.planned_folds`, `splits.fewer_folds`)."""
+    if config.budget is None or data.repeats > 1:
+        return data
+    from harness.run.schedule import planned_folds
+
+    learners = sum(model.family != "baseline" for model in models)
+    count = planned_folds(
+        len(data.y),
+        len(data.feature_kinds),
+        len(data.folds),
+        config.budget,
+        learners,
+        config.workers,
+    )
+    return fewer_folds(data, count)
 
 
 def _cores_per_study(workers: int) -> int:

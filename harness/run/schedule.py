@@ -50,12 +50,15 @@ __all__ = [
     "RANKED_BEFORE_BOUND",
     "REFIT_MARGIN",
     "REFIT_OVERHEAD_SECONDS",
+    "FIT_SECONDS_PER_MILLION_CELLS",
+    "MIN_FOLDS",
     "FirstRung",
     "Standing",
     "cut_by_budget",
     "first_rung",
     "next_rung",
     "parse_duration",
+    "planned_folds",
     "reserve_seconds",
 ]
 
@@ -72,6 +75,11 @@ RANKED_BEFORE_BOUND = 2  # models beyond the baselines with a score before rung 
 BUDGET_KILL = "the run's budget"  # in the error of a trial the budget cut (harness.worker)
 FAMILY_ORDER = ("baseline", "classical", "neural")
 ENSEMBLE_SECONDS = 3.0  # reading the members' predictions back, logging the blend (scores: timed)
+# A booster's default fit, per million cells (rows x features) of a fold's training rows, on
+# 2 cores: LightGBM and XGBoost fitted flights' 175,000 x 7 in 2.4-3 s (docs/BENCHMARKS.md
+# "Scale"); what `planned_folds` sizes the validation with.
+FIT_SECONDS_PER_MILLION_CELLS = 2.5
+MIN_FOLDS = 2  # folds a budget scores at least: the paired test and the cross-fitted ensemble
 
 
 def parse_duration(text: str | float, flag: str = "--budget") -> float:
@@ -94,6 +102,26 @@ def parse_duration(text: str | float, flag: str = "--budget") -> float:
     if not math.isfinite(seconds):
         raise UsageError(f"{flag} must be a finite number of seconds; got {text!r}.")
     return seconds
+
+
+def planned_folds(
+    rows: int, features: int, folds: int, budget: float, models: int, workers: int = 1
+) -> int:
+    """Folds of a K-fold split a run's budget can score: K, or fewer when K booster defaults
+    would not fit a model's share of the tuning time (at least `MIN_FOLDS`).
+
+    A default's share is the tuning time (the budget less its first reserve) divided among the
+    turns of the `models` (those beyond the baselines, `workers` at a time); a fit's cost is
+    `FIT_SECONDS_PER_MILLION_CELLS` per million cells of a fold's training rows, (K-1)/K of the
+    training part's `rows`. Scoring fewer folds of the same split (rather than a row sample)
+    keeps every fit on the rows it would have had, which is where large data helps.
+    """
+    if folds <= MIN_FOLDS or models < 1:
+        return folds
+    share = budget * (1 - FIRST_RESERVE) / max(1, math.ceil(models / max(workers, 1)))
+    fit = FIT_SECONDS_PER_MILLION_CELLS * rows * (folds - 1) / folds * max(features, 1) / 1e6
+    fits = int(share // fit) if fit > 0 else folds
+    return max(MIN_FOLDS, min(folds, fits))
 
 
 @dataclass(frozen=True)

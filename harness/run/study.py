@@ -32,11 +32,18 @@ from harness.tuning import attrs as tuning_attrs
 from harness.tuning import objective as tuning_objective
 from harness.tuning import pruning, slots, studies
 
-__all__ = ["BAG_MEMORY_SHARE", "Extras", "StudyRun", "base_tags"]
+__all__ = ["BAG_MEMORY_SHARE", "Extras", "StudyRun", "base_tags", "study_name"]
 
 # A worker keeps the best trial's fold models while its memory stays under this share of the
 # memory limit; past it, the final model is rebuilt at the end (or refitted).
 BAG_MEMORY_SHARE = 0.5
+
+
+def study_name(task: Task, model: Model, data: Prepared) -> str:
+    """The Optuna study of a model on a task: `<task>.<model>`, with `@<n>of<K>` when a budget
+    scores only n of the K folds (its own study: a study's trials share their folds)."""
+    name = f"{task.name}.{model.name}"
+    return f"{name}@{len(data.folds)}of{data.folds_of}" if data.folds_of else name
 
 
 def base_tags(task: Task, model: Model, data: Prepared, config: RunConfig, device: str) -> dict:
@@ -45,7 +52,7 @@ def base_tags(task: Task, model: Model, data: Prepared, config: RunConfig, devic
         schema.MODEL: model.name,
         schema.FAMILY: model.family,
         schema.KIND: schema.KIND_STUDY,
-        schema.STUDY: f"{task.name}.{model.name}",
+        schema.STUDY: study_name(task, model, data),
         schema.METRIC: task.metric,
         schema.PROBLEM_TYPE: task.problem_type,
         schema.MODALITY: task.modality,
@@ -53,6 +60,7 @@ def base_tags(task: Task, model: Model, data: Prepared, config: RunConfig, devic
         schema.FOLDS_FINGERPRINT: data.folds_fingerprint,
         schema.DATA_FINGERPRINT: data.data_fingerprint,
         schema.FOLDS: len(data.folds),
+        **({schema.FOLDS_OF: data.folds_of} if data.folds_of else {}),
         schema.CV: data.scheme,
         schema.TEST_TRAIN_RATIO: f"{data.test_train_ratio:.6g}",
         schema.REPEATS: data.repeats,
@@ -93,7 +101,7 @@ class StudyRun:
         self.tags[schema.HEALTH_WARNINGS] = len(self.extras.findings)
         if self.extras.source:
             self.tags[schema.SOURCE] = self.extras.source
-        self.name = f"{task.name}.{model.name}"
+        self.name = study_name(task, model, data)
         spec = protocol_cv.spec_for(
             task.problem_type,
             task.modality,
@@ -249,13 +257,14 @@ class StudyRun:
             best_trial = self.study.best_trial
             best = float(best_trial.value)
             results = tuning_attrs.results_of(best_trial)
-            k = len(self.data.folds) / max(self.data.repeats, 1)
             if self.final == "bag":  # every fold model predicts the holdout and test rows
                 test_X = self.extras.test_X
                 rows = len(self.data.holdout_y) + (0 if test_X is None else len(test_X))
-                predicted = float(np.sum(results.get("predict_seconds") or [0.0]))
-                refit = predicted * k * rows / max(len(self.data.y), 1)
+                validated = sum(len(valid) for _, valid in self.data.folds)
+                per_row = float(np.sum(results.get("predict_seconds") or [0.0])) / max(validated, 1)
+                refit = per_row * rows * len(self.data.folds)
             else:  # one fit on the whole training part: a fold's fit, scaled up
+                k = self.data.folds_of or len(self.data.folds) / max(self.data.repeats, 1)
                 folds = results.get("fit_seconds") or [0.0]
                 refit = float(np.mean(folds)) * k / max(k - 1, 1)
         return schedule.Standing(

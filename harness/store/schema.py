@@ -27,6 +27,7 @@ __all__ = [
     "FINALS",
     "FINAL_MODELS",
     "FOLDS",
+    "FOLDS_OF",
     "FOLDS_FINGERPRINT",
     "FOLD_SCORES",
     "HEALTH",
@@ -97,6 +98,7 @@ ERROR = TAG + "error"  # why the study or trial failed
 FAMILY = TAG + "family"  # baseline, classical, neural or ensemble
 FINAL = TAG + "final"  # what predicted the holdout: `FINALS` (absent in older runs: refit)
 FOLDS = TAG + "folds"  # fold pairs scored (K, or K x R)
+FOLDS_OF = TAG + "folds_of"  # the K of the split when fewer folds were scored (a short budget)
 FOLDS_FINGERPRINT = TAG + "folds_fingerprint"  # digest of the holdout and the folds
 HEALTH_WARNINGS = TAG + "health_warnings"  # how many health warnings the data got
 HOST = TAG + "host"  # the machine of the process that wrote the run
