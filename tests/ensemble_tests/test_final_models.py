@@ -6,6 +6,8 @@ predictions are checked against fold models fitted here from the best configurat
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import numpy as np
@@ -110,7 +112,8 @@ def test_refit_is_one_fit_of_the_best_configuration_on_the_training_part(tmp_pat
     )
     np.testing.assert_allclose(_holdout(stores, result.run_id), expected, atol=1e-9)
     rows = run_cli("leaderboard", "diabetes", "-f", "csv", "--no-log", cwd=tmp_path)
-    assert rows.code == 0 and rows.out.splitlines()[1].endswith(",refit")
+    assert rows.code == 0, rows.err
+    assert [row["final"] for row in csv.DictReader(io.StringIO(rows.out))] == ["refit"]
 
 
 def test_time_ordered_tasks_refit_by_default_and_the_flag_wins():
