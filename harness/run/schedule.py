@@ -3,7 +3,10 @@
 The policy, in rungs (successive halving over studies, with each model's cost per trial):
 
 1. Rung 0: every eligible model runs its default configuration (trial 0): baselines first, then
-   classical models, then neural ones (usually the slowest), each family in the order asked for.
+   classical models, then neural ones (usually the slowest); within a family the learners that
+   usually lead a tabular board and scale to many rows go first (`DEFAULT_ORDER`: the boosters,
+   then the linear model and the forests; the kernel methods last), the others in the order
+   asked for.
    Rung 0 as a whole should end by half of the tuning time (all of it when the studies fill at
    most two turns, `--workers` at a time), so the models that come last (the slow neural ones)
    cannot take the time the promising models would be tuned in. Within that half, a default
@@ -13,7 +16,8 @@ The policy, in rungs (successive halving over studies, with each model's cost pe
    time divided by the turns), so none is cut before it had that. A resumed study that already
    has trials keeps them.
 2. After each rung the studies are ranked by their best CV score so far. Rung r (r >= 1) keeps the
-   best half of the previous rung (at least one study per worker) and gives each 2**r more trials.
+   best half of the previous rung (at least one study per worker) and gives each 2**r more trials;
+   baselines are references, not contenders: they run their defaults only.
    A study leaves the race when it has no completed trial, reaches `--trials`, or its typical trial
    would not end before the tuning deadline.
 3. No trial starts when the study's typical trial would not end by the tuning deadline, and a trial
@@ -39,6 +43,7 @@ from harness.errors import UsageError
 
 __all__ = [
     "BUDGET_KILL",
+    "DEFAULT_ORDER",
     "DEFAULT_SHARE",
     "ENSEMBLE_PICKS_PER_MEMBER",
     "ENSEMBLE_SECONDS",
@@ -74,6 +79,24 @@ FIRST_RUNG_SHARE = 0.5  # of the tuning time, for rung 0 when it takes more than
 RANKED_BEFORE_BOUND = 2  # models beyond the baselines with a score before rung 0's end applies
 BUDGET_KILL = "the run's budget"  # in the error of a trial the budget cut (harness.worker)
 FAMILY_ORDER = ("baseline", "classical", "neural")
+# Rung 0's order within a family: the boosters lead most tabular boards of the catalog and keep
+# what they learned when their share ends; the kernel methods (svm, knn) cost rows squared.
+# On flights at 60 s, in name order, catboost (first) to svm each got 2-7 s and none finished.
+DEFAULT_ORDER = (
+    "lightgbm",
+    "xgboost",
+    "hist_gradient_boosting",
+    "catboost",
+    "linear",
+    "random_forest",
+    "extra_trees",
+    "elastic_net",
+    "naive_bayes",
+    "knn",
+    "svm",
+    "keras_mlp",
+    "keras_resnet",
+)
 ENSEMBLE_SECONDS = 3.0  # reading the members' predictions back, logging the blend (scores: timed)
 # A booster's default fit, per million cells (rows x features) of a fold's training rows, on
 # 2 cores: LightGBM and XGBoost fitted flights' 175,000 x 7 in 2.4-3 s (docs/BENCHMARKS.md
@@ -135,6 +158,7 @@ class Standing:
         trial_seconds: Typical (median) wall time of its trials in this run (0 if unknown).
         refit_seconds: Estimated time to refit its best configuration on the training part.
         failed: Whether the study failed (its model code raised outside a trial).
+        baseline: Whether the model is a baseline (a reference: rung 0 only, never tuned).
     """
 
     name: str
@@ -143,6 +167,7 @@ class Standing:
     trial_seconds: float = 0.0
     refit_seconds: float = 0.0
     failed: bool = False
+    baseline: bool = False
 
 
 @dataclass(frozen=True)
@@ -188,13 +213,17 @@ class FirstRung:
 
 
 def first_rung(studies: Sequence[object]) -> dict[str, int]:
-    """Rung 0's grants (model name -> 0 more trials: its defaults), cheapest families first."""
+    """Rung 0's grants (model name -> 0 more trials: its defaults): cheapest families first,
+    and within a family `DEFAULT_ORDER`, then the order asked for."""
 
-    def family(study: object) -> int:
-        name = study.model.family  # type: ignore[attr-defined]
-        return FAMILY_ORDER.index(name) if name in FAMILY_ORDER else len(FAMILY_ORDER)
+    def rank(study: object) -> tuple[int, int]:
+        family, name = study.model.family, study.model.name  # type: ignore[attr-defined]
+        return (
+            FAMILY_ORDER.index(family) if family in FAMILY_ORDER else len(FAMILY_ORDER),
+            DEFAULT_ORDER.index(name) if name in DEFAULT_ORDER else len(DEFAULT_ORDER),
+        )
 
-    ordered = sorted(studies, key=family)  # stable: the order asked for within a family
+    ordered = sorted(studies, key=rank)  # stable: the order asked for among the others
     return {study.model.name: 0 for study in ordered}  # type: ignore[attr-defined]
 
 
@@ -264,6 +293,7 @@ def next_rung(
         s
         for s in standings
         if not s.failed
+        and not s.baseline
         and s.best is not None
         and s.done < max_trials
         and s.trial_seconds < seconds_left

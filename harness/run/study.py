@@ -274,6 +274,7 @@ class StudyRun:
             trial_seconds=float(np.median(self.trial_seconds)) if self.trial_seconds else 0.0,
             refit_seconds=refit,
             failed=self.failure is not None,
+            baseline=self.model.family == "baseline",
         )
 
     def _logged_trials(self) -> set[int]:

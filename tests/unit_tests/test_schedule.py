@@ -73,19 +73,30 @@ def test_every_worker_keeps_a_study_and_caps_and_costs_are_respected():
     assert "b" not in slow_out  # its 2 s trial cannot end before the deadline
 
 
-def test_defaults_run_baselines_first_then_classical_then_neural_models():
+def test_defaults_run_baselines_first_then_classical_then_neural_models_boosters_first():
     from types import SimpleNamespace
 
     def study(name, family):
         return SimpleNamespace(model=SimpleNamespace(name=name, family=family))
 
     studies = [
+        study("svm", "classical"),
+        study("my_plugin", "classical"),
         study("catboost", "classical"),
         study("keras_mlp", "neural"),
         study("dummy", "baseline"),
         study("linear", "classical"),
+        study("lightgbm", "classical"),
     ]
-    assert list(schedule.first_rung(studies)) == ["dummy", "catboost", "linear", "keras_mlp"]
+    assert list(schedule.first_rung(studies)) == [
+        "dummy",
+        "lightgbm",
+        "catboost",
+        "linear",
+        "svm",
+        "my_plugin",  # not in DEFAULT_ORDER: after those that are, in the order asked for
+        "keras_mlp",
+    ]
     assert set(schedule.first_rung(studies).values()) == {0}
 
 
@@ -184,3 +195,18 @@ def test_the_ensemble_s_score_is_timed_on_predictions_of_the_task_s_shape(metric
     y = np.random.default_rng(0).integers(0, max(classes, 2), 5000).astype(float)
     seconds = ensemble.score_seconds(y if classes == 0 else y.astype(int), metric, classes)
     assert 0 < seconds < 1
+
+
+def test_baselines_run_their_defaults_only():
+    standings = [
+        schedule.Standing("dummy", best=0.5, done=1, trial_seconds=0.1, baseline=True),
+        schedule.Standing("linear", best=0.6, done=1, trial_seconds=0.2),
+    ]
+    grants = schedule.next_rung(
+        standings, 1, direction="maximize", workers=1, max_trials=100, seconds_left=50.0
+    )
+    assert grants == {"linear": 2}
+    only_baseline = schedule.next_rung(
+        standings[:1], 1, direction="maximize", workers=1, max_trials=100, seconds_left=50.0
+    )
+    assert only_baseline == {}
