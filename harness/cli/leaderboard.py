@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli.app import app, console
+from harness.cli.app import app, console, tell
 from harness.results.leaderboard import BASES, FORMATS
 
 __all__ = [
@@ -129,6 +129,7 @@ def load_boards(
             "or pass --tracking-uri."
         )
     tracker = Tracker(stores)
+    tell(tracker.notices)
     if unknown:
         stored = set(tasks_with_runs(tracker))
         for task, error in unknown.items():

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import StoreError
+from harness.store import relocate, schema
 from harness.store import rows as mlflow_rows
-from harness.store import schema
 from harness.store.orphans import orphaned
 from harness.store.schema import PARENT_TAG
 from harness.store.sqlite import (
@@ -78,13 +78,19 @@ def _store_call(method):
     return call
 
 
-def _build_schema(url: str) -> None:
-    """Create MLflow's tables in the SQLite database at `url`, then close its connections."""
+def _opened_client(url: str) -> Any:
+    """An `MlflowClient` of the store at `url`, opened: MLflow builds or migrates a local
+    store's schema on its first query."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=url)
     client.search_experiments(max_results=1)
-    client._tracking_client.store.engine.dispose()
+    return client
+
+
+def _build_schema(url: str) -> None:
+    """Create MLflow's tables in the SQLite database at `url`, then close its connections."""
+    _opened_client(url)._tracking_client.store.engine.dispose()
 
 
 class Tracker:
@@ -96,28 +102,39 @@ class Tracker:
     """
 
     def __init__(self, stores: Stores, *, direct_rows: bool = True) -> None:
+        """Open the store. A local store moved or copied from another folder has its artifact
+        paths re-rooted (`harness.store.relocate`); what the user should hear of it is in
+        `notices`.
+
+        Raises:
+            StoreError: The store cannot be opened or used.
+        """
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
         from mlflow.tracking import MlflowClient
 
         quiet_libraries()  # after the import: MLflow sets its logger's level when imported
 
         self.stores = stores
+        self.notices: list[str] = []  # one line each: a store re-rooted
         # a file that cannot be the database is refused before its lock file is made beside it
         check_database(stores.tracking_uri, "MLflow store", "--tracking-uri")
         local = stores.tracking_uri.startswith("sqlite:///")
         path = Path(stores.tracking_uri[len("sqlite:///") :]) if local else None
         try:
-            # MLflow creates or migrates a sqlite store's tables when the client opens it; two
-            # processes doing it at once break each other's migration.
-            with local_lock(stores.tracking_uri):
-                if path is not None:
-                    create_atomically(path, _build_schema)
+            if path is None:
                 self.client = MlflowClient(tracking_uri=stores.tracking_uri)
-                if path is not None:
-                    self.client.search_experiments(max_results=1)
+            else:
+                # MLflow creates or migrates a sqlite store's tables when the client opens it;
+                # two processes doing it at once break each other's migration.
+                with local_lock(stores.tracking_uri):
+                    create_atomically(path, _build_schema)
+                    self.client = _opened_client(stores.tracking_uri)
+                    self._reroot(self.client, path.parent)
                     # MLflow's own connections then log in WAL mode too (see write_ahead_log)
                     file_in_wal_mode(str(path))
                     opened(path)
+        except StoreError:
+            raise
         except Exception as exc:
             first = mask(str(exc)).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             hint = f" {DISK_FULL_HINT}" if disk_full(str(exc)) else ""
@@ -128,6 +145,26 @@ class Tracker:
         self._artifact_locations: dict[str, str] = {}
         # None: a tracking server, or asked for the public calls
         self._rows = mlflow_rows.writer(self.client) if direct_rows else None
+
+    def _reroot(self, client: Any, store: Path, *, temporary: bool = False) -> None:
+        """Point the artifact locations of a store moved or copied into the folder `store` at
+        its own `artifacts/` folder (`harness.store.relocate`), and say so in `notices`."""
+        from mlflow.entities import ViewType
+
+        found, token = [], None
+        while True:
+            page = client.search_experiments(
+                view_type=ViewType.ALL, max_results=1000, page_token=token
+            )
+            found += [(e.experiment_id, e.artifact_location) for e in page]
+            token = page.token
+            if not token:
+                break
+        root = Path(self.stores.artifact_root or store / relocate.ARTIFACTS)
+        moves = relocate.find_moves(found, root)
+        if moves:
+            mlflow_rows.reroot(client, [(m.experiment_id, m.old, m.new) for m in moves])
+            self.notices.append(relocate.message(moves, store, temporary=temporary))
 
     @property
     def direct_rows(self) -> bool:
