@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,9 @@ from harness.store.sqlite import (
     file_in_wal_mode,
     local_lock,
     opened,
+    private_copy,
+    query_only,
+    writable,
 )
 from harness.store.urls import Stores, check_database, mask
 
@@ -69,6 +73,12 @@ def _store_call(method):
         except StoreError:
             raise
         except Exception as exc:
+            if self.read_only and "readonly" in str(exc).lower():
+                raise StoreError(
+                    f"The MLflow store {mask(self.stores.tracking_uri)!r} is in a read-only "
+                    "folder: it can be read, not written. Copy it to a writable folder to "
+                    "write to it."
+                ) from None
             first = mask(str(exc)).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             hint = f" {DISK_FULL_HINT}" if disk_full(str(exc)) else ""
             raise StoreError(
@@ -102,8 +112,9 @@ class Tracker:
     """
 
     def __init__(self, stores: Stores, *, direct_rows: bool = True) -> None:
-        """Open the store. A local store moved or copied from another folder has its artifact
-        paths re-rooted (`harness.store.relocate`); what the user should hear of it is in
+        """Open the store. A local store is also checked: one moved or copied from another
+        folder has its artifact paths re-rooted (`harness.store.relocate`), and one in a
+        read-only folder is read from a private copy. What the user should hear of it is in
         `notices`.
 
         Raises:
@@ -116,6 +127,7 @@ class Tracker:
 
         self.stores = stores
         self.notices: list[str] = []  # one line each: a store re-rooted
+        self._copy: tempfile.TemporaryDirectory | None = None  # a read-only store's copy
         # a file that cannot be the database is refused before its lock file is made beside it
         check_database(stores.tracking_uri, "MLflow store", "--tracking-uri")
         local = stores.tracking_uri.startswith("sqlite:///")
@@ -123,6 +135,8 @@ class Tracker:
         try:
             if path is None:
                 self.client = MlflowClient(tracking_uri=stores.tracking_uri)
+            elif path.exists() and not writable(path):
+                self.client = self._open_copy(path)
             else:
                 # MLflow creates or migrates a sqlite store's tables when the client opens it;
                 # two processes doing it at once break each other's migration.
@@ -146,6 +160,17 @@ class Tracker:
         # None: a tracking server, or asked for the public calls
         self._rows = mlflow_rows.writer(self.client) if direct_rows else None
 
+    def _open_copy(self, path: Path) -> Any:
+        """A client of a private copy of the read-only store at `path` that refuses writes
+        (`sqlite.query_only`)."""
+        self._copy = tempfile.TemporaryDirectory(prefix="harness-read-only-store-")
+        copy = private_copy(path, Path(self._copy.name))
+        client = _opened_client(f"sqlite:///{copy}")
+        self._reroot(client, path.parent, temporary=True)
+        query_only(client._tracking_client.store.engine)
+        opened(copy)
+        return client
+
     def _reroot(self, client: Any, store: Path, *, temporary: bool = False) -> None:
         """Point the artifact locations of a store moved or copied into the folder `store` at
         its own `artifacts/` folder (`harness.store.relocate`), and say so in `notices`."""
@@ -165,6 +190,12 @@ class Tracker:
         if moves:
             mlflow_rows.reroot(client, [(m.experiment_id, m.old, m.new) for m in moves])
             self.notices.append(relocate.message(moves, store, temporary=temporary))
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store is a local one in a read-only folder, read from a private copy
+        that refuses writes."""
+        return self._copy is not None
 
     @property
     def direct_rows(self) -> bool:

@@ -166,3 +166,31 @@ def test_a_copied_store_writes_into_the_copy_and_leaves_the_original_as_it_was(t
     assert all(uri.startswith(_artifacts(copy)) for uri in _artifact_uris(copy))
     assert _files(original / "mlruns" / "artifacts") == before
     assert all(uri.startswith(_artifacts(original)) for uri in _artifact_uris(original))
+
+
+def test_a_moved_store_in_a_read_only_folder_is_read_where_it_is(tmp_path, pristine, read_only):
+    old, new = _moved(pristine, tmp_path / "backup" / "project2")
+    read_only(new)
+    note = (
+        f"The MLflow store {new / 'mlruns'} was moved or copied from {old / 'mlruns'}; its "
+        "folder is read-only, so its artifact paths were re-rooted for this command only."
+    )
+
+    board = run_cli("leaderboard", "penguins", "-f", "json", cwd=new)
+    assert board.code == 0, board.err
+    assert _said(board) == note
+    assert {row["model"] for row in json.loads(board.out)} == {"linear", "dummy"}
+    out = tmp_path / "out"
+    submit = run_cli("submit", "penguins", "-o", str(out / "sub.csv"), cwd=new)
+    assert submit.code == 0, submit.err
+    assert note in _said(submit) and "69 rows of the holdout" in _said(submit)
+
+    logged = run_cli("leaderboard", "penguins", "--log", cwd=new)
+    assert logged.code == 1
+    assert _said(logged).endswith(
+        f"Error: The MLflow store 'sqlite:///{new / 'mlruns' / 'mlflow.db'}' is in a read-only "
+        "folder: it can be read, not written. Copy it to a writable folder to write to it."
+    )
+    for result in (board, submit, logged):
+        assert "Traceback" not in result.err
+    assert _untouched(old)
