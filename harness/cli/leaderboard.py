@@ -128,7 +128,7 @@ def load_boards(
             f"No MLflow store at {mask(stores.tracking_uri)!r}. Run 'harness run TASK' first, "
             "or pass --tracking-uri."
         )
-    tracker = Tracker(stores)
+    tracker = Tracker(stores, repair=False)  # a read command rebuilds no store
     tell(tracker.notices)
     if unknown:
         stored = set(tasks_with_runs(tracker))

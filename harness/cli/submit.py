@@ -32,7 +32,7 @@ def submit(
     stores = resolve_stores(tracking_uri, create=False)
     if local_store_missing(stores):  # opening it would create an empty database
         raise no_runs(task, stores)
-    tracker = Tracker(stores)
+    tracker = Tracker(stores, repair=False)  # a read command rebuilds no store
     tell(tracker.notices)
     submission = make_submission(tracker, task, model)
     path = write_submission(submission, out)

@@ -52,7 +52,7 @@ def ui(
         from harness.cli.app import tell
         from harness.store.tracker import Tracker
 
-        tell(Tracker(stores).notices)
+        tell(Tracker(stores, repair=False).notices)
     if not _port_free(host, port):
         raise HarnessError(f"Port {port} on {host} is in use; pass another with --port.")
     command = [

@@ -15,8 +15,10 @@ reads back, so an MLflow release that changes them fails the tests, not a user's
 `writer(client)` returns None for a store it does not know (an MLflow tracking server), and the
 caller then uses the public calls.
 
-`reroot` rewrites the artifact locations of a moved local store in the same tables
-(`harness.store.relocate`).
+Two more uses of MLflow's internals live here, for local stores: `reroot` rewrites the artifact
+locations of a moved store in the same tables (`harness.store.relocate`), and `forget_engine`
+drops the engine MLflow keeps per database URL, so that a database rebuilt under the same name
+is not read through connections opened on the old file (`harness.store.repair`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["RUN_NAME_TAG", "USER_TAG", "RowWriter", "reroot", "writer"]
+__all__ = ["RUN_NAME_TAG", "USER_TAG", "RowWriter", "forget_engine", "reroot", "writer"]
 
 RUN_NAME_TAG = "mlflow.runName"
 USER_TAG = "mlflow.user"
@@ -200,3 +202,16 @@ def reroot(client: Any, moves: Iterable[tuple[str, str, str]]) -> None:
         utils._artifact_repos_cache.clear()
     except (ImportError, AttributeError):
         pass
+
+
+def forget_engine(url: str) -> None:
+    """Close and drop the engine MLflow keeps for `url` (its connections stay open on the
+    file they opened, even once another file takes its name)."""
+    try:
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        engine = SqlAlchemyStore._engine_map.pop(url, None)
+    except (ImportError, AttributeError):
+        return
+    if engine is not None:
+        engine.dispose()

@@ -14,6 +14,7 @@ from typing import Any
 
 from harness.errors import StoreError
 from harness.store import relocate, schema
+from harness.store import repair as store_repair
 from harness.store import rows as mlflow_rows
 from harness.store.orphans import orphaned
 from harness.store.schema import PARENT_TAG
@@ -111,11 +112,12 @@ class Tracker:
     `direct_rows=False` writes it through MLflow's public calls, as on a tracking server.
     """
 
-    def __init__(self, stores: Stores, *, direct_rows: bool = True) -> None:
+    def __init__(self, stores: Stores, *, direct_rows: bool = True, repair: bool = True) -> None:
         """Open the store. A local store is also checked: one moved or copied from another
-        folder has its artifact paths re-rooted (`harness.store.relocate`), and one in a
-        read-only folder is read from a private copy. What the user should hear of it is in
-        `notices`.
+        folder has its artifact paths re-rooted (`harness.store.relocate`), one left
+        half-created by an interrupted first run is rebuilt when `repair` (`harness run`) or
+        refused with what to do (read commands), and one in a read-only folder is read from a
+        private copy. What the user should hear of it is in `notices`.
 
         Raises:
             StoreError: The store cannot be opened or used.
@@ -126,7 +128,7 @@ class Tracker:
         quiet_libraries()  # after the import: MLflow sets its logger's level when imported
 
         self.stores = stores
-        self.notices: list[str] = []  # one line each: a store re-rooted
+        self.notices: list[str] = []  # one line each: a store re-rooted or rebuilt
         self._copy: tempfile.TemporaryDirectory | None = None  # a read-only store's copy
         # a file that cannot be the database is refused before its lock file is made beside it
         check_database(stores.tracking_uri, "MLflow store", "--tracking-uri")
@@ -142,7 +144,7 @@ class Tracker:
                 # two processes doing it at once break each other's migration.
                 with local_lock(stores.tracking_uri):
                     create_atomically(path, _build_schema)
-                    self.client = _opened_client(stores.tracking_uri)
+                    self.client = self._open_local(path, repair)
                     self._reroot(self.client, path.parent)
                     # MLflow's own connections then log in WAL mode too (see write_ahead_log)
                     file_in_wal_mode(str(path))
@@ -160,12 +162,36 @@ class Tracker:
         # None: a tracking server, or asked for the public calls
         self._rows = mlflow_rows.writer(self.client) if direct_rows else None
 
+    def _open_local(self, path: Path, repair: bool) -> Any:
+        """A client of the local store at `path`; a store left half-created is rebuilt (when
+        `repair`) or refused with what to do."""
+        url = self.stores.tracking_uri
+        try:
+            return _opened_client(url)
+        except Exception as exc:
+            if not store_repair.repairable(path, str(exc)):
+                raise
+            if not repair:
+                raise StoreError(store_repair.refused(mask(url), str(exc))) from None
+            mlflow_rows.forget_engine(url)  # its connections are open on the broken file
+            kept = store_repair.set_aside(path)
+            create_atomically(path, _build_schema)
+            self.notices.append(store_repair.rebuilt(mask(url), str(exc), kept))
+            return _opened_client(url)
+
     def _open_copy(self, path: Path) -> Any:
         """A client of a private copy of the read-only store at `path` that refuses writes
-        (`sqlite.query_only`)."""
+        (`sqlite.query_only`); a half-created one is refused with what to do."""
         self._copy = tempfile.TemporaryDirectory(prefix="harness-read-only-store-")
         copy = private_copy(path, Path(self._copy.name))
-        client = _opened_client(f"sqlite:///{copy}")
+        try:
+            client = _opened_client(f"sqlite:///{copy}")
+        except Exception as exc:
+            if store_repair.repairable(copy, str(exc)):
+                raise StoreError(
+                    store_repair.refused(mask(self.stores.tracking_uri), str(exc))
+                ) from None
+            raise
         self._reroot(client, path.parent, temporary=True)
         query_only(client._tracking_client.store.engine)
         opened(copy)
