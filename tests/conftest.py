@@ -295,3 +295,38 @@ def _children(pid: int) -> list[int]:
 def children():
     """`children(pid)`: the ids of a process's child processes (from /proc)."""
     return _children
+
+
+@pytest.fixture
+def read_only():
+    """`read_only(folder)`: make a folder read-only for every process, root's too, until the test
+    ends: a read-only bind mount of it on itself (root; skipped where mounting is refused), or
+    its write permissions taken away (other users)."""
+    import stat
+
+    mounted, chmodded = [], []
+
+    def make(folder: Path) -> None:
+        if os.geteuid() != 0:
+            for path in [folder, *folder.rglob("*")]:
+                mode = path.stat().st_mode
+                os.chmod(path, mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+                chmodded.append((path, mode))
+            return
+        for command in (
+            ["mount", "--bind", str(folder), str(folder)],
+            ["mount", "-o", "remount,bind,ro", str(folder)],
+        ):
+            proc = subprocess.run(command, capture_output=True, text=True)
+            if proc.returncode != 0:
+                if mounted:
+                    subprocess.run(["umount", str(folder)], capture_output=True)
+                pytest.skip(f"cannot mount a read-only folder here: {proc.stderr.strip()}")
+            if not mounted or mounted[-1] != folder:
+                mounted.append(folder)
+
+    yield make
+    for folder in reversed(mounted):
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+    for path, mode in reversed(chmodded):
+        os.chmod(path, mode)

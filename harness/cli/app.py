@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-__all__ = ["app", "console"]
+__all__ = ["app", "console", "tell"]
 
 app = typer.Typer(
     name="harness",
@@ -45,3 +45,10 @@ def console(stderr: bool = False):
 
     stream = sys.stderr if stderr else sys.stdout
     return Console(stderr=stderr, width=None if stream.isatty() else 120)
+
+
+def tell(notices) -> None:
+    """Print one-line notices (a store re-rooted or rebuilt: `Tracker.notices`) on stderr."""
+    err = console(stderr=True)
+    for notice in notices:
+        err.print(notice, markup=False, highlight=False)

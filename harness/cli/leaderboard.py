@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from harness.cli.app import app, console
+from harness.cli.app import app, console, tell
 from harness.results.leaderboard import BASES, FORMATS
 
 __all__ = [
@@ -128,7 +128,8 @@ def load_boards(
             f"No MLflow store at {mask(stores.tracking_uri)!r}. Run 'harness run TASK' first, "
             "or pass --tracking-uri."
         )
-    tracker = Tracker(stores)
+    tracker = Tracker(stores, repair=False)  # a read command rebuilds no store
+    tell(tracker.notices)
     if unknown:
         stored = set(tasks_with_runs(tracker))
         for task, error in unknown.items():

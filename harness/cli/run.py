@@ -64,6 +64,9 @@ class RichReporter:
         for finding in findings:
             self.console.print(f"Health warning ({finding.check}): {finding.message}", markup=False)
 
+    def notice(self, message: str) -> None:
+        self.console.print(message, markup=False, highlight=False)
+
     def study_finished(self, result: Any) -> None:
         if result.model not in self.bars:
             self.bars[result.model] = self.progress.add_task(result.model, total=0, best="")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from harness.cli.app import app, console
+from harness.cli.app import app, console, tell
 
 __all__ = ["submit"]
 
@@ -32,7 +32,9 @@ def submit(
     stores = resolve_stores(tracking_uri, create=False)
     if local_store_missing(stores):  # opening it would create an empty database
         raise no_runs(task, stores)
-    submission = make_submission(Tracker(stores), task, model)
+    tracker = Tracker(stores, repair=False)  # a read command rebuilds no store
+    tell(tracker.notices)
+    submission = make_submission(tracker, task, model)
     path = write_submission(submission, out)
     what = "the test part" if submission.part == "test" else "the holdout (no test part)"
     console(stderr=True).print(

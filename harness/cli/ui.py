@@ -47,6 +47,12 @@ def ui(
             f"No MLflow store at {mask(stores.tracking_uri)!r}. Run 'harness run TASK' first, "
             "or pass --tracking-uri."
         )
+    if stores.tracking_uri.startswith("sqlite:///"):
+        # MLflow's UI reads artifacts where the store says: re-root a moved one first
+        from harness.cli.app import tell
+        from harness.store.tracker import Tracker
+
+        tell(Tracker(stores, repair=False).notices)
     if not _port_free(host, port):
         raise HarnessError(f"Port {port} on {host} is in use; pass another with --port.")
     command = [

@@ -68,7 +68,7 @@ def run(
         task, dataset, folds=config.folds or task.folds, seed=config.seed, repeats=config.repeats
     )
     extras = _health_and_extras(task, data, dataset, local, reporter)
-    tracker = _open_stores(stores, task.name, config.workers)  # record
+    tracker = _open_stores(stores, task.name, config.workers, reporter)  # record
     cancelled = threading.Event()
     device, n_jobs = devices.device(), config.n_jobs or _cores_per_study(config.workers)
     # a model that cannot handle the task records nothing: the board names it in one footnote
@@ -141,12 +141,16 @@ def _health_and_extras(
     )
 
 
-def _open_stores(stores: Stores, task: str, workers: int) -> Tracker:
-    """Create the stores' folders, open MLflow, close the runs a killed process left open."""
+def _open_stores(stores: Stores, task: str, workers: int, reporter: Reporter) -> Tracker:
+    """Create the stores' folders, open MLflow (re-rooting a moved store, rebuilding a
+    half-created one: the reporter hears of it), close the runs a killed process left open."""
     # only now: a task whose data cannot be split leaves nothing behind, nor a store that
     # cannot be opened
     with opening(stores):
         tracker = Tracker(stores)
+        for notice in tracker.notices:
+            if hasattr(reporter, "notice"):
+                reporter.notice(notice)
         tracker.experiment_id(task)
         tracker.close_orphans(task)
     # Create an RDB storage's tables before threads open studies in it (a journal has none).

@@ -253,3 +253,7 @@ class Reporter:
 
     def health(self, findings: Sequence[Finding]) -> None:
         """The health warnings of the task's data, once, before the first study."""
+
+    def notice(self, message: str) -> None:
+        """A one-line notice about the stores (a moved store re-rooted, a half-created one
+        rebuilt), before the first study."""

@@ -84,6 +84,9 @@ def run_worker(
     )
     with opening(stores):  # a store that cannot be opened leaves nothing behind
         tracker = Tracker(stores)
+        for notice in tracker.notices:
+            if hasattr(reporter, "notice"):
+                reporter.notice(notice)
         tracker.experiment_id(task.name)
         tracker.close_orphans(task.name)
     device = devices.device()

@@ -14,6 +14,11 @@ which are not a public API. They have kept these columns since MLflow 1.x, and
 reads back, so an MLflow release that changes them fails the tests, not a user's run.
 `writer(client)` returns None for a store it does not know (an MLflow tracking server), and the
 caller then uses the public calls.
+
+Two more uses of MLflow's internals live here, for local stores: `reroot` rewrites the artifact
+locations of a moved store in the same tables (`harness.store.relocate`), and `forget_engine`
+drops the engine MLflow keeps per database URL, so that a database rebuilt under the same name
+is not read through connections opened on the old file (`harness.store.repair`).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["RUN_NAME_TAG", "USER_TAG", "RowWriter", "writer"]
+__all__ = ["RUN_NAME_TAG", "USER_TAG", "RowWriter", "forget_engine", "reroot", "writer"]
 
 RUN_NAME_TAG = "mlflow.runName"
 USER_TAG = "mlflow.user"
@@ -59,9 +64,7 @@ class RowWriter:
     def __init__(self, store: Any) -> None:
         from mlflow.store.tracking.dbmodels import models
 
-        self.session = store.ManagedSessionMaker  # newer MLflow wants writes flagged
-        if "read_only" in inspect.signature(self.session).parameters:
-            self.session = functools.partial(self.session, read_only=False)
+        self.session = _session(store)
         self.tables = {
             name: getattr(models, model).__table__
             for name, model in (
@@ -150,3 +153,65 @@ class RowWriter:
                     values = [{**value, "run_uuid": run_id} for value in values]
                     session.execute(sa.insert(self.tables[table]), values)
         return run_id
+
+
+def _session(store: Any) -> Any:
+    session = store.ManagedSessionMaker  # newer MLflow wants writes flagged
+    if "read_only" in inspect.signature(session).parameters:
+        session = functools.partial(session, read_only=False)
+    return session
+
+
+def reroot(client: Any, moves: Iterable[tuple[str, str, str]]) -> None:
+    """Point experiments at new artifact locations, in one transaction: for each
+    (experiment id, old location, new location), the experiment's `artifact_location` and the
+    artifact URIs of its runs and logged models that lie under the old location. The artifact
+    repositories MLflow cached for runs in this process are dropped."""
+    import sqlalchemy as sa
+    from mlflow.store.tracking.dbmodels import models
+
+    store = client._tracking_client.store
+    experiments = models.SqlExperiment.__table__
+    below = [  # (table, its column of artifact URIs)
+        (models.SqlRun.__table__, "artifact_uri"),
+        (models.SqlLoggedModel.__table__, "artifact_location"),
+    ]
+    with _session(store)() as session:
+        for experiment_id, old, new in moves:
+            session.execute(
+                sa.update(experiments)
+                .where(experiments.c.experiment_id == int(experiment_id))
+                .where(experiments.c.artifact_location == old)
+                .values(artifact_location=new)
+            )
+            old_prefix, new_prefix = old.rstrip("/") + "/", new.rstrip("/") + "/"
+            for table, name in below:
+                column = table.c[name]
+                start = sa.func.substr(column, 1, len(old_prefix))
+                rest = sa.func.substr(column, len(old_prefix) + 1, type_=sa.String)
+                session.execute(
+                    sa.update(table)
+                    .where(table.c.experiment_id == int(experiment_id))
+                    .where(start == old_prefix)
+                    .values({name: sa.literal(new_prefix, sa.String) + rest})
+                )
+    # MLflow keeps the artifact repository of each run this process used, at its old location
+    try:
+        from mlflow.tracking._tracking_service import utils
+
+        utils._artifact_repos_cache.clear()
+    except (ImportError, AttributeError):
+        pass
+
+
+def forget_engine(url: str) -> None:
+    """Close and drop the engine MLflow keeps for `url` (its connections stay open on the
+    file they opened, even once another file takes its name)."""
+    try:
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        engine = SqlAlchemyStore._engine_map.pop(url, None)
+    except (ImportError, AttributeError):
+        return
+    if engine is not None:
+        engine.dispose()

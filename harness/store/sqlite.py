@@ -1,4 +1,5 @@
-"""Local SQLite stores: a lock for schema creation, write-ahead-log mode, full-disk messages."""
+"""Local SQLite stores: a lock for schema creation, write-ahead-log mode, full-disk messages,
+and read-only folders."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ __all__ = [
     "file_in_wal_mode",
     "local_lock",
     "opened",
+    "private_copy",
+    "query_only",
+    "writable",
     "write_ahead_log",
 ]
 
@@ -168,3 +172,48 @@ def file_in_wal_mode(path: str) -> None:
 
     with contextlib.closing(sqlite3.connect(path, timeout=60)) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
+
+
+def writable(path: Path) -> bool:
+    """Whether a process can write the SQLite database at `path` as SQLite needs: the file, its
+    folder (for the write-ahead log and its index) and the lock file beside it. False on a
+    read-only folder or file system (a mounted backup, a copy without write permission)."""
+    import os
+
+    lock = Path(f"{path}.lock")
+    return (
+        os.access(path.parent, os.W_OK | os.X_OK)
+        and (not path.exists() or os.access(path, os.W_OK))
+        and (not lock.exists() or os.access(lock, os.W_OK))
+    )
+
+
+def private_copy(path: Path, folder: Path) -> Path:
+    """Copy the database at `path`, with its write-ahead log, into `folder` and return the copy.
+
+    A database in write-ahead-log mode cannot be opened where its folder is read-only (SQLite
+    makes an index file beside it, even to read); its copy can, and SQLite replays the log into
+    it, so commits still in the log are read too.
+    """
+    import shutil
+
+    copy = folder / path.name
+    shutil.copyfile(path, copy)
+    wal = Path(f"{path}-wal")
+    if wal.exists():
+        shutil.copyfile(wal, Path(f"{copy}-wal"))
+    return copy
+
+
+def query_only(engine: Any) -> None:
+    """Make every connection of a SQLite engine refuse writes ("attempt to write a readonly
+    database"): a private copy of a read-only store must not take writes that would be lost."""
+    from sqlalchemy import event
+
+    def on_connect(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    event.listen(engine, "connect", on_connect)
+    engine.dispose()

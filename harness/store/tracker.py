@@ -6,14 +6,16 @@ import json
 import logging
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from harness.errors import StoreError
+from harness.store import relocate, schema
+from harness.store import repair as store_repair
 from harness.store import rows as mlflow_rows
-from harness.store import schema
 from harness.store.orphans import orphaned
 from harness.store.schema import PARENT_TAG
 from harness.store.sqlite import (
@@ -23,6 +25,9 @@ from harness.store.sqlite import (
     file_in_wal_mode,
     local_lock,
     opened,
+    private_copy,
+    query_only,
+    writable,
 )
 from harness.store.urls import Stores, check_database, mask
 
@@ -69,6 +74,12 @@ def _store_call(method):
         except StoreError:
             raise
         except Exception as exc:
+            if self.read_only and "readonly" in str(exc).lower():
+                raise StoreError(
+                    f"The MLflow store {mask(self.stores.tracking_uri)!r} is in a read-only "
+                    "folder: it can be read, not written. Copy it to a writable folder to "
+                    "write to it."
+                ) from None
             first = mask(str(exc)).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             hint = f" {DISK_FULL_HINT}" if disk_full(str(exc)) else ""
             raise StoreError(
@@ -78,13 +89,19 @@ def _store_call(method):
     return call
 
 
-def _build_schema(url: str) -> None:
-    """Create MLflow's tables in the SQLite database at `url`, then close its connections."""
+def _opened_client(url: str) -> Any:
+    """An `MlflowClient` of the store at `url`, opened: MLflow builds or migrates a local
+    store's schema on its first query."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=url)
     client.search_experiments(max_results=1)
-    client._tracking_client.store.engine.dispose()
+    return client
+
+
+def _build_schema(url: str) -> None:
+    """Create MLflow's tables in the SQLite database at `url`, then close its connections."""
+    _opened_client(url)._tracking_client.store.engine.dispose()
 
 
 class Tracker:
@@ -95,29 +112,45 @@ class Tracker:
     `direct_rows=False` writes it through MLflow's public calls, as on a tracking server.
     """
 
-    def __init__(self, stores: Stores, *, direct_rows: bool = True) -> None:
+    def __init__(self, stores: Stores, *, direct_rows: bool = True, repair: bool = True) -> None:
+        """Open the store. A local store is also checked: one moved or copied from another
+        folder has its artifact paths re-rooted (`harness.store.relocate`), one left
+        half-created by an interrupted first run is rebuilt when `repair` (`harness run`) or
+        refused with what to do (read commands), and one in a read-only folder is read from a
+        private copy. What the user should hear of it is in `notices`.
+
+        Raises:
+            StoreError: The store cannot be opened or used.
+        """
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
         from mlflow.tracking import MlflowClient
 
         quiet_libraries()  # after the import: MLflow sets its logger's level when imported
 
         self.stores = stores
+        self.notices: list[str] = []  # one line each: a store re-rooted or rebuilt
+        self._copy: tempfile.TemporaryDirectory | None = None  # a read-only store's copy
         # a file that cannot be the database is refused before its lock file is made beside it
         check_database(stores.tracking_uri, "MLflow store", "--tracking-uri")
         local = stores.tracking_uri.startswith("sqlite:///")
         path = Path(stores.tracking_uri[len("sqlite:///") :]) if local else None
         try:
-            # MLflow creates or migrates a sqlite store's tables when the client opens it; two
-            # processes doing it at once break each other's migration.
-            with local_lock(stores.tracking_uri):
-                if path is not None:
-                    create_atomically(path, _build_schema)
+            if path is None:
                 self.client = MlflowClient(tracking_uri=stores.tracking_uri)
-                if path is not None:
-                    self.client.search_experiments(max_results=1)
+            elif path.exists() and not writable(path):
+                self.client = self._open_copy(path)
+            else:
+                # MLflow creates or migrates a sqlite store's tables when the client opens it;
+                # two processes doing it at once break each other's migration.
+                with local_lock(stores.tracking_uri):
+                    create_atomically(path, _build_schema)
+                    self.client = self._open_local(path, repair)
+                    self._reroot(self.client, path.parent)
                     # MLflow's own connections then log in WAL mode too (see write_ahead_log)
                     file_in_wal_mode(str(path))
                     opened(path)
+        except StoreError:
+            raise
         except Exception as exc:
             first = mask(str(exc)).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             hint = f" {DISK_FULL_HINT}" if disk_full(str(exc)) else ""
@@ -128,6 +161,67 @@ class Tracker:
         self._artifact_locations: dict[str, str] = {}
         # None: a tracking server, or asked for the public calls
         self._rows = mlflow_rows.writer(self.client) if direct_rows else None
+
+    def _open_local(self, path: Path, repair: bool) -> Any:
+        """A client of the local store at `path`; a store left half-created is rebuilt (when
+        `repair`) or refused with what to do."""
+        url = self.stores.tracking_uri
+        try:
+            return _opened_client(url)
+        except Exception as exc:
+            if not store_repair.repairable(path, str(exc)):
+                raise
+            if not repair:
+                raise StoreError(store_repair.refused(mask(url), str(exc))) from None
+            mlflow_rows.forget_engine(url)  # its connections are open on the broken file
+            kept = store_repair.set_aside(path)
+            create_atomically(path, _build_schema)
+            self.notices.append(store_repair.rebuilt(mask(url), str(exc), kept))
+            return _opened_client(url)
+
+    def _open_copy(self, path: Path) -> Any:
+        """A client of a private copy of the read-only store at `path` that refuses writes
+        (`sqlite.query_only`); a half-created one is refused with what to do."""
+        self._copy = tempfile.TemporaryDirectory(prefix="harness-read-only-store-")
+        copy = private_copy(path, Path(self._copy.name))
+        try:
+            client = _opened_client(f"sqlite:///{copy}")
+        except Exception as exc:
+            if store_repair.repairable(copy, str(exc)):
+                raise StoreError(
+                    store_repair.refused(mask(self.stores.tracking_uri), str(exc))
+                ) from None
+            raise
+        self._reroot(client, path.parent, temporary=True)
+        query_only(client._tracking_client.store.engine)
+        opened(copy)
+        return client
+
+    def _reroot(self, client: Any, store: Path, *, temporary: bool = False) -> None:
+        """Point the artifact locations of a store moved or copied into the folder `store` at
+        its own `artifacts/` folder (`harness.store.relocate`), and say so in `notices`."""
+        from mlflow.entities import ViewType
+
+        found, token = [], None
+        while True:
+            page = client.search_experiments(
+                view_type=ViewType.ALL, max_results=1000, page_token=token
+            )
+            found += [(e.experiment_id, e.artifact_location) for e in page]
+            token = page.token
+            if not token:
+                break
+        root = Path(self.stores.artifact_root or store / relocate.ARTIFACTS)
+        moves = relocate.find_moves(found, root)
+        if moves:
+            mlflow_rows.reroot(client, [(m.experiment_id, m.old, m.new) for m in moves])
+            self.notices.append(relocate.message(moves, store, temporary=temporary))
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store is a local one in a read-only folder, read from a private copy
+        that refuses writes."""
+        return self._copy is not None
 
     @property
     def direct_rows(self) -> bool:
