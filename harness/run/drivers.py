@@ -112,6 +112,8 @@ def budgeted(
     end = started + config.budget
     direction = get_metric(studies[0].task.metric).direction if studies else "minimize"
     by_name = {study.model.name: study for study in studies}
+    for study in studies:  # their refits stop fitting by the end of the budget
+        study.run_end = end
     standings: dict[str, schedule.Standing] = {}
 
     score_seconds = 0.0
@@ -195,6 +197,7 @@ def budgeted(
         elif not tuning_studies.done_trials(study.study):
             results[study.model.name] = study.skipped(late, started=True)
         elif all(schedule.cut_by_budget(t) for t in tuning_studies.done_trials(study.study)):
+            # Killed, not cut short: a learner that cannot stop at its fit deadline.
             reason = "its defaults did not finish within its share of the run's budget"
             results[study.model.name] = study.skipped(reason, started=True)
         else:

@@ -162,7 +162,7 @@ def _refit(study_run: StudyRun, best: Any) -> Refit:
     if test_X is not None:
         to_predict = pd.concat([data.holdout_X, test_X], ignore_index=True)
     prediction, fit_s, predict_s, info = study_run.worker.call(
-        jobs.refit_job, best.params, to_predict
+        jobs.refit_job, best.params, to_predict, fit_by=study_run.refit_deadline()
     )
     arrays, submission = {}, None
     if test_X is not None:  # the test part's rows follow the holdout's

@@ -23,6 +23,11 @@ The policy, in rungs (successive halving over studies, with each model's cost pe
    the estimated refit times (a fold's fit time scaled to the whole training part, plus a margin)
    shared among the workers, plus the ensemble's selection (a score of every member in every
    round, timed once on the training part), within 5% to 50% of the budget.
+5. Iterative learners (the boosters, the networks) get a fit deadline a margin before each kill
+   (`harness.protocol.deadline`): a default that would not finish in its share is cut short and
+   ranked with the rounds it had, and only learners that cannot stop are killed. A refit's fit
+   deadline is its estimated time with the reserve's margin (`refit_until`), never past the end
+   of the budget, so a refit of a trial cut short does not take the other refits' time.
 
 Every study keeps its own honest row: it is refitted and scored on the holdout however few trials it
 got. Each study's run records the seconds and trials it was given (`tuning_seconds`, `trials_run`).
@@ -36,6 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.errors import UsageError
+from harness.protocol.deadline import soft_deadline
 
 __all__ = [
     "BUDGET_KILL",
@@ -56,6 +62,7 @@ __all__ = [
     "first_rung",
     "next_rung",
     "parse_duration",
+    "refit_until",
     "reserve_seconds",
 ]
 
@@ -211,6 +218,14 @@ def reserve_seconds(
         scores = picks * len(known) * selections
         needed += ENSEMBLE_SECONDS + REFIT_MARGIN * scores * score_seconds
     return min(max(needed, MIN_RESERVE * budget), MAX_RESERVE * budget)
+
+
+def refit_until(now: float, end: float, refit_seconds: float) -> float:
+    """The fit deadline of a refit beginning at `now` and estimated at `refit_seconds`: the time
+    the reserve planned for it (`REFIT_MARGIN` times the estimate, plus
+    `REFIT_OVERHEAD_SECONDS`), and never past the soft deadline of the budget's `end`."""
+    planned = now + refit_seconds * REFIT_MARGIN + REFIT_OVERHEAD_SECONDS
+    return min(planned, soft_deadline(end, now))
 
 
 def next_rung(
