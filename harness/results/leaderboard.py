@@ -92,6 +92,10 @@ class Row:
         secondary: The secondary metric shown beside the primary one (`SECONDARY`), "" if none.
         secondary_cv: Its mean CV score.
         secondary_holdout: Its holdout score.
+        cut_short: The share of the best trial's folds whose fit stopped at its deadline (a
+            budget's share, or a margin before --trial-timeout); None when the model reports
+            none (it cannot stop at a deadline).
+        refit_cut_short: Whether the refit stopped at its deadline (1.0), or None.
     """
 
     rank: int | None
@@ -121,6 +125,8 @@ class Row:
     secondary: str = ""
     secondary_cv: float | None = None
     secondary_holdout: float | None = None
+    cut_short: float | None = None
+    refit_cut_short: float | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +204,8 @@ def row_of(run: Any) -> Row:
         secondary=secondary,
         secondary_cv=_number(metrics, schema.cv_mean(secondary)) if secondary else None,
         secondary_holdout=_number(metrics, schema.holdout(secondary)) if secondary else None,
+        cut_short=_number(metrics, schema.CUT_SHORT),
+        refit_cut_short=_number(metrics, schema.refit(schema.CUT_SHORT)),
     )
 
 
