@@ -44,10 +44,12 @@ LIBRARIES = ("xgboost", "lightgbm", "catboost", "hist_gradient_boosting")
 # Libraries with a GPU mode. XGBoost falls back to the CPU by itself when CUDA is unusable.
 GPU_LIBRARIES = ("xgboost", "lightgbm", "catboost")
 # Histogram boosting under a deadline: warm-started chunks of rounds, the first this long, then
-# as many as the time left allows at the last chunk's pace (which counts each call's binning of
-# the data, about 0.4 s on flights), at most CHUNK_GROWTH times the last.
+# as many as half the time left allows at the last chunk's pace (which counts each call's binning
+# of the data, about 0.4 s on flights; later rounds are slower), at most CHUNK_GROWTH times the
+# last, so the chunks shrink as the deadline nears.
 FIRST_CHUNK = 10
 CHUNK_GROWTH = 4
+CHUNK_TIME_SHARE = 0.5
 
 
 class Deadline:
@@ -365,7 +367,8 @@ class BoostedTrees(BaseEstimator):
             )
             if stopped or grown >= rounds or deadline.reached():
                 break
-            fits = math.floor((deadline.at - time.monotonic()) / pace) if pace > 0 else rounds
+            left = CHUNK_TIME_SHARE * (deadline.at - time.monotonic())
+            fits = math.floor(left / pace) if pace > 0 else rounds
             chunk = max(1, min(CHUNK_GROWTH * chunk, fits, rounds - grown))
         learner.set_params(max_iter=rounds, warm_start=False)
 

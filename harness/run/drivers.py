@@ -112,8 +112,6 @@ def budgeted(
     end = started + config.budget
     direction = get_metric(studies[0].task.metric).direction if studies else "minimize"
     by_name = {study.model.name: study for study in studies}
-    for study in studies:  # their refits stop fitting by the end of the budget
-        study.run_end = end
     standings: dict[str, schedule.Standing] = {}
 
     score_seconds = 0.0
@@ -141,6 +139,8 @@ def budgeted(
         now = time.monotonic()
         waiting.discard(study.model.name)
         if more == 0:  # rung 0: one slow default may not eat the others' turn or their tuning
+            # Each study that ranks adds its refit to the reserve: the rung's deadline moves.
+            deadline = min(deadline, tuning_end())
             ranked = sum(
                 1
                 for name, standing in list(standings.items())

@@ -101,7 +101,6 @@ class StudyRun:
         self.worker = Worker(context, Limits(config.trial_timeout, config.memory_limit))
         self.cancelled = cancelled or threading.Event()
         self.budget = config.budget
-        self.run_end: float | None = None  # the end of the run's budget (set by `budgeted`)
         self.study: Any = None
         self.run_id: str | None = None
         self.before = 0
@@ -212,14 +211,14 @@ class StudyRun:
 
     def refit_deadline(self) -> float | None:
         """The refit's fit deadline under a budget: its planned time (the estimate the budget's
-        reserve was sized with, `schedule.refit_until`), never past the run's end; else None.
+        reserve was sized with, `schedule.refit_until`); else None.
 
         Without it the refit of a trial cut short would grow trees until early stopping, in
         the time reserved for the other refits and the ensemble.
         """
-        if self.run_end is None:
+        if self.budget is None:
             return None
-        return schedule.refit_until(time.monotonic(), self.run_end, self.standing().refit_seconds)
+        return schedule.refit_until(time.monotonic(), self.standing().refit_seconds)
 
     def abort(self) -> None:
         """End an unfinished study (interrupted run): stop its worker, its run counts as killed."""
