@@ -26,7 +26,6 @@ __all__ = [
     "fit_deadline",
     "fitting_until",
     "fold_deadline",
-    "passed",
     "soft_deadline",
 ]
 
@@ -45,11 +44,6 @@ _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 def fit_deadline() -> float | None:
     """The `time.monotonic()` instant by which the fit running here should stop, or None."""
     return _DEADLINE.get()
-
-
-def passed(deadline: float | None) -> bool:
-    """Whether `deadline` (an instant or None: never) has passed."""
-    return deadline is not None and time.monotonic() >= deadline
 
 
 @contextlib.contextmanager

@@ -245,4 +245,3 @@ def test_the_deadline_leaves_a_margin_before_the_kill_and_folds_share_what_is_le
     assert deadlines.fold_deadline(10.0, 5, now=0.0) == 2.0  # the first of five folds
     assert deadlines.fold_deadline(10.0, 1, now=6.0) == 10.0  # the last fold: all that is left
     assert deadlines.fold_deadline(10.0, 2, reserve=0.5, now=6.0) == 7.5  # less its prediction
-    assert not deadlines.passed(None) and deadlines.passed(time.monotonic() - 1.0)
