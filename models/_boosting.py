@@ -8,11 +8,21 @@ stratified for classification, the last rows for time-ordered tasks), fits the p
 the rest, and grows trees until the validation loss has not improved for `PATIENCE` rounds. The
 fitted model predicts with the best round. `fit_info_` reports `rounds_used` (best round) and
 `rounds_max`; tuning records it per fold and the runner logs it to MLflow.
+
+Under a fit deadline (`harness.contracts.reporting.fit_deadline`: a budget's share, or a margin
+before `--trial-timeout`) every library stops adding trees once it passes, after one round at
+least, and keeps the best round so far on the early-stopping split: XGBoost and CatBoost through a
+callback, LightGBM through a callback raising its early-stopping exception with the best round it
+tracked, scikit-learn's histogram boosting by growing `max_iter` in chunks with warm starts (the
+same trees as one fit; it keeps every round it grew, as its own early stopping does). `fit_info_`
+then says `cut_short` 1.0. CatBoost's GPU mode takes no callbacks: it ignores the deadline.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
+import time
 from typing import Any
 
 import numpy as np
@@ -21,6 +31,7 @@ from sklearn.model_selection import train_test_split
 
 from harness.contracts import BuildSpec, thread_limits
 from harness.contracts.preprocessing import make_preprocessor
+from harness.contracts.reporting import CUT_SHORT, fit_deadline
 
 # Below this many rows a booster uses one thread: the work per round is too small to share,
 # and OpenMP threads that spin-wait collapse when the cores are shared (measured on 2 busy
@@ -32,6 +43,81 @@ PATIENCE = 50
 LIBRARIES = ("xgboost", "lightgbm", "catboost", "hist_gradient_boosting")
 # Libraries with a GPU mode. XGBoost falls back to the CPU by itself when CUDA is unusable.
 GPU_LIBRARIES = ("xgboost", "lightgbm", "catboost")
+# Histogram boosting under a deadline: warm-started chunks of rounds, the first this long, then
+# as many as half the time left allows at the last chunk's pace (which counts each call's binning
+# of the data, about 0.4 s on flights; later rounds are slower), at most CHUNK_GROWTH times the
+# last, so the chunks shrink as the deadline nears.
+FIRST_CHUNK = 10
+CHUNK_GROWTH = 4
+CHUNK_TIME_SHARE = 0.5
+
+
+class Deadline:
+    """A fit's deadline (a `time.monotonic()` instant, or None) and whether it cut the fit."""
+
+    def __init__(self, at: float | None) -> None:
+        self.at = at
+        self.cut = False
+
+    def reached(self) -> bool:
+        """Whether the deadline has passed (and so the fit is cut short from here on)."""
+        if self.at is not None and time.monotonic() >= self.at:
+            self.cut = True
+        return self.cut
+
+    def xgboost(self) -> Any:
+        """An XGBoost callback stopping before a round that would begin past the deadline."""
+        from xgboost.callback import TrainingCallback
+
+        deadline = self
+
+        class StopAtDeadline(TrainingCallback):
+            def before_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+                # XGBoost's early stopping has already recorded the best of the rounds grown.
+                return epoch > 0 and deadline.reached()
+
+        return StopAtDeadline()
+
+    def lightgbm(self) -> Any:
+        """A LightGBM callback that ends training past the deadline with the best round so far
+        (by the first metric on the validation set, as `lightgbm.early_stopping` ranks them)."""
+        import lightgbm
+
+        deadline = self
+        best: dict[str, Any] = {}
+
+        def stop_at_deadline(env: Any) -> None:
+            results = env.evaluation_result_list or []
+            if results:
+                value, higher = results[0][2], results[0][3]
+                if not best or (value > best["value"] if higher else value < best["value"]):
+                    best.update(value=value, iteration=env.iteration, scores=list(results))
+            if deadline.reached():
+                if not best:  # no validation scores: keep every round grown
+                    best.update(iteration=env.iteration, scores=list(results))
+                raise lightgbm.callback.EarlyStopException(best["iteration"], best["scores"])
+
+        stop_at_deadline.order = 40  # after lightgbm.early_stopping (30), which may stop first
+        return stop_at_deadline
+
+    def catboost(self) -> Any:
+        """A CatBoost callback (CPU only) that ends training past the deadline; its
+        `use_best_model` then shrinks the model to the best round so far."""
+        deadline = self
+
+        class StopAtDeadline:
+            def after_iteration(self, info: Any) -> bool:
+                return not deadline.reached()  # False stops training
+
+        return StopAtDeadline()
+
+
+def _hgb_should_stop(scores: Any, patience: int, tol: float) -> bool:
+    """scikit-learn's early-stopping rule for histogram boosting, on its `validation_score_`."""
+    if len(scores) < patience + 1:
+        return False
+    reference = scores[-(patience + 1)] + tol
+    return not any(score > reference for score in scores[-patience:])
 
 
 def validation_split(
@@ -192,9 +278,10 @@ class BoostedTrees(BaseEstimator):
         if spec.is_classification and len(np.unique(y_fit)) < len(self.classes_):
             y_fit, y_val = self._recode(y_fit, y_val)
         gpu = spec.device == "cuda" and self.library in GPU_LIBRARIES
+        deadline = fit_deadline()
         try:
             self.learner_ = self._learner(gpu=gpu)
-            self._fit_learner(X_fit, y_fit, X_val, y_val)
+            self._fit_learner(X_fit, y_fit, X_val, y_val, Deadline(deadline), gpu=gpu)
         except Exception:
             if not gpu:
                 raise
@@ -202,7 +289,7 @@ class BoostedTrees(BaseEstimator):
             # lacks): fall back to the CPU silently; fit_info_["gpu"] says which ran.
             gpu = False
             self.learner_ = self._learner(gpu=False)
-            self._fit_learner(X_fit, y_fit, X_val, y_val)
+            self._fit_learner(X_fit, y_fit, X_val, y_val, Deadline(deadline))
         self.fit_info_["gpu"] = float(gpu)
         return self
 
@@ -212,9 +299,21 @@ class BoostedTrees(BaseEstimator):
         lookup = {old: new for new, old in enumerate(present)}
         return np.vectorize(lookup.get)(y_fit), np.vectorize(lookup.get)(y_val)
 
-    def _fit_learner(self, X_fit: Any, y_fit: Any, X_val: Any, y_val: Any) -> None:
+    def _fit_learner(
+        self,
+        X_fit: Any,
+        y_fit: Any,
+        X_val: Any,
+        y_val: Any,
+        deadline: Deadline,
+        *,
+        gpu: bool = False,
+    ) -> None:
         learner, rounds = self.learner_, int(self.params["max_rounds"])
+        timed = deadline.at is not None  # without a deadline, the fit is exactly as before
         if self.library == "xgboost":
+            if timed:
+                learner.set_params(callbacks=[deadline.xgboost()])
             learner.fit(X_fit, y_fit, eval_set=[(X_val, y_val)], verbose=False)
             used = learner.best_iteration + 1
         elif self.library == "lightgbm":
@@ -225,17 +324,53 @@ class BoostedTrees(BaseEstimator):
                 evaluation = {"eval_X": (X_val,), "eval_y": (y_val,)}
             else:
                 evaluation = {"eval_set": [(X_val, y_val)]}
-            learner.fit(X_fit, y_fit, callbacks=[stop], **evaluation)
+            callbacks = [stop, deadline.lightgbm()] if timed else [stop]
+            learner.fit(X_fit, y_fit, callbacks=callbacks, **evaluation)
             used = learner.best_iteration_ or rounds
         elif self.library == "catboost":
             categorical = list(self.preprocessor_.native_.categorical_columns)
-            learner.fit(X_fit, y_fit, cat_features=categorical, eval_set=(X_val, y_val))
+            # CatBoost's GPU mode refuses user callbacks: there the hard limit stays the only one.
+            timing = {"callbacks": [deadline.catboost()]} if timed and not gpu else {}
+            learner.fit(X_fit, y_fit, cat_features=categorical, eval_set=(X_val, y_val), **timing)
             used = learner.get_best_iteration() + 1
         else:
             with thread_limits(self.threads(), user_api="openmp"):
-                learner.fit(X_fit, y_fit, X_val=X_val, y_val=y_val)
+                if timed:
+                    self._grow_until(learner, X_fit, y_fit, X_val, y_val, deadline)
+                else:
+                    learner.fit(X_fit, y_fit, X_val=X_val, y_val=y_val)
             used = learner.n_iter_
-        self.fit_info_ = {"rounds_used": float(used), "rounds_max": float(rounds)}
+        self.fit_info_ = {
+            "rounds_used": float(used),
+            "rounds_max": float(rounds),
+            CUT_SHORT: float(deadline.cut),
+        }
+
+    @staticmethod
+    def _grow_until(
+        learner: Any, X_fit: Any, y_fit: Any, X_val: Any, y_val: Any, deadline: Deadline
+    ) -> None:
+        """Histogram boosting up to its `max_iter` in warm-started chunks, stopping between
+        chunks at the deadline; the trees are those of one fit (the same seeds, the same
+        early-stopping rule, checked across chunks here)."""
+        rounds = learner.max_iter
+        chunk, grown = min(1 if deadline.reached() else FIRST_CHUNK, rounds), 0
+        learner.set_params(warm_start=True)
+        while True:
+            began = time.monotonic()
+            learner.set_params(max_iter=grown + chunk)
+            learner.fit(X_fit, y_fit, X_val=X_val, y_val=y_val)
+            pace = (time.monotonic() - began) / max(learner.n_iter_ - grown, 1)
+            grown = learner.n_iter_
+            stopped = grown < learner.max_iter or _hgb_should_stop(
+                learner.validation_score_, learner.n_iter_no_change, learner.tol
+            )
+            if stopped or grown >= rounds or deadline.reached():
+                break
+            left = CHUNK_TIME_SHARE * (deadline.at - time.monotonic())
+            fits = math.floor(left / pace) if pace > 0 else rounds
+            chunk = max(1, min(CHUNK_GROWTH * chunk, fits, rounds - grown))
+        learner.set_params(max_iter=rounds, warm_start=False)
 
     def _features(self, X: Any) -> Any:
         if not hasattr(self, "learner_"):

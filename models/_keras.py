@@ -14,7 +14,12 @@ What every Keras learner of harness gets from here:
   one-cycle or cosine schedule, stops early on the validation loss with the best weights restored,
   reports each epoch's validation score to Optuna (per-epoch pruning, see
   `harness.tuning.epoch_reporter`), and records `fit_info_` (epochs used, the learning rate, the
-  best validation loss, whether a GPU and mixed precision were used).
+  best validation loss, whether a GPU and mixed precision were used, whether it was cut short).
+- A fit deadline (`harness.contracts.reporting.fit_deadline`): training stops after the batch
+  during which it passes (one batch at least), the epoch's validation runs, and the best weights
+  so far are restored (Keras's EarlyStopping restores them at the end of training whatever ended
+  it); the range test uses at most half the time left and falls back on `FALLBACK_LR` when the
+  deadline cut its sweep. `fit_info_["cut_short"]` is then 1.0.
 - tf.data pipelines (shuffled every epoch for i.i.d. tasks, never for time-ordered ones) and the
   image augmentation layers a task allows (`BuildSpec.augmentation`), active only in training.
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from typing import Any
 
 import numpy as np
@@ -38,6 +44,13 @@ DETERMINISTIC_ENV = "HARNESS_KERAS_DETERMINISTIC"
 # On small data the sweep is shortened to three epochs' worth of batches (at least 30).
 LR_SWEEP = (1e-7, 10.0, 100)
 LR_CLAMP = (1e-5, 3e-2)
+# Under a fit deadline the range test may use this share of the time left; when the deadline cuts
+# its sweep, training uses Adam's usual rate instead of a suggestion from a partial sweep. With
+# less than LR_FIND_MIN_SECONDS left it is skipped: its first step alone traces a training
+# function (about 2.5 s on 2 CPU cores), time the training itself needs.
+LR_FIND_SHARE = 0.5
+LR_FIND_MIN_SECONDS = 20.0
+FALLBACK_LR = 1e-3
 # PyTorch's (and fast.ai's) batch-norm momentum 0.1, i.e. Keras momentum 0.9: Keras's 0.99 leaves
 # the moving statistics near their initial values after the few hundred steps of a small task.
 BN_MOMENTUM = 0.9
@@ -110,12 +123,21 @@ def valley(lrs: list[float], losses: list[float]) -> float:
 
 
 def lr_find(
-    keras: Any, network: Any, loss: str, data: Any, weight_decay: float, *, steps: int = 100
-) -> float:
+    keras: Any,
+    network: Any,
+    loss: str,
+    data: Any,
+    weight_decay: float,
+    *,
+    steps: int = 100,
+    until: float | None = None,
+) -> float | None:
     """Range test: train on an exponential sweep of learning rates, suggest the valley.
 
     The network's weights (batch-norm statistics included) are restored afterwards, and the
-    caller compiles a fresh optimizer, so the sweep leaves no trace but the suggestion.
+    caller compiles a fresh optimizer, so the sweep leaves no trace but the suggestion. A sweep
+    still running at `until` (a `time.monotonic()` instant) stops there and suggests nothing
+    (None): its first, smallest rates alone would suggest too small a rate.
     """
     start, end, _ = LR_SWEEP
     weights = network.get_weights()
@@ -127,7 +149,11 @@ def lr_find(
     factor = (end / start) ** (1 / (steps - 1))
     lrs, losses, smooth, best = [], [], 0.0, math.inf
     batches = iter(data.repeat())
+    cut = False
     for i in range(steps):
+        if until is not None and i > 0 and time.monotonic() >= until:
+            cut = True
+            break
         lr = start * factor**i
         network.optimizer.learning_rate.assign(lr)
         x, y = next(batches)
@@ -140,6 +166,8 @@ def lr_find(
             break
         best = min(best, smoothed)
     network.set_weights(weights)
+    if cut:
+        return None
     skip = max(1, len(lrs) // 10)  # fast.ai drops the first tenth and the last five points
     trimmed = (lrs[skip:-5], losses[skip:-5]) if len(lrs) > skip + 10 else (lrs, losses)
     suggestion = valley(*trimmed)
@@ -194,6 +222,24 @@ def augmentation_layers(keras: Any, augmentation: Augmentation, seed: int) -> li
     return layers
 
 
+def _deadline_callback(keras: Any, estimator: KerasEstimator) -> Any:
+    """A callback that stops training after the batch (or epoch) during which the fit's deadline
+    passes, and marks the fit cut short; EarlyStopping then restores the best weights."""
+
+    class StopAtDeadline(keras.callbacks.Callback):
+        def _check(self) -> None:
+            if estimator.past_deadline():
+                self.model.stop_training = True
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            self._check()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            self._check()
+
+    return StopAtDeadline()
+
+
 def _pruning_callback(keras: Any, report: Any, offset: int) -> Any:
     """A callback that sends each epoch's validation score to the study (it may stop the fit)."""
 
@@ -220,6 +266,14 @@ class KerasEstimator:
         self.network = None
         self.epochs_used = 0
         self.fit_info_: dict[str, float] = {}
+        self.deadline_: float | None = None  # the fit's deadline (`fit_deadline()` in `fit`)
+        self.cut_short_ = False
+
+    def past_deadline(self) -> bool:
+        """Whether the fit's deadline has passed; if so, the fit is cut short from here on."""
+        if self.deadline_ is not None and time.monotonic() >= self.deadline_:
+            self.cut_short_ = True
+        return self.cut_short_
 
     # --- what subclasses provide -------------------------------------------------------------
     def _fit_inputs(self, X: Any, y: np.ndarray) -> Any:
@@ -290,8 +344,9 @@ class KerasEstimator:
         valid = batches(val_inputs, y_val, PREDICT_BATCH, shuffle=False, seed=self.seed)
         steps_per_epoch = max(1, math.ceil(len(y_fit) / batch))
 
-        from harness.contracts.reporting import epoch_reporter
+        from harness.contracts.reporting import CUT_SHORT, epoch_reporter, fit_deadline
 
+        self.deadline_, self.cut_short_ = fit_deadline(), False
         reporter = epoch_reporter()
         y_val_raw = y[val_rows]
 
@@ -304,6 +359,7 @@ class KerasEstimator:
             **info,
             "gpu": float(gpu_available(keras)),
             "mixed_precision": float(mixed),
+            CUT_SHORT: float(self.cut_short_),
         }
         self.epochs_used = int(info["epochs_used"])
         return self
@@ -323,9 +379,26 @@ class KerasEstimator:
         if not self.params.get("lr_find", lr <= 0) and lr > 0:
             return lr
         steps = min(LR_SWEEP[2], max(30, 3 * steps_per_epoch))
-        return lr_find(
-            keras, self.network, self.loss_, train, self.params["weight_decay"], steps=steps
+        until = None
+        if self.deadline_ is not None:
+            now = time.monotonic()
+            if self.deadline_ - now < LR_FIND_MIN_SECONDS:
+                self.cut_short_ = True
+                return FALLBACK_LR
+            until = now + LR_FIND_SHARE * (self.deadline_ - now)
+        found = lr_find(
+            keras,
+            self.network,
+            self.loss_,
+            train,
+            self.params["weight_decay"],
+            steps=steps,
+            until=until,
         )
+        if found is None:  # the deadline cut the sweep
+            self.cut_short_ = True
+            return FALLBACK_LR
+        return found
 
     def _phase(
         self,
@@ -339,7 +412,8 @@ class KerasEstimator:
         *,
         offset: int,
     ) -> tuple[int, float]:
-        """Compile a fresh AdamW, train with early stopping; return (epochs run, best val loss)."""
+        """Compile a fresh AdamW, train with early stopping (and the fit's deadline); return
+        (epochs run, best val loss)."""
         rate = schedule(keras, self.params["schedule"], lr, steps * epochs)
         self.network.compile(
             optimizer=keras.optimizers.AdamW(
@@ -355,7 +429,11 @@ class KerasEstimator:
             train,
             validation_data=valid,
             epochs=epochs,
-            callbacks=[stop, _pruning_callback(keras, report, offset)],
+            callbacks=[
+                stop,
+                _pruning_callback(keras, report, offset),
+                *([_deadline_callback(keras, self)] if self.deadline_ is not None else []),
+            ],
             verbose=0,
             shuffle=False,  # the tf.data pipeline already reshuffles each epoch when allowed
         )

@@ -77,9 +77,17 @@ class KerasTransfer(ImageEstimator):
     def _train(self, keras: Any, train: Any, valid: Any, steps: int, report: Any) -> dict:
         self.backbone.trainable = False
         lr = self._learning_rate(keras, train, steps)
-        frozen, _ = self._phase(
+        frozen, frozen_best = self._phase(
             keras, train, valid, steps, lr, self.params["frozen_epochs"], report, offset=0
         )
+        if self.past_deadline():  # no time left to fine-tune: keep the trained head
+            return {
+                "epochs_used": frozen,
+                "frozen_epochs_used": frozen,
+                "learning_rate": lr,
+                "val_loss": frozen_best,
+                "pretrained": float(weights_file() is not None),
+            }
         self.backbone.trainable = True
         for layer in self.backbone._flatten_layers(include_self=False):
             if isinstance(layer, keras.layers.BatchNormalization):

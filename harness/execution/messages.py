@@ -27,10 +27,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Job:
-    """Run `function(context, send, *args)` in the worker (`function` importable by name)."""
+    """Run `function(context, send, *args)` in the worker (`function` importable by name), with
+    `deadline` (a `time.monotonic()` instant, or None) as the fit deadline of the models it fits
+    (`harness.protocol.deadline`)."""
 
     function: Callable[..., Any]
     args: tuple
+    deadline: float | None = None
 
 
 class Answer(enum.Enum):

@@ -8,7 +8,10 @@ and stay loaded for the study's later trials.
 
 The study process watches every job:
 
-- **time**: a job running longer than `Limits.seconds` is killed; the trial's status is `timeout`.
+- **time**: a job running longer than `Limits.seconds` (or past the `until` it was given) is
+  killed; the trial's status is `timeout`. A margin before that kill the job's fit deadline
+  passes (`harness.protocol.deadline`): iterative learners stop there and keep what they learned,
+  so the kill is the last resort of those that cannot stop.
 - **memory**: the worker's resident memory is read from `/proc` every 50 ms; above
   `Limits.memory_mb` it is killed and the trial's status is `oom` (a `MemoryError` raised inside the
   worker counts the same).
@@ -35,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.execution.messages import Answer, Done, Failed, Job, Progress, Stopped
+from harness.protocol import deadline as fit_deadlines
 
 __all__ = ["POLL_SECONDS", "JobFailed", "Limits", "Worker", "rss_mb"]
 
@@ -114,7 +118,8 @@ def _serve(conn: Any, context: Any) -> None:
         except (EOFError, OSError):
             break
         try:
-            reply: Done | Stopped | Failed = Done(job.function(context, send, *job.args))
+            with fit_deadlines.fitting_until(job.deadline):
+                reply: Done | Stopped | Failed = Done(job.function(context, send, *job.args))
         except _Stopped:
             reply = Stopped()
         except MemoryError as exc:
@@ -200,6 +205,7 @@ class Worker:
         *args: Any,
         on_message: Callable[[Any], bool] | None = None,
         until: float | None = None,
+        fit_by: float | None = None,
     ) -> Any:
         """Run `function(context, send, *args)` in the worker and return its result.
 
@@ -207,7 +213,9 @@ class Worker:
         passes `msg` to `on_message` here; when `on_message` raises, the job is stopped and the
         exception re-raised here, leaving the worker alive for the next job. `until` (a
         `time.monotonic()` instant: the end of a whole-run budget) kills a job still running then,
-        like the per-job limit.
+        like the per-job limit. The job's fit deadline comes a margin before the earlier of the
+        two kills (`harness.protocol.deadline.soft_deadline`), and not after `fit_by` (an
+        instant: a deadline without a kill).
 
         Raises:
             JobFailed: The job raised in the worker (status "failed", or "oom" for a
@@ -220,7 +228,7 @@ class Worker:
         conn, process = self._conn, self._process
         in_sync = False  # True once the worker has answered this job and waits for the next
         try:
-            result = self._wait(conn, process, function, args, on_message, until)
+            result = self._wait(conn, process, function, args, on_message, until, fit_by)
             in_sync = True
             return result
         except JobFailed as exc:
@@ -241,10 +249,14 @@ class Worker:
         args: tuple,
         on_message: Callable[[Any], bool] | None,
         until: float | None = None,
+        fit_by: float | None = None,
     ) -> Any:
         started = time.monotonic()
         deadline = started + self.limits.seconds if self.limits.seconds else None
-        conn.send(Job(function, args))
+        kills = [t for t in (deadline, until) if t is not None]
+        soft = fit_deadlines.soft_deadline(min(kills), started) if kills else None
+        fits = [t for t in (soft, fit_by) if t is not None]
+        conn.send(Job(function, args, min(fits) if fits else None))
         pending: BaseException | None = None
         while True:
             kind: Any = None

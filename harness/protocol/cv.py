@@ -12,6 +12,7 @@ import numpy as np
 from harness.contracts.metrics import get_metric
 from harness.contracts.model import BuildSpec, Model, thread_limits
 from harness.contracts.task import NO_AUGMENTATION, Augmentation
+from harness.protocol import deadline as fit_deadlines
 from harness.protocol.choices import target_skewed
 from harness.protocol.splits import Prepared
 
@@ -198,6 +199,8 @@ def cross_validate(
     The fold predictions are also gathered into the out-of-fold predictions `FoldScores.oof`,
     one set per repeat of the K-fold (the folds hold K pairs per repeat, repeat by repeat).
     The fitted fold models are appended to `models` when given (a bag: `bag_predict`).
+    Under a fit deadline (`harness.protocol.deadline`), each fold's fit gets its share of the
+    time left.
     """
     primary = metrics[0]
     scores: dict[str, list[float]] = {name: [] for name in metrics}
@@ -207,11 +210,14 @@ def cross_validate(
     per_repeat = len(data.folds) // repeats
     shape = (repeats, n_rows, data.n_classes) if data.n_classes else (repeats, n_rows)
     oof_sum, oof_count = np.zeros(shape), np.zeros((repeats, n_rows))
+    deadline = fit_deadlines.fit_deadline()
     for number, (_, valid) in enumerate(data.folds):
         info: dict[str, float] = {}
-        prediction, fit_time, predict_time = fit_fold(
-            model, params, data, spec, seed, number, info=info, keep=models
-        )
+        left, reserve = len(data.folds) - number, predict_s[-1] if predict_s else 0.0
+        with fit_deadlines.fitting_until(fit_deadlines.fold_deadline(deadline, left, reserve)):
+            prediction, fit_time, predict_time = fit_fold(
+                model, params, data, spec, seed, number, info=info, keep=models
+            )
         repeat = number // per_repeat
         oof_sum[repeat, valid] += prediction
         oof_count[repeat, valid] += 1

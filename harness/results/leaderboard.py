@@ -97,6 +97,10 @@ class Row:
         final: What scored the holdout: "bag of K" (the best trial's K fold models averaged),
             "refit" (runs older than bags are refits), or "blend" (an ensemble); "" if none.
         folds_of: The K of the split when a budget scored only `folds` of its folds, else 0.
+        cut_short: The share of the best trial's folds whose fit stopped at its deadline (a
+            budget's share, or a margin before --trial-timeout); None when the model reports
+            none (it cannot stop at a deadline).
+        refit_cut_short: Whether the refit stopped at its deadline (1.0), or None.
     """
 
     rank: int | None
@@ -128,6 +132,8 @@ class Row:
     secondary_holdout: float | None = None
     final: str = ""
     folds_of: int = 0
+    cut_short: float | None = None
+    refit_cut_short: float | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +213,8 @@ def row_of(run: Any) -> Row:
         secondary_holdout=_number(metrics, schema.holdout(secondary)) if secondary else None,
         final=_final(tags, metrics, holdout),
         folds_of=int(tags.get(schema.FOLDS_OF) or 0),
+        cut_short=_number(metrics, schema.CUT_SHORT),
+        refit_cut_short=_number(metrics, schema.refit(schema.CUT_SHORT)),
     )
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "members_text",
     "min_widths",
     "render",
+    "status_text",
     "summary_cells",
     "summary_notes",
     "unsupported_note",
@@ -87,6 +88,20 @@ def versus_leader(row: Row) -> str:
     if row.not_worse is None or row.p_value is None:
         return ""
     return f"≈ {_p(row.p_value)}" if row.not_worse else f"worse {_p(row.p_value)}"
+
+
+def status_text(row: Row) -> str:
+    """The status cell: the status and why it failed or was skipped, or, for a model whose fits
+    stopped at their deadline (a budget's share), which: `ok: cut short (3/5 folds, refit)`."""
+    if row.reason:
+        return f"{row.status}: {row.reason}"
+    cut = []
+    if row.cut_short:
+        folds = row.folds
+        cut.append(f"{round(row.cut_short * folds)}/{folds} folds" if folds else "folds")
+    if row.refit_cut_short:
+        cut.append("refit")
+    return f"{row.status}: cut short ({', '.join(cut)})" if cut else row.status
 
 
 def members_text(row: Row) -> str:
@@ -167,7 +182,7 @@ def board_columns(rows: list[Row]) -> tuple[list[str], list[str], list[list[str]
             "trials": "" if r.trials is None else str(r.trials),
             "tune": _fmt(r.tuning_seconds, 0),
             "device": r.device,
-            "status": r.status if not r.reason else f"{r.status}: {r.reason}",
+            "status": status_text(r),
         }
         cells.append([text[key] for key, _ in columns])
     return [k for k, _ in columns], [h for _, h in columns], cells

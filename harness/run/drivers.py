@@ -139,6 +139,8 @@ def budgeted(
         now = time.monotonic()
         waiting.discard(study.model.name)
         if more == 0:  # rung 0: one slow default may not eat the others' turn or their tuning
+            # Each study that ranks adds its refit to the reserve: the rung's deadline moves.
+            deadline = min(deadline, tuning_end())
             ranked = sum(
                 1
                 for name, standing in list(standings.items())
@@ -195,6 +197,7 @@ def budgeted(
         elif not tuning_studies.done_trials(study.study):
             results[study.model.name] = study.skipped(late, started=True)
         elif all(schedule.cut_by_budget(t) for t in tuning_studies.done_trials(study.study)):
+            # Killed, not cut short: a learner that cannot stop at its fit deadline.
             reason = "its defaults did not finish within its share of the run's budget"
             results[study.model.name] = study.skipped(reason, started=True)
         else:

@@ -199,7 +199,7 @@ def _refit(study_run: StudyRun, best: Any) -> Refit:
     its rows, the test part."""
     to_predict = _rows_to_predict(study_run)
     prediction, fit_s, predict_s, info = study_run.worker.call(
-        jobs.refit_job, best.params, to_predict
+        jobs.refit_job, best.params, to_predict, fit_by=study_run.refit_deadline()
     )
     holdout, arrays, submission = _split_prediction(study_run, prediction)
     return Refit(holdout, arrays, submission, fit_s, predict_s, info, len(to_predict))

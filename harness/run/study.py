@@ -225,6 +225,17 @@ class StudyRun:
         holdout once (`harness.run.refit`); `harness worker`'s studies record their counts."""
         return refit_and_score(self, self.study, run_id, done, trials_run)
 
+    def refit_deadline(self) -> float | None:
+        """The refit's fit deadline under a budget: its planned time (the estimate the budget's
+        reserve was sized with, `schedule.refit_until`); else None.
+
+        Without it the refit of a trial cut short would grow trees until early stopping, in
+        the time reserved for the other refits and the ensemble.
+        """
+        if self.budget is None:  # (called once the study has a completed trial)
+            return None
+        return schedule.refit_until(time.monotonic(), self._final_seconds("refit"))
+
     def abort(self) -> None:
         """End an unfinished study (interrupted run): stop its worker, its run counts as killed."""
         self.worker.close()
@@ -254,19 +265,8 @@ class StudyRun:
         best, refit = None, 0.0
         complete = [t for t in studies.done_trials(self.study) if t.state == TrialState.COMPLETE]
         if complete:
-            best_trial = self.study.best_trial
-            best = float(best_trial.value)
-            results = tuning_attrs.results_of(best_trial)
-            if self.final == "bag":  # every fold model predicts the holdout and test rows
-                test_X = self.extras.test_X
-                rows = len(self.data.holdout_y) + (0 if test_X is None else len(test_X))
-                validated = sum(len(valid) for _, valid in self.data.folds)
-                per_row = float(np.sum(results.get("predict_seconds") or [0.0])) / max(validated, 1)
-                refit = per_row * rows * len(self.data.folds)
-            else:  # one fit on the whole training part: a fold's fit, scaled up
-                k = self.data.folds_of or len(self.data.folds) / max(self.data.repeats, 1)
-                folds = results.get("fit_seconds") or [0.0]
-                refit = float(np.mean(folds)) * k / max(k - 1, 1)
+            best = float(self.study.best_trial.value)
+            refit = self._final_seconds(self.final)
         return schedule.Standing(
             name=self.model.name,
             best=best,
@@ -276,6 +276,21 @@ class StudyRun:
             failed=self.failure is not None,
             baseline=self.model.family == "baseline",
         )
+
+    def _final_seconds(self, final: str) -> float:
+        """The estimated seconds of the best trial's final model of kind `final` (the study has
+        a completed trial): a bag predicts the holdout and test rows with every fold model; a
+        refit is a fold's fit, scaled up to the whole training part."""
+        results = tuning_attrs.results_of(self.study.best_trial)
+        if final == "bag":
+            test_X = self.extras.test_X
+            rows = len(self.data.holdout_y) + (0 if test_X is None else len(test_X))
+            validated = sum(len(valid) for _, valid in self.data.folds)
+            per_row = float(np.sum(results.get("predict_seconds") or [0.0])) / max(validated, 1)
+            return per_row * rows * len(self.data.folds)
+        k = self.data.folds_of or len(self.data.folds) / max(self.data.repeats, 1)
+        folds = results.get("fit_seconds") or [0.0]
+        return float(np.mean(folds)) * k / max(k - 1, 1)
 
     def _logged_trials(self) -> set[int]:
         uid = self.tags[schema.STUDY_UID]

@@ -7,10 +7,13 @@ use these names and never spell them; a test checks that no module outside this 
 
 from __future__ import annotations
 
+from harness.protocol.deadline import CUT_SHORT
+
 __all__ = [
     "BEST_PARAMS",
     "BEST_TRIAL",
     "BUDGET",
+    "CUT_SHORT",
     "CV",
     "DATA_FINGERPRINT",
     "DEFAULT_CONFIG",
@@ -173,6 +176,11 @@ def oof(metric: str) -> str:
 def refit(name: str) -> str:
     """What the refit's estimator reported about its fit (`fit_info_`), e.g. refit_rounds_used."""
     return f"refit_{name}"
+
+
+# Metrics from the models' `fit_info_` that readers use. CUT_SHORT ("cut_short", spelled where
+# the models read their deadline, `harness.protocol.deadline`): the share of a trial's folds whose
+# fit stopped at its deadline (the fold mean of 1.0 / 0.0); refit(CUT_SHORT) for the refit.
 
 
 # Artifacts of a study (and an ensemble) run

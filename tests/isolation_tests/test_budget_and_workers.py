@@ -146,6 +146,42 @@ def test_rung_0_keeps_no_half_while_only_the_baselines_and_one_model_have_ranked
     assert seconds > 0.5 * budget, f"the last default ran {seconds:.1f} s of {budget:g} s"
 
 
+def test_a_booster_default_that_cannot_finish_its_share_is_cut_short_and_ranked(store):
+    # XGBoost's default on flights (327k rows) takes about 10 s a fold on one core: within a
+    # 12 s budget it used to be killed and skipped, leaving the dummy as the leader.
+    from harness.results import leaderboard, tables
+
+    budget = 12.0
+    config = run_config.RunConfig(
+        task="flights",
+        models=("dummy", "xgboost"),
+        trials=run_config.BUDGET_MAX_TRIALS,
+        budget=budget,
+        n_jobs=1,
+        ensemble=False,
+    )
+    stores = _ready_stores(store.root)
+    started = time.monotonic()
+    _, _, results = harness_run.run(config, stores, started=started)
+    elapsed = time.monotonic() - started
+    assert elapsed <= budget + 3.0, f"the run took {elapsed:.1f} s on a {budget:g} s budget"
+    dummy, xgboost = results
+    assert (dummy.status, xgboost.status) == ("ok", "ok"), xgboost.reason
+    assert xgboost.cv_mean > dummy.cv_mean  # it learned something in the time it had
+    trials = [r for r in _runs(store, "flights", "trial") if "xgboost" in r.info.run_name]
+    default = next(r for r in trials if r.data.tags.get("harness.default_config") == "true")
+    assert default.data.tags["harness.status"] == "ok"
+    assert default.data.metrics["cut_short"] == 1.0  # every fold stopped at its deadline
+    assert default.data.metrics["rounds_used"] < 2000
+    studies = {r.data.tags["harness.model"]: r for r in _runs(store, "flights", "study")}
+    assert studies["xgboost"].data.metrics["cut_short"] > 0
+    assert studies["dummy"].data.metrics.get("cut_short") is None  # it cannot be cut short
+    rows = {r.model: r for r in leaderboard.task_rows(Tracker(stores), "flights")}
+    assert rows["xgboost"].rank == 1
+    assert tables.status_text(rows["xgboost"]).startswith("ok: cut short (")
+    assert tables.status_text(rows["dummy"]) == "ok"
+
+
 @pytest.mark.skipif(devices.cpu_count() < 2, reason="parallel studies need 2 cores")
 def test_parallel_studies_give_the_same_results_as_one_at_a_time_and_overlap(tmp_path):
     models = ("linear", "knn", "naive_bayes")

@@ -58,6 +58,30 @@ def test_a_trial_over_a_limit_or_crashing_is_recorded_and_the_run_goes_on(
     assert message in trial.data.tags["harness.error"]
 
 
+def test_a_booster_over_the_trial_timeout_is_cut_short_before_it_not_killed(store):
+    # XGBoost's default on flights takes about 10 s a fold on one core, the refit more: with
+    # --trial-timeout 6 both stop at their fit deadline, a margin before the kill.
+    from harness import run as harness_run
+    from harness.run import config as run_config
+    from harness.store.urls import resolve_stores
+
+    stores = resolve_stores(
+        f"sqlite:///{store.root}/mlruns/mlflow.db", f"journal:///{store.root}/mlruns/optuna"
+    )
+    config = run_config.RunConfig(
+        task="flights", models=("xgboost",), trials=1, trial_timeout=6.0, n_jobs=1, ensemble=False
+    )
+    _, _, (result,) = harness_run.run(config, stores)
+    assert result.status == "ok", result.reason
+    (trial,) = _trial_runs(store, "flights")
+    assert trial.data.tags["harness.status"] == "ok"
+    assert trial.data.metrics["cut_short"] == 1.0
+    assert sum(trial.data.metrics[k] for k in ("fit_seconds", "predict_seconds")) < 6.0
+    client = MlflowClient(tracking_uri=store.tracking_uri)
+    study = client.get_run(trial.data.tags["mlflow.parentRunId"])
+    assert study.data.metrics["refit_cut_short"] == 1.0 and study.data.metrics["fit_seconds"] < 6
+
+
 def test_kill_9_mid_study_then_the_same_command_completes_every_trial_exactly_once(store, children):
     args = [sys.executable, "-m", "harness", "run", "breast_cancer", "-m", "random_forest"]
     args += ["--trials", "5"]

@@ -138,3 +138,20 @@ def test_the_legend_names_the_spread_and_the_interval(board_cli, fmt):
     assert "± = standard deviation of the fold scores" in out
     assert "95% CI = confidence interval of the mean CV score" in out
     assert "CV roc_auc ± fold sd" in out and "95% CI of CV mean" in out
+
+
+def test_the_status_says_which_fits_were_cut_short_at_their_deadline():
+    import dataclasses
+
+    from harness.results.leaderboard import Row
+    from harness.results.tables import status_text
+
+    fields = {f.name: None for f in dataclasses.fields(Row) if f.default is dataclasses.MISSING}
+    ok = Row(**{**fields, "model": "xgboost", "status": "ok", "reason": "", "folds": 5})
+    assert status_text(ok) == "ok"
+    assert status_text(dataclasses.replace(ok, cut_short=0.0, refit_cut_short=0.0)) == "ok"
+    cut = dataclasses.replace(ok, cut_short=0.6, refit_cut_short=1.0)
+    assert status_text(cut) == "ok: cut short (3/5 folds, refit)"
+    assert status_text(dataclasses.replace(cut, cut_short=0.0)) == "ok: cut short (refit)"
+    skipped = dataclasses.replace(ok, status="skipped", reason="its defaults did not finish")
+    assert status_text(skipped) == "skipped: its defaults did not finish"

@@ -210,3 +210,9 @@ def test_baselines_run_their_defaults_only():
         standings[:1], 1, direction="maximize", workers=1, max_trials=100, seconds_left=50.0
     )
     assert only_baseline == {}
+
+
+def test_a_refit_stops_fitting_at_the_time_the_reserve_planned_for_it():
+    # A refit estimated at 4 s (its folds' fit time scaled to the training part): 1.25 * 4 + 1.
+    assert schedule.refit_until(100.0, 4.0) == pytest.approx(106.0)
+    assert schedule.refit_until(100.0, 0.0) == pytest.approx(101.0)
