@@ -138,19 +138,31 @@ def cv_job(
     the best this process has seen (`bag_job` predicts with them).
     """
     models: list | None = [] if trial is not None else None
-    scores = cross_validate(
+    scores = _cross_validate(
+        context, params, models, lambda fold, running_mean: send(FoldDone(fold, running_mean))
+    )
+    if trial is not None:
+        _keep_bag(context, trial, scores, models or [])
+    return scores
+
+
+def _cross_validate(
+    context: StudyContext,
+    params: dict,
+    models: list | None,
+    on_fold: Callable[[int, float], None] | None = None,
+) -> FoldScores:
+    """`params` over the study's folds, the fold models appended to `models` when given."""
+    return cross_validate(
         context.model,
         params,
         context.data,
         context.spec,
         context.metrics,
         seed=context.seed,
-        on_fold=lambda fold, running_mean: send(FoldDone(fold, running_mean)),
+        on_fold=on_fold,
         models=models,
     )
-    if trial is not None:
-        _keep_bag(context, trial, scores, models or [])
-    return scores
 
 
 def _keep_bag(context: StudyContext, trial: int, scores: FoldScores, models: list) -> None:
@@ -193,15 +205,7 @@ def bag_job(
         if not rebuild:
             return None
         models: list = []
-        recomputed = cross_validate(
-            context.model,
-            params,
-            context.data,
-            context.spec,
-            context.metrics,
-            seed=context.seed,
-            models=models,
-        )
+        recomputed = _cross_validate(context, params, models)
         bag = Bag(trial, float(np.mean(recomputed.scores[context.metrics[0]])), tuple(models))
     prediction, seconds = bag_predict(
         list(bag.models), X_pred, context.data.n_classes, context.spec.n_jobs
