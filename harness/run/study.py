@@ -265,8 +265,9 @@ class StudyRun:
         best, refit = None, 0.0
         complete = [t for t in studies.done_trials(self.study) if t.state == TrialState.COMPLETE]
         if complete:
-            best = float(self.study.best_trial.value)
-            refit = self._final_seconds(self.final)
+            best_trial = self.study.best_trial  # one read of the storage
+            best = float(best_trial.value)
+            refit = self._final_seconds(self.final, best_trial)
         return schedule.Standing(
             name=self.model.name,
             best=best,
@@ -277,11 +278,11 @@ class StudyRun:
             baseline=self.model.family == "baseline",
         )
 
-    def _final_seconds(self, final: str) -> float:
+    def _final_seconds(self, final: str, best_trial: Any = None) -> float:
         """The estimated seconds of the best trial's final model of kind `final` (the study has
         a completed trial): a bag predicts the holdout and test rows with every fold model; a
         refit is a fold's fit, scaled up to the whole training part."""
-        results = tuning_attrs.results_of(self.study.best_trial)
+        results = tuning_attrs.results_of(best_trial or self.study.best_trial)
         if final == "bag":
             test_X = self.extras.test_X
             rows = len(self.data.holdout_y) + (0 if test_X is None else len(test_X))
