@@ -176,9 +176,11 @@ def _keep_bag(context: StudyContext, trial: int, scores: FoldScores, models: lis
         return
     _BAGS[id(context)] = Bag(trial, value, tuple(models))
     del kept
-    gc.collect()
+    if context.bag_memory_mb is None:
+        return
+    gc.collect()  # the replaced bag's models, before the worker's memory is read
     used = rss_mb(os.getpid())
-    if context.bag_memory_mb is not None and used is not None and used > context.bag_memory_mb:
+    if used is not None and used > context.bag_memory_mb:
         del _BAGS[id(context)]  # the final model will be recomputed or refitted instead
         gc.collect()
 
