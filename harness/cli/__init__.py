@@ -11,6 +11,7 @@ import typer
 
 from harness.cli import (  # noqa: F401  (each registers its commands on `app`)
     explore,
+    importance,
     leaderboard,
     listing,
     report,

@@ -35,6 +35,7 @@ __all__ = [
     "Board",
     "Row",
     "build_board",
+    "chosen_row",
     "fold_series",
     "fold_size_ratio",
     "log_board",
@@ -470,6 +471,43 @@ def task_board(
 def task_rows(tracker: Tracker, task: str) -> list[Row]:
     """The task's leaderboard rows, ranked; raises if there are no runs or the folds differ."""
     return task_board(tracker, task).rows
+
+
+def chosen_row(tracker: Tracker, task: str, model: str | None, what: str) -> Row:
+    """The board row of `model` on `task` (default: the leader, the first ranked row), for a
+    command that uses its study run (`what`: "submit", "explain").
+
+    Raises:
+        HarnessError: The task has no study that ended ok, the model has no study on the task
+            (with the closest name), or its newest study did not end ok.
+    """
+    rows = task_rows(tracker, task)
+    if model is None:
+        ranked = [r for r in rows if r.rank is not None]
+        if not ranked:
+            raise HarnessError(
+                f"Task {task!r} has no study that ended ok, so there is nothing to {what}; see "
+                f"'harness leaderboard {task}'."
+            )
+        return ranked[0]
+    by_model = {r.model: r for r in rows}
+    if model not in by_model:
+        import difflib
+
+        close = difflib.get_close_matches(model, list(by_model), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise HarnessError(
+            f"Model {model!r} has no study on task {task!r}.{hint} Models with studies: "
+            f"{', '.join(sorted(by_model))}."
+        )
+    row = by_model[model]
+    if row.status != "ok":
+        raise HarnessError(
+            f"The newest study of {model!r} on task {task!r} ended {row.status!r}"
+            + (f" ({row.reason})" if row.reason else "")
+            + f"; rerun 'harness run {task} --model {model}' first."
+        )
+    return row
 
 
 def tasks_with_runs(tracker: Tracker) -> list[str]:

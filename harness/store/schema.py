@@ -37,6 +37,7 @@ __all__ = [
     "HEALTH_WARNINGS",
     "HOLDOUT_ARRAY",
     "HOLDOUT_PREDICTIONS",
+    "IMPORTANCE",
     "HOST",
     "KIND",
     "KINDS",
@@ -193,6 +194,7 @@ ENSEMBLE_SELECTION = "ensemble.json"
 OOF_ARRAY = "oof_predictions.npy"  # the best trial's out-of-fold predictions (for ensembles)
 HOLDOUT_ARRAY = "holdout_predictions.npy"
 TEST_ARRAY = "test_predictions.npy"
+IMPORTANCE = "importance.json"  # permutation importance of the final model on the holdout
 
 
 def array(part: str) -> str:
