@@ -437,7 +437,10 @@ def _signature(card: dict) -> Any:
     inputs = []
     for column in card["columns"]:
         if column["kind"] == "numeric":
-            kind: Any = "boolean" if column["dtype"] == "bool" else "double"
+            # MLflow refuses to cast int64 to double ("not safe"), so integer columns are long
+            kind: Any = {"bool": "boolean", "int": "long"}.get(
+                "int" if column["dtype"].startswith(("int", "uint")) else column["dtype"], "double"
+            )
         elif column["kind"] in ("categorical", "text") and column["values"] == "str":
             kind = "string"
         else:  # levels that are numbers, mixed values, images: converted by `conform`

@@ -342,12 +342,13 @@ def log_final_model(
     except StoreError:
         raise
     except Exception as exc:
-        tracker.log(run_id, tags={schema.MODEL_ERROR: error_text(exc)})
+        reason = error_text(exc)
+        tracker.log(run_id, tags={schema.MODEL_ERROR: reason})
         notice = getattr(study_run.reporter, "notice", None)
         if notice is not None:
             notice(
-                f"{study_run.model.name}: its final model was not logged ({error_text(exc)}); "
-                "'harness predict' cannot use it."
+                f"{study_run.model.name}: its final model was not logged "
+                f"({reason.splitlines()[0][:300]}); 'harness predict' cannot use it."
             )
         return
     seconds = saved.get("save_seconds", 0.0) + time.perf_counter() - start

@@ -269,6 +269,8 @@ class StudyRun:
             best_trial = self.study.best_trial  # one read of the storage
             best = float(best_trial.value)
             refit = self._final_seconds(self.final, best_trial)
+            if self.log_models:  # the reserve keeps time to save and log the final model
+                refit += schedule.MODEL_LOG_SECONDS
         return schedule.Standing(
             name=self.model.name,
             best=best,
