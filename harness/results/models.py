@@ -630,10 +630,10 @@ def _no_model(run: Any, why: str) -> NoModelError:
     task, model = tags.get(schema.TASK, "TASK"), tags.get(schema.MODEL, "MODEL")
     ensemble = tags.get(schema.KIND) == schema.KIND_ENSEMBLE
     rerun = f"harness run {task}" + ("" if ensemble else f" --model {model}")
+    how = "once that is fixed" if schema.MODEL_ERROR in tags else "(without --no-log-models)"
     return NoModelError(
-        f"The {'ensemble' if model == 'ensemble' else 'study'} run {run.info.run_id} of "
-        f"{model!r} on task {task!r} has no logged model: {why}. Rerun '{rerun}' (without "
-        "--no-log-models) to log one."
+        f"The {'ensemble' if ensemble else 'study'} run {run.info.run_id} of {model!r} on task "
+        f"{task!r} has no logged model: {why}. Rerun '{rerun}' {how} to log one."
     )
 
 

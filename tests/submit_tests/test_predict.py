@@ -178,6 +178,35 @@ def test_a_refit_predicts_its_holdout_score_and_a_moved_store_still_loads(tmp_pa
     rmse = get_metric("rmse").score(data.holdout_y, frame.iloc[:, 0].to_numpy())
     assert rmse == pytest.approx(run.data.metrics[schema.holdout("rmse")], rel=1e-12)
 
+    # A final model past the size limit is not logged; the study stays ok and says why.
+    ran = run_cli(
+        "run",
+        "diabetes",
+        "-m",
+        "dummy",
+        "--trials",
+        "1",
+        "--no-ensemble",
+        cwd=store.root,
+        env={"HARNESS_MODEL_MB_LIMIT": "0.000001"},
+    )
+    assert ran.code == 0, ran.err
+    assert "dummy: its final model was not logged" in ran.err
+    result = run_cli(
+        "predict",
+        "diabetes",
+        "-m",
+        "dummy",
+        "--input",
+        "held.csv",
+        "--out",
+        "no.csv",
+        cwd=store.root,
+    )
+    assert result.code == 1 and not (store.root / "no.csv").exists()
+    assert "has no logged model: logging it failed" in result.err
+    assert "the model passed 1e-06 MB" in result.err and "HARNESS_MODEL_MB_LIMIT" in result.err
+
 
 def _refused(store: Store, *args: str) -> tuple[int, str]:
     out = store.root / "refused.csv"
