@@ -155,7 +155,7 @@ def run(
         True,
         "--log-models/--no-log-models",
         help="Log each study's final model (and the ensemble's) as an MLflow model for "
-        "'harness predict' (about a second and a few MB per study; docs/MODELS.md).",
+        "'harness predict' (about a second and a few MB per study; docs/PREDICT.md).",
     ),
     width: int = typer.Option(
         None,

@@ -107,7 +107,7 @@ DEFAULT_ORDER = (
 )
 ENSEMBLE_SECONDS = 3.0  # reading the members' predictions back, logging the blend (scores: timed)
 # Saving a study's final model in its worker and logging it to MLflow (`--log-models`, the
-# default): measured 0.1-1.5 s for the bags and refits of docs/MODELS.md "Logged models"; kept
+# default): measured 0.2-1.5 s for most bags and refits (docs/PREDICT.md "Cost"); kept
 # in the reserve with the study's final model.
 MODEL_LOG_SECONDS = 1.5
 # A booster's default fit, per million cells (rows x features) of a fold's training rows, on
