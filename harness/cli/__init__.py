@@ -13,6 +13,7 @@ from harness.cli import (  # noqa: F401  (each registers its commands on `app`)
     explore,
     leaderboard,
     listing,
+    predict,
     report,
     run,
     show,
