@@ -14,6 +14,7 @@ from harness.cli import (  # noqa: F401  (each registers its commands on `app`)
     importance,
     leaderboard,
     listing,
+    predict,
     report,
     run,
     show,

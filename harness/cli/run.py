@@ -151,6 +151,12 @@ def run(
         "models averaged, no refit) or 'refit' (one more fit on the whole training part). "
         "Default: bag, refit on time-ordered tasks.",
     ),
+    log_models: bool = typer.Option(
+        True,
+        "--log-models/--no-log-models",
+        help="Log each study's final model (and the ensemble's) as an MLflow model for "
+        "'harness predict' (about a second and a few MB per study; docs/PREDICT.md).",
+    ),
     width: int = typer.Option(
         None,
         "--width",
@@ -215,6 +221,7 @@ def run(
         ensemble=ensemble,
         preset=preset,
         final=final,
+        log_models=log_models,
     )
     options = Options(
         target=target,

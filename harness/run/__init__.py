@@ -138,7 +138,14 @@ def _health_and_extras(
         test_X=test_X,
         submission=local.submission if local is not None else None,
         source=local.source if local is not None else "",
+        id_column=_id_column(dataset),
     )
+
+
+def _id_column(dataset: Dataset) -> str | None:
+    """The name of the data's id column (the user's data), kept by `harness predict`."""
+    name = None if dataset.ids is None else dataset.ids.name
+    return None if name is None else str(name)
 
 
 def _open_stores(stores: Stores, task: str, workers: int, reporter: Reporter) -> Tracker:

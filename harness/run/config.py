@@ -82,6 +82,9 @@ class RunConfig:
             models, their predictions averaged: no refit) or "refit" (the best configuration
             fitted once more on the whole training part). None: a bag, except on time-ordered
             tasks, whose fold models never saw the latest rows (`final_for`).
+        log_models: Log each ok study's final model (and the ensemble's blend) as an MLflow
+            logged model that `harness predict` and `mlflow.pyfunc.load_model` load
+            (`harness.results.models`); False (`--no-log-models`) saves its seconds and disk.
     """
 
     task: str
@@ -100,6 +103,7 @@ class RunConfig:
     ensemble: bool | None = None
     preset: str | None = None
     final: str | None = None
+    log_models: bool = True
 
     def __post_init__(self) -> None:
         self._resolve()

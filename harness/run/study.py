@@ -112,6 +112,7 @@ class StudyRun:
         )
         # The final model: the best trial's fold models (kept by the worker) or a refit.
         self.final = config.final_for(data.ordered)
+        self.log_models = config.log_models  # the final model as an MLflow logged model
         bag_memory = config.memory_limit * BAG_MEMORY_SHARE if config.memory_limit else None
         context = jobs.StudyContext(model, data, spec, task.metrics, config.seed, bag_memory)
         self.worker = Worker(context, Limits(config.trial_timeout, config.memory_limit))
@@ -268,6 +269,8 @@ class StudyRun:
             best_trial = self.study.best_trial  # one read of the storage
             best = float(best_trial.value)
             refit = self._final_seconds(self.final, best_trial)
+            if self.log_models:  # the reserve keeps time to save and log the final model
+                refit += schedule.MODEL_LOG_SECONDS
         return schedule.Standing(
             name=self.model.name,
             best=best,
@@ -393,6 +396,7 @@ class Extras:
     test_X: pd.DataFrame | None = None
     submission: Any = None  # harness.data.local.SubmissionFormat, or None for the default
     source: str = ""
+    id_column: str | None = None  # the user's data's id column (kept by `harness predict`)
 
     def submission_frame(self, prediction: np.ndarray, data: Prepared, task: Task) -> pd.DataFrame:
         """The test predictions in the submission's format (default: id, then the target)."""

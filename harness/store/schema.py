@@ -47,10 +47,15 @@ __all__ = [
     "KIND_TRIAL",
     "KIND_WORKER",
     "LEADER",
+    "LOGGED_MODEL",
     "METRIC",
     "MODALITY",
     "MODEL",
     "MODELS",
+    "MODEL_ERROR",
+    "MODEL_FILES",
+    "MODEL_LOG_SECONDS",
+    "MODEL_MB",
     "OOF",
     "OOF_ARRAY",
     "OOF_TRIAL",
@@ -108,6 +113,10 @@ HEALTH_WARNINGS = TAG + "health_warnings"  # how many health warnings the data g
 HOST = TAG + "host"  # the machine of the process that wrote the run
 KIND = TAG + "kind"  # what the run is (`KINDS`)
 LEADER = TAG + "leader"  # a leaderboard run's first model
+# the MLflow logged model (its id) of a study's final model or of an ensemble's blend: logged by
+# this run, or by an earlier one whose stored bag this run reused (`harness.results.models`)
+LOGGED_MODEL = TAG + "logged_model"
+MODEL_ERROR = TAG + "model_error"  # why the run's model could not be logged (the run stands)
 METRIC = TAG + "metric"  # the task's primary metric
 MODALITY = TAG + "modality"  # the task's modality (tabular, image, text)
 MODEL = TAG + "model"  # the model's name
@@ -195,6 +204,12 @@ OOF_ARRAY = "oof_predictions.npy"  # the best trial's out-of-fold predictions (f
 HOLDOUT_ARRAY = "holdout_predictions.npy"
 TEST_ARRAY = "test_predictions.npy"
 IMPORTANCE = "importance.json"  # permutation importance of the final model on the holdout
+
+# The logged model (`LOGGED_MODEL`): the folder of its fitted estimators inside the MLflow
+# model, and the cost of logging it (metrics of the run that logged it)
+MODEL_FILES = "model"
+MODEL_LOG_SECONDS = "model_log_seconds"  # saving the estimators and logging the model
+MODEL_MB = "model_mb"  # the logged model's size on disk
 
 
 def array(part: str) -> str:

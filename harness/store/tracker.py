@@ -370,6 +370,90 @@ class Tracker:
         """Upload one local file as an artifact of the run."""
         self.client.log_artifact(run_id, str(path), artifact_path=folder)
 
+    def log_model(
+        self,
+        task: str,
+        run_id: str,
+        name: str,
+        save: Any,
+        *,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Log an MLflow model as a logged model of the run `run_id` (MLflow 3) and return its id.
+
+        `save(folder, mlflow_model)` writes the model into `folder` (e.g. with
+        `mlflow.pyfunc.save_model(folder, mlflow_model=mlflow_model, ...)`): `mlflow_model` is
+        the `mlflow.models.Model` that carries the logged model's id into its MLmodel file. The
+        files are uploaded to the logged model, which becomes an output of the run and READY.
+        This is MLflow's `log_model` without its fluent active run (studies run in threads) and
+        without the checks that load the model again. A failure of the store is a `StoreError`;
+        one of `save` is raised as it is (the logged model is then marked FAILED).
+        """
+        from mlflow.models import Model
+
+        model = self._create_model(task, run_id, name, params or {}, tags or {})
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                folder = Path(tmp, "model")
+                mlflow_model = Model(
+                    artifact_path=model.artifact_location,
+                    model_uuid=model.model_id,
+                    run_id=run_id,
+                    model_id=model.model_id,
+                )
+                save(folder, mlflow_model)
+                self._upload_model(model.model_id, folder)
+        except BaseException:
+            self._finalize_model(model.model_id, ready=False)
+            raise
+        self.link_model(run_id, model.model_id)
+        self._finalize_model(model.model_id, ready=True)
+        return model.model_id
+
+    @_store_call
+    def _create_model(
+        self, task: str, run_id: str, name: str, params: Mapping[str, Any], tags: Mapping
+    ) -> Any:
+        return self.client.create_logged_model(
+            self.experiment_id(task),
+            name=name,
+            source_run_id=run_id,
+            params={key: _param_value(v) for key, v in params.items()},
+            tags={key: str(v) for key, v in tags.items()},
+        )
+
+    @_store_call
+    def _upload_model(self, model_id: str, folder: Path) -> None:
+        self.client.log_model_artifacts(model_id, str(folder))
+
+    @_store_call
+    def _finalize_model(self, model_id: str, *, ready: bool) -> None:
+        from mlflow.entities import LoggedModelStatus
+
+        status = LoggedModelStatus.READY if ready else LoggedModelStatus.FAILED
+        self.client.finalize_logged_model(model_id, status)
+
+    @_store_call
+    def link_model(self, run_id: str, model_id: str) -> None:
+        """Make an existing logged model an output of the run `run_id` as well."""
+        from mlflow.entities import LoggedModelOutput
+
+        self.client.log_outputs(run_id, [LoggedModelOutput(model_id, step=0)])
+
+    @_store_call
+    def model_location(self, model_id: str) -> str | None:
+        """The artifact location of the logged model `model_id`, or None when the store has no
+        such model (deleted, or never logged)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_logged_model(model_id).artifact_location
+        except MlflowException as exc:
+            if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
+
     @_store_call
     def end_run(self, run_id: str, status: str = "FINISHED", end_time: int | None = None) -> None:
         """Mark the run ended: FINISHED, FAILED or KILLED."""
