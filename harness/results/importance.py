@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,6 +42,7 @@ __all__ = [
     "REPEATS",
     "Importance",
     "Predicts",
+    "TooCostly",
     "compute",
     "holdout_of",
     "importance_of",
@@ -51,6 +53,10 @@ MAX_ROWS = 10_000  # holdout rows used at most (a seeded sample above it)
 # The unshuffled score must be the board's holdout score: predictions reloaded in another
 # process may differ in float rounding (Keras), not more.
 SCORE_TOLERANCE = 1e-6
+
+
+class TooCostly(HarnessError):
+    """Permutation importance would take longer than the caller allows (`compute`)."""
 
 
 class Predicts(Protocol):
@@ -129,8 +135,12 @@ def compute(
     repeats: int = REPEATS,
     seed: int = 0,
     max_rows: int = MAX_ROWS,
+    max_seconds: float | None = None,
 ) -> tuple[pd.DataFrame, float, int]:
     """Permutation importance of `model` on rows `X` with targets `y` (class codes or values).
+
+    With `max_seconds`, the unshuffled prediction is timed first, and a computation expected
+    to take longer (features x repeats predictions) raises `TooCostly` instead.
 
     Returns:
         The features most important first (feature, importance, std), the unshuffled score,
@@ -151,7 +161,14 @@ def compute(
     def score(estimator: _Scored, rows: pd.DataFrame, truth: np.ndarray) -> float:
         return sign * scorer_metric.score(truth, estimator.model.predict_raw(rows))
 
+    started = time.perf_counter()
     baseline = sign * score(_Scored(model), X, y)
+    expected = (time.perf_counter() - started) * X.shape[1] * repeats
+    if max_seconds is not None and expected > max_seconds:
+        raise TooCostly(
+            f"it would take about {expected:.0f} s ({X.shape[1]} features x {repeats} shuffles "
+            "of the holdout)"
+        )
     result = permutation_importance(
         _Scored(model), X, y, scoring=score, n_repeats=repeats, random_state=seed, n_jobs=1
     )
@@ -231,6 +248,7 @@ def importance_of(
     refresh: bool = False,
     max_rows: int = MAX_ROWS,
     keep: bool = True,
+    max_seconds: float | None = None,
 ) -> Importance:
     """The permutation importance of `model`'s final model on `task` (default: the leader's),
     stored on its run as `importance.json` (unless `keep` is False or the store is read-only);
@@ -256,8 +274,9 @@ def importance_of(
     X, y = holdout_of(run)
     loaded = load_model(tracker, run)
     frame, baseline, rows = compute(
-        loaded, X, y, row.metric, repeats=repeats, seed=seed, max_rows=max_rows
-    )
+        loaded, X, y, row.metric, repeats=repeats, seed=seed, max_rows=max_rows,
+        max_seconds=max_seconds,
+    )  # fmt: skip
     if rows == len(X) and row.holdout is not None:
         if not math.isclose(baseline, row.holdout, rel_tol=SCORE_TOLERANCE, abs_tol=1e-9):
             raise HarnessError(

@@ -677,36 +677,9 @@ def pick_run(tracker: Tracker, task: str, model: str | None = None) -> Any:
         HarnessError: No ranked run, an unknown model name, or a model whose newest study
             did not end ok.
     """
-    import difflib
+    from harness.results.leaderboard import chosen_row
 
-    from harness.errors import HarnessError
-    from harness.results.leaderboard import task_rows
-
-    rows = task_rows(tracker, task)
-    if model is None:
-        ranked = [r for r in rows if r.rank is not None]
-        if not ranked:
-            raise HarnessError(
-                f"Task {task!r} has no study that ended ok, so no model can predict; see "
-                f"'harness leaderboard {task}'."
-            )
-        row = ranked[0]
-    else:
-        by_model = {r.model: r for r in rows}
-        if model not in by_model:
-            close = difflib.get_close_matches(model, list(by_model), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise HarnessError(
-                f"Model {model!r} has no study on task {task!r}.{hint} Models with studies: "
-                f"{', '.join(sorted(by_model))}."
-            )
-        row = by_model[model]
-        if row.status != "ok":
-            raise HarnessError(
-                f"The newest study of {model!r} on task {task!r} ended {row.status!r}"
-                + (f" ({row.reason})" if row.reason else "")
-                + f"; rerun 'harness run {task} --model {model}' first."
-            )
+    row = chosen_row(tracker, task, model, "predict with")
     return tracker.client.get_run(row.run_id)
 
 

@@ -29,6 +29,7 @@ from harness.store.tracker import Tracker
 
 __all__ = [
     "BEST_MODELS",
+    "IMPORTANCE_SECONDS",
     "Figure",
     "Section",
     "build",
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 BEST_MODELS = 2
+# The report computes the leader's permutation importance when it is not stored and is expected
+# to take at most this long (`harness importance` computes any).
+IMPORTANCE_SECONDS = 30.0
 _BASELINE = "baseline"  # the family (harness.contracts.model.FAMILIES) drawn as reference lines
 
 
@@ -280,13 +284,21 @@ def _importance_figures(tracker: Tracker, board: Board, section: Section, *, log
     """The leader's permutation importance on the holdout as a figure (stored on its run only
     with `log`); a leader whose importance cannot be had gets a note saying why."""
     from harness.results import plots
-    from harness.results.importance import importance_of
+    from harness.results.importance import TooCostly, importance_of
 
     if not board.ranked:
         return []
     leader = board.ranked[0]
     try:
-        result = importance_of(tracker, board.task, leader.model, keep=log)
+        result = importance_of(
+            tracker, board.task, leader.model, keep=log, max_seconds=IMPORTANCE_SECONDS
+        )
+    except TooCostly as exc:
+        section.notes.append(
+            f"Feature importance of {leader.model}: not drawn, {exc}; 'harness importance "
+            f"{board.task}' computes it once, and the report shows it from then on."
+        )
+        return []
     except HarnessError as exc:
         section.notes.append(f"Feature importance of {leader.model}: not available ({exc})")
         return []

@@ -100,3 +100,12 @@ def test_the_figure_shows_the_top_features_and_says_how_many_are_left_out():
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert width == 640 and 600 < height < 900  # 20 rows of bars, not 30
+
+
+def test_a_computation_over_the_time_allowed_is_refused_before_it_starts():
+    from harness.results.importance import TooCostly
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    model = Fitted(Ridge().fit(X, y), False)
+    with pytest.raises(TooCostly, match=r"it would take about \d+ s \(10 features x 5 shuffles"):
+        compute(model, X, y.to_numpy(), "rmse", max_seconds=0.0)
