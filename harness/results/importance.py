@@ -116,6 +116,17 @@ class Importance:
         return cls(**{k: stored[k] for k in fields}, frame=frame)
 
 
+class _Conformed:
+    """A loaded model (`harness.results.models.LoadedModel`) predicting rows already conformed
+    to its card, so each shuffle costs a prediction and not a conversion as well."""
+
+    def __init__(self, loaded: Any) -> None:
+        self.loaded = loaded
+
+    def predict_raw(self, X: pd.DataFrame) -> np.ndarray:
+        return self.loaded.predictor.raw(X)
+
+
 class _Scored:
     """The estimator scikit-learn's `permutation_importance` passes to the scorer."""
 
@@ -211,7 +222,9 @@ def holdout_of(run: Any) -> tuple[pd.DataFrame, np.ndarray]:
                 f"The data of task {name!r} was read from {source!r}, which is gone; the "
                 "holdout cannot be rebuilt without it."
             )
-        local = load_path(source, Options(name=name), known_tasks=set(registry.tasks()) - {name})
+        given = json.loads(tags.get(schema.SOURCE_OPTIONS) or "{}")  # the run's --target etc.
+        options = Options(**{**given, "drop": tuple(given.get("drop", ())), "name": name})
+        local = load_path(source, options, known_tasks=set(registry.tasks()) - {name})
         task, dataset = local.task, local.dataset
     else:
         task = registry.get_task(name)
@@ -273,8 +286,9 @@ def importance_of(
     run = tracker.client.get_run(row.run_id)
     X, y = holdout_of(run)
     loaded = load_model(tracker, run)
+    X = loaded.conform(X).frame  # once: shuffling a column keeps the dtypes it was given
     frame, baseline, rows = compute(
-        loaded, X, y, row.metric, repeats=repeats, seed=seed, max_rows=max_rows,
+        _Conformed(loaded), X, y, row.metric, repeats=repeats, seed=seed, max_rows=max_rows,
         max_seconds=max_seconds,
     )  # fmt: skip
     if rows == len(X) and row.holdout is not None:

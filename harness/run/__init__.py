@@ -9,6 +9,7 @@ failed with its error and the run goes on; problems with the stores stop the run
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -138,6 +139,7 @@ def _health_and_extras(
         test_X=test_X,
         submission=local.submission if local is not None else None,
         source=local.source if local is not None else "",
+        source_options=json.dumps(dict(local.options)) if local is not None and local.options else "",
         id_column=_id_column(dataset),
     )
 

@@ -67,6 +67,8 @@ def run_ensemble(
     tags[schema.HEALTH_WARNINGS] = len(extras.findings)
     if extras.source:
         tags[schema.SOURCE] = extras.source
+    if extras.source_options:
+        tags[schema.SOURCE_OPTIONS] = extras.source_options
     run_id = tracker.start_run(task.name, ensemble.MODEL, {**tags, schema.STATUS: "running"})
     end_status, status, error = "KILLED", "failed", "interrupted"
     try:

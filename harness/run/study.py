@@ -101,6 +101,8 @@ class StudyRun:
         self.tags[schema.HEALTH_WARNINGS] = len(self.extras.findings)
         if self.extras.source:
             self.tags[schema.SOURCE] = self.extras.source
+        if self.extras.source_options:
+            self.tags[schema.SOURCE_OPTIONS] = self.extras.source_options
         self.name = study_name(task, model, data)
         spec = protocol_cv.spec_for(
             task.problem_type,
@@ -396,6 +398,7 @@ class Extras:
     test_X: pd.DataFrame | None = None
     submission: Any = None  # harness.data.local.SubmissionFormat, or None for the default
     source: str = ""
+    source_options: str = ""  # the command-line settings of the user's data, as JSON
     id_column: str | None = None  # the user's data's id column (kept by `harness predict`)
 
     def submission_frame(self, prediction: np.ndarray, data: Prepared, task: Task) -> pd.DataFrame:

@@ -66,6 +66,7 @@ __all__ = [
     "REPEATS",
     "SEED",
     "SOURCE",
+    "SOURCE_OPTIONS",
     "STATUS",
     "STATUSES",
     "STUDY",
@@ -129,6 +130,7 @@ REASON = TAG + "reason"  # why the study was skipped
 REPEATS = TAG + "repeats"  # repetitions of the K-fold
 SEED = TAG + "seed"  # the run's seed
 SOURCE = TAG + "source"  # where a task from the user's files came from
+SOURCE_OPTIONS = TAG + "source_options"  # the command-line settings it was read with (JSON)
 STATUS = TAG + "status"  # `STATUSES`, or running
 STUDY = TAG + "study"  # the Optuna study `<task>.<model>`
 STUDY_UID = TAG + "study_uid"  # the study's identity (it changes when `--fresh` recreates it)
