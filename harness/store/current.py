@@ -9,11 +9,12 @@ trial runs and `harness worker` runs never carry the tag, so it hides them too. 
 keep their own rule (the newest study run by start time), which this marker follows.
 
 Several processes may start runs of one model at once (two `harness run`s on a shared store).
-Each writer sets its run `true`, then settles the model: it reads the model's runs marked
-`true` and sets `false` on all but the newest (start time, then run id). A run that is not the
-newest of what one writer reads is not the newest of all, so the newest is never unmarked; and
-of two racing writers, the one that reads last sees both runs marked. Once every writer has
-settled, exactly one run of the model is `true`.
+Each writer creates its run `true` (`harness.run.study.open_run`), then settles the model
+(`settle`): it reads the model's runs marked `true` and sets `false` on all but the newest
+(start time, then run id). A run that is not the newest of what one writer reads is not the
+newest of all, so the newest is never unmarked; and of two racing writers, the one that reads
+last sees both runs marked. Once every writer has settled, exactly one run of the model is
+`true`.
 
 An experiment written before the marker existed is marked once, on the next write to it
 (`mark_experiment`, from `Tracker.experiment_id` and `harness ui`): the newest study run of each
@@ -30,7 +31,7 @@ from harness.store import schema
 if TYPE_CHECKING:
     from harness.store.tracker import Tracker
 
-__all__ = ["KINDS", "mark", "mark_experiment", "settle"]
+__all__ = ["KINDS", "mark_experiment", "settle"]
 
 # The kinds of run that carry the marker: one current run per model of each kind
 KINDS = (schema.KIND_STUDY, schema.KIND_ENSEMBLE, schema.KIND_LEADERBOARD)
@@ -61,12 +62,6 @@ def settle(tracker: Tracker, task: str, kind: str, model: str | None) -> None:
     for run in marked:
         if run is not newest:
             tracker.log(run.info.run_id, tags={schema.CURRENT: "false"})
-
-
-def mark(tracker: Tracker, task: str, run_id: str, kind: str, model: str | None) -> None:
-    """Make a new run of the model the current one (the run is newer than any other of it)."""
-    tracker.log(run_id, tags={schema.CURRENT: "true"})
-    settle(tracker, task, kind, model)
 
 
 def mark_experiment(tracker: Tracker, task: str, experiment: Any) -> None:

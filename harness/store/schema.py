@@ -157,7 +157,8 @@ TEST_TRAIN_RATIO = TAG + "test_train_ratio"  # validation / training rows of a f
 TRIAL = TAG + "trial"  # a trial run's Optuna trial number
 TRIALS_TARGET = TAG + "trials_target"  # the trials a worker's studies should have
 VERSION = TAG + "version"  # harness's version
-# An experiment tag: its runs older than `CURRENT` have been marked (`harness.store.current`)
+# An experiment tag: `true` once its runs carry CURRENT (an older harness's runs are marked once,
+# `harness.store.current.mark_experiment`)
 CURRENT_MARKED = TAG + "current_marked"
 
 # What a run is: the value of KIND

@@ -85,14 +85,6 @@ def test_two_writers_marking_one_model_at_once_leave_exactly_the_newest_current(
     assert _marks(tracker, task) == {made["older"]: "false", made["newer"]: "true", other: "true"}
 
 
-def test_a_new_run_marked_current_supersedes_the_models_older_one(tracker, task):
-    first = _run(tracker, task, schema.KIND_STUDY, "linear", 1_000, **{schema.CURRENT: "true"})
-    second = _run(tracker, task, schema.KIND_STUDY, "linear", 2_000)
-    current.mark(tracker, task, second, schema.KIND_STUDY, "linear")
-    assert _marks(tracker, task) == {first: "false", second: "true"}
-    assert len(tracker.search(task, schema.CURRENT_FILTER)) == 1
-
-
 def test_an_experiment_an_older_harness_wrote_is_marked_once_on_the_next_write(stores, task):
     client = MlflowClient(stores.tracking_uri)
     experiment_id = client.create_experiment(task)  # no tags, and runs without the marker
