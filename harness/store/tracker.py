@@ -50,6 +50,18 @@ _NEW_EXPERIMENT_TAGS = {
 }
 
 
+_INPUT_ATTEMPTS = 4  # tries to log dataset inputs that another study inserts at the same moment
+
+
+def _duplicate_key(message: str) -> bool:
+    """Whether a store error is a unique key broken by a concurrent insert (SQLite, PostgreSQL,
+    MySQL)."""
+    lowered = message.lower()
+    return any(
+        text in lowered for text in ("unique constraint", "duplicate key", "duplicate entry")
+    )
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -311,9 +323,22 @@ class Tracker:
 
     @_store_call
     def log_inputs(self, run_id: str, inputs: list[Any]) -> None:
-        """Link dataset inputs (`harness.store.datasets.data_inputs`) to a running run."""
-        if inputs:
-            self.client.log_inputs(run_id, datasets=list(inputs))
+        """Link dataset inputs (`harness.store.datasets.data_inputs`) to a running run.
+
+        MLflow looks a dataset up, then inserts it when it is new: two studies starting at once
+        (threads, processes) both insert it and one breaks the unique key. That one is tried
+        again, and then finds the other's entry.
+        """
+        if not inputs:
+            return
+        for attempt in range(_INPUT_ATTEMPTS):
+            try:
+                self.client.log_inputs(run_id, datasets=list(inputs))
+                return
+            except Exception as exc:
+                if attempt + 1 == _INPUT_ATTEMPTS or not _duplicate_key(str(exc)):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     @_store_call
     def start_run(

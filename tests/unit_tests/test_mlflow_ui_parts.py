@@ -216,3 +216,38 @@ def test_the_board_view_searches_the_current_runs_and_shows_the_scores():
     assert set(view["columnWidths"]) == set(view["selectedColumns"])
     assert json.loads(json.dumps(view)) == view
     assert "orderByKey" not in board_view(None)
+
+
+def test_studies_starting_at_once_link_the_same_new_dataset_without_breaking_its_key(tracker, task):
+    """MLflow looks a dataset up, then inserts it: studies starting together (`--workers`, or
+    processes on one store) both insert it; the loser is tried again and links the winner's."""
+    import threading
+
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    runs, errors = [], []
+    for attempt in range(6):  # a new dataset each time: each is a race to insert it
+        dataset = Dataset(f"{task}-{attempt}", "0123abcd", "code", json.dumps({"tags": {}}))
+        inputs = [DatasetInput(dataset, [InputTag(schema.DATA_CONTEXT, "training")])]
+        ids = [_run(tracker, task, schema.KIND_WORKER, f"m{i}", 1_000) for i in range(4)]
+        for run_id in ids:  # log_inputs needs a running run
+            tracker.client.update_run(run_id, "RUNNING")
+        start = threading.Barrier(len(ids))
+
+        def link(run_id: str, inputs=inputs, start=start) -> None:
+            start.wait()
+            try:
+                tracker.log_inputs(run_id, inputs)
+            except Exception as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=link, args=(run_id,)) for run_id in ids]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        runs += ids
+    assert errors == []
+    for run_id in runs:
+        (linked,) = tracker.client.get_run(run_id).inputs.dataset_inputs
+        assert linked.dataset.digest == "0123abcd"
