@@ -23,7 +23,7 @@ from typing import Any
 from harness.contracts.metrics import get_metric
 from harness.errors import HarnessError
 from harness.results import stats
-from harness.store import schema
+from harness.store import current, schema
 from harness.store.tracker import Tracker
 from harness.store.urls import Stores, mask
 
@@ -551,6 +551,7 @@ def log_board(tracker: Tracker, board: Board, files: dict[str, str | bytes]) -> 
         schema.TASK: board.task,
         schema.METRIC: board.metric,
         schema.MODELS: len(board.rows),
+        schema.CURRENT: "true",  # the UI's filter of the board's runs shows it too
     }
     if runs:
         run_id = runs[0].info.run_id
@@ -563,6 +564,7 @@ def log_board(tracker: Tracker, board: Board, files: dict[str, str | bytes]) -> 
         tags={**tags, schema.LEADER: leader.model if leader else ""},
         metrics={"models_ranked": len(board.ranked)},
     )
+    current.settle(tracker, board.task, schema.KIND_LEADERBOARD, None)  # two made at once
     with tempfile.TemporaryDirectory() as tmp:
         for name, content in files.items():
             path = Path(tmp, name)

@@ -28,7 +28,7 @@ from harness.protocol.splits import Prepared
 from harness.results import models as logged_models
 from harness.run.config import RunConfig, StudyResult
 from harness.run.refit import holdout_frame, load_array
-from harness.run.study import Extras, base_tags
+from harness.run.study import Extras, base_tags, describe, open_run
 from harness.run.trials import cv_summary
 from harness.store import schema
 from harness.store.tracker import Tracker
@@ -69,7 +69,8 @@ def run_ensemble(
         tags[schema.SOURCE] = extras.source
     if extras.source_options:
         tags[schema.SOURCE_OPTIONS] = extras.source_options
-    run_id = tracker.start_run(task.name, ensemble.MODEL, {**tags, schema.STATUS: "running"})
+    tags[schema.STATUS] = "running"
+    run_id = open_run(tracker, task.name, ensemble.MODEL, tags, extras, current=True)
     end_status, status, error = "KILLED", "failed", "interrupted"
     try:
         result = score_ensemble(task, data, tracker, extras, members, notes, run_id, runs)
@@ -86,6 +87,7 @@ def run_ensemble(
     finally:
         if error:
             tracker.log(run_id, tags={schema.STATUS: status, schema.ERROR: error})
+        describe(tracker, run_id, extras)
         tracker.end_run(run_id, end_status)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import StoreError
-from harness.store import relocate, schema
+from harness.store import current, relocate, schema
 from harness.store import repair as store_repair
 from harness.store import rows as mlflow_rows
 from harness.store.orphans import orphaned
@@ -41,6 +41,25 @@ def quiet_libraries() -> None:
     # It logs each database error with a traceback before raising it; harness reports the error.
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+# A new experiment holds model training (not GenAI traces), and has no run to mark current.
+_NEW_EXPERIMENT_TAGS = {
+    schema.EXPERIMENT_KIND: schema.EXPERIMENT_KIND_ML,
+    schema.CURRENT_MARKED: "true",
+}
+
+
+_INPUT_ATTEMPTS = 4  # tries to log dataset inputs that another study inserts at the same moment
+
+
+def _duplicate_key(message: str) -> bool:
+    """Whether a store error is a unique key broken by a concurrent insert (SQLite, PostgreSQL,
+    MySQL)."""
+    lowered = message.lower()
+    return any(
+        text in lowered for text in ("unique constraint", "duplicate key", "duplicate entry")
+    )
 
 
 def _now_ms() -> int:
@@ -158,6 +177,7 @@ class Tracker:
                 f"Cannot open the MLflow store {mask(stores.tracking_uri)!r}: {first}.{hint}"
             ) from None
         self._experiments: dict[str, str] = {}
+        self._checked: set[str] = set()  # experiments checked for marking (`experiment_id`)
         self._artifact_locations: dict[str, str] = {}
         # None: a tracking server, or asked for the public calls
         self._rows = mlflow_rows.writer(self.client) if direct_rows else None
@@ -229,26 +249,24 @@ class Tracker:
         return self._rows is not None
 
     def experiment_id(self, task: str, *, create: bool = True) -> str | None:
-        """The id of the task's experiment, created (with a local artifact folder) if needed."""
-        if task in self._experiments:
-            return self._experiments[task]
+        """The id of the task's experiment, created (with a local artifact folder) if needed.
+
+        Writers (`create`) also bring an experiment an older harness wrote up to date, once:
+        its runs get the current marker and it gets its kind (`harness.store.current`).
+        """
+        experiment_id = self._experiments.get(task)
+        if experiment_id is not None and (not create or task in self._checked):
+            return experiment_id
+        experiment = None
         try:
-            experiment = self.client.get_experiment_by_name(task)
+            if experiment_id is None:
+                experiment = self.client.get_experiment_by_name(task)
+            else:
+                experiment = self.client.get_experiment(experiment_id)
             if experiment is None:
                 if not create:
                     return None
-                location = None
-                if self.stores.artifact_root:
-                    location = Path(self.stores.artifact_root, task).as_uri()
-                try:
-                    experiment_id = self.client.create_experiment(task, artifact_location=location)
-                except Exception:
-                    # Another process (a `harness worker` started at the same moment) may have
-                    # created it between the lookup and the creation: use theirs.
-                    experiment = self.client.get_experiment_by_name(task)
-                    if experiment is None:
-                        raise
-                    experiment_id = experiment.experiment_id
+                experiment_id, experiment = self._create_experiment(task)
             elif experiment.lifecycle_stage == "deleted":
                 raise StoreError(
                     f"The MLflow experiment {task!r} was deleted (it is in the trash). Restore "
@@ -265,7 +283,62 @@ class Tracker:
                 f"{mask(str(exc)).splitlines()[0]}"
             ) from None
         self._experiments[task] = experiment_id
+        if create:
+            self._checked.add(task)
+            if experiment is not None:
+                self._mark_experiment(task, experiment)
         return experiment_id
+
+    def _create_experiment(self, task: str) -> tuple[str, Any]:
+        """Create the task's experiment: (its id, None), or (id, experiment) when another
+        process (a `harness worker` started at the same moment) created it between the lookup
+        and the creation."""
+        location = None
+        if self.stores.artifact_root:
+            location = Path(self.stores.artifact_root, task).as_uri()
+        try:
+            created = self.client.create_experiment(
+                task, artifact_location=location, tags=_NEW_EXPERIMENT_TAGS
+            )
+            return created, None
+        except Exception:
+            experiment = self.client.get_experiment_by_name(task)
+            if experiment is None:
+                raise
+            return experiment.experiment_id, experiment
+
+    @_store_call
+    def _mark_experiment(self, task: str, experiment: Any) -> None:
+        current.mark_experiment(self, task, experiment)
+
+    @_store_call
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        """Set a tag of an experiment."""
+        self.client.set_experiment_tag(experiment_id, key, value)
+
+    @_store_call
+    def get_run(self, run_id: str) -> Any:
+        """The MLflow run (its info, tags, params, latest metrics and inputs)."""
+        return self.client.get_run(run_id)
+
+    @_store_call
+    def log_inputs(self, run_id: str, inputs: list[Any]) -> None:
+        """Link dataset inputs (`harness.store.datasets.data_inputs`) to a running run.
+
+        MLflow looks a dataset up, then inserts it when it is new: two studies starting at once
+        (threads, processes) both insert it and one breaks the unique key. That one is tried
+        again, and then finds the other's entry.
+        """
+        if not inputs:
+            return
+        for attempt in range(_INPUT_ATTEMPTS):
+            try:
+                self.client.log_inputs(run_id, datasets=list(inputs))
+                return
+            except Exception as exc:
+                if attempt + 1 == _INPUT_ATTEMPTS or not _duplicate_key(str(exc)):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     @_store_call
     def start_run(
