@@ -1,4 +1,4 @@
-"""`harness importance TASK [--model M]`: what drives a final model, by permutation on the holdout."""
+"""`harness importance TASK [--model M]`: what drives a final model (permutation, holdout)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,9 @@ def importance(
     if top < 1:
         raise UsageError(f"--top must be at least 1; got {top}.")
     if out is not None and Path(out).is_dir():
-        raise UsageError(f"--out {str(out)!r} is a folder; give a file name such as importance.csv.")
+        raise UsageError(
+            f"--out {str(out)!r} is a folder; give a file name such as importance.csv."
+        )
     stores = resolve_stores(tracking_uri, create=False)
     if local_store_missing(stores):  # opening it would create an empty database
         raise no_runs(task, stores)

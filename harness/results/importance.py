@@ -15,8 +15,8 @@ rebuilt from the task's data with the run's seed; the data fingerprint must matc
 the unshuffled score is checked against the holdout score the board shows.
 
 Cost: features x repeats predictions of the holdout (capped at `MAX_ROWS` seeded rows). The
-result is stored as `importance.json` on the run, so `harness importance` and `harness report` compute
-it once per run (`--refresh` recomputes).
+result is stored as `importance.json` on the run, so `harness importance` and `harness report`
+compute it once per run (`--refresh` recomputes).
 """
 
 from __future__ import annotations

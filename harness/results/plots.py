@@ -733,7 +733,9 @@ def importance(
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(f"worsening of {metric} when the feature is shuffled (± 1 std)")
     left_out = len(features) - len(order)
-    ax.set_title(title + (f"\n(the top {len(order)} of {len(features)} features)" if left_out else ""))
+    ax.set_title(
+        title + (f"\n(the top {len(order)} of {len(features)} features)" if left_out else "")
+    )
     return png(fig)
 
 

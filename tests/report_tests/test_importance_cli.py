@@ -26,7 +26,9 @@ def _runs(store: Store) -> dict:
     experiment = client.get_experiment_by_name("breast_cancer").experiment_id
     runs = client.search_runs([experiment])
     kinds = ("study", "ensemble")
-    return {r.data.tags["harness.model"]: r for r in runs if r.data.tags.get("harness.kind") in kinds}, client
+    return {
+        r.data.tags["harness.model"]: r for r in runs if r.data.tags.get("harness.kind") in kinds
+    }, client
 
 
 def test_the_leaders_importance_is_computed_on_the_holdout_and_stored(trained):
