@@ -90,8 +90,18 @@ class BagPrediction:
     recomputed: FoldScores | None = None
 
 
-# context id -> the bag of the best trial this process cross-validated for that study
-_BAGS: dict[int, Bag] = {}
+# The bag of the best trial this process cross-validated for a study is an attribute of the
+# study's context: it lives as long as the context (a dict keyed by `id(context)` handed a dead
+# context's bag to a new context that reused its id).
+_BAG = "_harness_bag"
+
+
+def _bag_of(context: StudyContext) -> Bag | None:
+    return getattr(context, _BAG, None)
+
+
+def _set_bag(context: StudyContext, bag: Bag | None) -> None:
+    object.__setattr__(context, _BAG, bag)  # the frozen context's only mutable state
 
 MEMBERS_FILE = "members.json"  # what `save_models` wrote: the files, libraries, seconds
 # Libraries a saved estimator may need besides scikit-learn, pandas and NumPy: those imported in
@@ -282,23 +292,23 @@ def _keep_bag(context: StudyContext, trial: int, scores: FoldScores, models: lis
 
     metric = get_metric(context.metrics[0])
     value = float(np.mean(scores.scores[metric.name]))
-    kept = _BAGS.get(id(context))
+    kept = _bag_of(context)
     if not np.isfinite(value) or (kept is not None and not metric.better(value, kept.value)):
         return
-    _BAGS[id(context)] = Bag(trial, value, tuple(models))
+    _set_bag(context, Bag(trial, value, tuple(models)))
     del kept
     if context.bag_memory_mb is None:
         return
     gc.collect()  # the replaced bag's models, before the worker's memory is read
     used = rss_mb(os.getpid())
     if used is not None and used > context.bag_memory_mb:
-        del _BAGS[id(context)]  # the final model will be recomputed or refitted instead
+        _set_bag(context, None)  # the final model will be recomputed or refitted instead
         gc.collect()
 
 
 def kept_bag(context: StudyContext) -> Bag | None:
     """The bag this process keeps for the study of `context` (None when it keeps none)."""
-    return _BAGS.get(id(context))
+    return _bag_of(context)
 
 
 def bag_job(
@@ -314,7 +324,7 @@ def bag_job(
     its fold models). A bag this process did not keep is rebuilt by cross-validating `params`
     (its scores and out-of-fold predictions come back too), or, without `rebuild`, the job
     returns None. With `save_to`, the fold models are saved there (`save_models`)."""
-    bag, recomputed = _BAGS.get(id(context)), None
+    bag, recomputed = _bag_of(context), None
     if bag is None or bag.trial != trial:
         if not rebuild:
             return None
