@@ -5,7 +5,7 @@
 
 It runs breast_cancer in a new store (four models, then xgboost again, so one study run is
 superseded), starts `harness ui breast_cancer --no-browser` on a free port and opens the address
-it prints in Chromium, driven through the DevTools protocol over a pipe (`--remote-debugging-pipe`:
+it prints in Chromium (the runs table, the xgboost study run, its logged model), driven through the DevTools protocol over a pipe (`--remote-debugging-pipe`:
 no extra package). The MLflow Assistant panel and the shared-view banner are closed before each
 shot; nothing else is touched. Needs `chromium` on PATH (Debian's package).
 """
@@ -146,6 +146,14 @@ def _current_run(store: Path, model: str) -> tuple[str, str]:
     return experiment.experiment_id, run.info.run_id
 
 
+def _logged_model(store: Path, run_id: str) -> str:
+    """The id of the logged model of a study run (tag `harness.logged_model`)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{store / 'mlruns' / 'mlflow.db'}")
+    return client.get_run(run_id).data.tags["harness.logged_model"]
+
+
 def take(store: Path, out: Path) -> None:
     if not (store / "mlruns").exists():  # a kept store is reused
         for args in RUNS:
@@ -179,6 +187,14 @@ def take(store: Path, out: Path) -> None:
         browser.open(run_url, "Description")
         browser.close_panels()
         browser.shot(out / "mlflow-ui-run.png")
+        model_id = _logged_model(store, run_id)
+        model_url = (
+            f"{base}/#/experiments/{experiment_id}/models/{model_id}"
+            "?workflowType=machine_learning"
+        )
+        browser.open(model_url, model_id)
+        browser.close_panels()
+        browser.shot(out / "mlflow-ui-model.png")
     finally:
         if browser is not None:
             browser.quit()

@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +29,7 @@ from harness.protocol import ensemble
 from harness.protocol.splits import Prepared
 from harness.results import models as logged_models
 from harness.run.config import RunConfig, StudyResult
-from harness.run.refit import holdout_frame, load_array
+from harness.run.refit import holdout_frame, link_model_metrics, load_array
 from harness.run.study import Extras, base_tags, describe, open_run
 from harness.run.trials import cv_summary
 from harness.store import schema
@@ -75,7 +77,7 @@ def run_ensemble(
     try:
         result = score_ensemble(task, data, tracker, extras, members, notes, run_id, runs)
         if config.log_models:
-            log_blend(data, tracker, run_id, runs)
+            log_blend(data, tracker, run_id, runs, task.metrics, extras.inputs)
         end_status, error = "FINISHED", None
         return result
     except StoreError as exc:
@@ -91,7 +93,14 @@ def run_ensemble(
         tracker.end_run(run_id, end_status)
 
 
-def log_blend(data: Prepared, tracker: Tracker, run_id: str, member_runs: dict[str, str]) -> None:
+def log_blend(
+    data: Prepared,
+    tracker: Tracker,
+    run_id: str,
+    member_runs: dict[str, str],
+    metrics: Sequence[str] = (),
+    inputs: Sequence[Any] = (),
+) -> None:
     """Log the blend as the ensemble run's MLflow model: each member's logged model folder
     copied in (so it loads without the members' runs) and the weights the run recorded (their
     JSON keeps every digit the holdout was blended with). A member without a logged model
@@ -109,9 +118,10 @@ def log_blend(data: Prepared, tracker: Tracker, run_id: str, member_runs: dict[s
             folder = Path(tmp, schema.MODEL_FILES)
             cards = logged_models.save_blend_folder(tracker, members, folder)
             card = logged_models.blend_card(next(iter(cards.values())), weights)
-            _, size = logged_models.log_model(
+            model_id, size = logged_models.log_model(
                 tracker, run_id, folder, card, example=data.X, params=None
             )
+        link_model_metrics(tracker, run_id, model_id, metrics, inputs)
     except StoreError:
         raise
     except Exception as exc:

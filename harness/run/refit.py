@@ -21,6 +21,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,7 @@ __all__ = [
     "holdout_frame",
     "load_array",
     "log_artifacts",
+    "link_model_metrics",
     "log_final_model",
     "refit_and_score",
 ]
@@ -320,9 +322,11 @@ def log_final_model(
     ok, with the reason in the tag `harness.model_error`; a failure of the store stops the run.
     """
     tracker = study_run.tracker
+    metrics, inputs = study_run.task.metrics, study_run.extras.inputs
     if refit.model_id is not None:  # a stored bag: its run's model is this bag
         tracker.link_model(run_id, refit.model_id)
         tracker.log(run_id, tags={schema.LOGGED_MODEL: refit.model_id})
+        link_model_metrics(tracker, run_id, refit.model_id, metrics, inputs)
         return
     start = time.perf_counter()
     try:
@@ -336,9 +340,10 @@ def log_final_model(
             kind=refit.kind,
             id_column=study_run.extras.id_column,
         )
-        _, size = logged_models.log_model(
+        model_id, size = logged_models.log_model(
             tracker, run_id, folder, card, example=study_run.data.X, params=best.params
         )
+        link_model_metrics(tracker, run_id, model_id, metrics, inputs)
     except StoreError:
         raise
     except Exception as exc:
@@ -353,6 +358,31 @@ def log_final_model(
         return
     seconds = saved.get("save_seconds", 0.0) + time.perf_counter() - start
     tracker.log(run_id, metrics={schema.MODEL_LOG_SECONDS: seconds, schema.MODEL_MB: size})
+
+
+def link_model_metrics(
+    tracker: Tracker, run_id: str, model_id: str, metrics: Sequence[str], inputs: Sequence[Any]
+) -> None:
+    """Log the run's CV means and holdout scores of `metrics` again, linked to its logged model
+    and to the dataset input each was scored on (the training part, the holdout: `inputs`), so
+    the MLflow UI's page of the model shows its scores and the data behind them."""
+    datasets = {
+        tag.value: (found.dataset.name, found.dataset.digest)
+        for found in inputs
+        for tag in found.tags
+        if tag.key == schema.DATA_CONTEXT
+    }
+    logged = tracker.client.get_run(run_id).data.metrics
+    linked = {}
+    for name in metrics:
+        for key, context in (
+            (schema.cv_mean(name), schema.CONTEXT_TRAINING),
+            (schema.holdout(name), schema.CONTEXT_HOLDOUT),
+        ):
+            if key in logged:
+                linked[key] = (logged[key], datasets.get(context))
+    if linked:
+        tracker.log_model_metrics(run_id, model_id, linked)
 
 
 def _study_metrics(study_run: StudyRun, best: Any, payload: dict, refit: Refit) -> dict:

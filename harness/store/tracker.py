@@ -391,6 +391,28 @@ class Tracker:
             )
 
     @_store_call
+    def log_model_metrics(
+        self,
+        run_id: str,
+        model_id: str,
+        metrics: Mapping[str, tuple[float, tuple[str, str] | None]],
+    ) -> None:
+        """Log `metrics` (key -> value and the (name, digest) of the dataset it was scored on,
+        or None) on the run, linked to its logged model `model_id`: MLflow 3 keeps a metric's
+        model and dataset with the metric, and the UI's model page lists what is linked."""
+        from mlflow.entities import Metric
+
+        now = _now_ms()
+        batch = [
+            Metric(key, value, now, 0, model_id=model_id,
+                   dataset_name=dataset[0] if dataset else None,
+                   dataset_digest=dataset[1] if dataset else None)
+            for key, (value, dataset) in metrics.items()
+        ]  # fmt: skip
+        for start in range(0, len(batch), 100):
+            self.client.log_batch(run_id, metrics=batch[start : start + 100])
+
+    @_store_call
     def record_run(
         self,
         task: str,

@@ -218,3 +218,20 @@ def test_ui_without_a_task_lists_the_experiments_and_each_tasks_runs(board_store
             f"{task}: {base}/#/experiments/{experiment_id}/runs?"
             "workflowType=machine_learning&viewStateShareKey=harness\n"
         )
+
+
+def test_a_logged_model_carries_the_scores_of_its_run_and_the_data_behind_them(board_store):
+    """The MLflow UI's page of a logged model lists the metrics linked to it: the study's CV
+    means on the training part and its holdout scores on the holdout."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(board_store.tracking_uri)
+    for run in _of(_runs(board_store), schema.KIND_STUDY):
+        model = client.get_logged_model(run.data.tags[schema.LOGGED_MODEL])
+        linked = {m.key: m for m in model.metrics}
+        holdout, cv = linked["holdout_roc_auc"], linked["cv_roc_auc_mean"]
+        assert holdout.value == run.data.metrics["holdout_roc_auc"]
+        assert cv.value == run.data.metrics["cv_roc_auc_mean"]
+        assert (holdout.dataset_name, cv.dataset_name) == (f"{TASK}-holdout", TASK)
+        assert cv.dataset_digest == run.data.tags[schema.DATA_FINGERPRINT][:8]
+        assert {"holdout_log_loss", "cv_accuracy_mean"} <= set(linked)
