@@ -17,6 +17,8 @@ __all__ = [
     "CV",
     "DATA_FINGERPRINT",
     "DEFAULT_CONFIG",
+    "PORTFOLIO",
+    "PORTFOLIO_CONFIG",
     "DEVICE",
     "DIRECTION",
     "ENSEMBLE_CANDIDATES",
@@ -91,6 +93,8 @@ BUDGET = TAG + "budget"  # the run's budget in seconds
 CV = TAG + "cv"  # the folds' scheme (kfold, stratified, group, time)
 DATA_FINGERPRINT = TAG + "data_fingerprint"  # digest of the data
 DEFAULT_CONFIG = TAG + "default_config"  # a trial of the model's defaults
+PORTFOLIO_CONFIG = TAG + "portfolio_config"  # n: a trial of the portfolio's n-th configuration
+PORTFOLIO = TAG + "portfolio"  # a study: the configurations queued after its defaults, and from
 DEVICE = TAG + "device"  # cpu or cuda
 DIRECTION = TAG + "direction"  # maximize or minimize
 ENSEMBLE_CANDIDATES = TAG + "ensemble_candidates"  # the studies an ensemble chose from
