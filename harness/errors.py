@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "DataError",
     "HarnessError",
+    "NoModelError",
     "NotSupportedError",
     "PluginError",
     "StoreError",
@@ -61,6 +62,11 @@ class DataError(HarnessError):
 
 class StoreError(HarnessError):
     """A tracking or study store that cannot be reached, created or written."""
+
+
+class NoModelError(HarnessError):
+    """A study or ensemble run without a logged model (logged before models were, with
+    `--no-log-models`, or deleted from the store): nothing can predict new rows for it."""
 
 
 class NotSupportedError(HarnessError):

@@ -23,7 +23,8 @@ class TabularInputs:
 
     Numerics (and any text) go through the shared "onehot" preprocessing (imputed, standardized,
     TF-IDF); each categorical becomes integer codes for an embedding: 0 for missing, unseen or
-    rare levels, 1.. for the levels of the training rows.
+    rare levels, 1.. for the levels of the training rows, offset by the codes of the columns
+    before it (`offsets_`), so all columns index one shared table.
     """
 
     def __init__(self, spec: BuildSpec, seed: int) -> None:
@@ -41,6 +42,7 @@ class TabularInputs:
             counts = X[column].dropna().astype(str).value_counts()
             kept = counts.index[:MAX_LEVELS].tolist()
             self.levels_[column] = {level: i + 1 for i, level in enumerate(sorted(kept))}
+        self.offsets_ = np.cumsum([0, *self.cardinalities()[:-1]]).astype(np.int32)
         if self.dense is not None:
             self.dense.fit(X, y)
         return self.transform(X)
@@ -57,7 +59,7 @@ class TabularInputs:
             mapping = self.levels_[column]
             values = X[column].astype(object).where(X[column].notna(), None)
             codes[:, i] = [mapping.get(str(v), 0) if v is not None else 0 for v in values]
-        return dense, codes
+        return dense, codes + self.offsets_[None, :] if len(self.categorical) else codes
 
     def cardinalities(self) -> list[int]:
         """Embedding rows per categorical column (levels + the shared 0 code)."""
@@ -102,21 +104,22 @@ class KerasMLP(KerasEstimator):
     def _embeddings(self, keras: Any, codes: Any) -> Any:
         """One embedding per categorical, `embedding_size(levels)` wide, flattened side by side.
 
-        All columns share one table (rows offset per column) whose width is the widest
-        column's; each column's vector is masked to its own width. The network is the same as
-        with separate tables, but it is two layers instead of several per column, which keeps
-        TensorFlow's graph tracing fast on tables with dozens of categoricals.
+        All columns share one table (the codes come offset per column) whose width is the
+        widest column's; each column's vector is masked to its own width by a frozen table of
+        0/1 rows looked up with the same codes. The network is the same as with separate
+        tables, but it is a few layers instead of several per column, which keeps TensorFlow's
+        graph tracing fast on tables with dozens of categoricals. Every layer is a built-in
+        one (no `Lambda` over a closure), so a fitted network pickles and loads back.
         """
         levels = self.preprocessor.cardinalities()
         widths = [embedding_size(n) for n in levels]
-        offsets = np.cumsum([0, *levels[:-1]]).astype(np.int32)[None, :]
         mask = (np.arange(max(widths))[None, :] < np.array(widths)[:, None]).astype(np.float32)
-        ids = keras.layers.Lambda(lambda c: c + offsets, name="embedding_rows")(codes)
-        vectors = keras.layers.Embedding(int(sum(levels)), max(widths))(ids)
-        flat = keras.layers.Lambda(
-            lambda v: keras.ops.reshape(v * keras.ops.cast(mask, v.dtype), (-1, mask.size)),
-            name="embedding_widths",
-        )(vectors)
+        rows = int(sum(levels))
+        vectors = keras.layers.Embedding(rows, max(widths))(codes)
+        masking = keras.layers.Embedding(rows, max(widths), trainable=False, name="width_mask")
+        masks = masking(codes)
+        masking.set_weights([np.repeat(mask, levels, axis=0)])  # each code's column's widths
+        flat = keras.layers.Flatten()(keras.layers.Multiply()([vectors, masks]))
         return keras.layers.Dropout(self.params["embedding_dropout"])(flat)
 
     def _body(self, keras: Any, inputs: Any) -> tuple[list, Any]:

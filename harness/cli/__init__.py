@@ -11,8 +11,10 @@ import typer
 
 from harness.cli import (  # noqa: F401  (each registers its commands on `app`)
     explore,
+    importance,
     leaderboard,
     listing,
+    predict,
     report,
     run,
     show,

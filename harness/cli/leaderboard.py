@@ -17,14 +17,15 @@ __all__ = [
 ]
 
 
-def _fitted_table(title, keys, header, cells, width, drop_order):
+def _fitted_table(title, keys, header, cells, width, drop_order, wraps=None):
     """A rich table of the columns that fit `width` without splitting a value, and the note
     naming the columns it left out ("" when every column fits)."""
     from rich.table import Table
 
-    from harness.results.tables import fit_columns
+    from harness.results.tables import WRAPS, fit_columns
 
-    kept, widths, dropped, needed = fit_columns(keys, header, cells, width, drop_order)
+    wraps = WRAPS if wraps is None else wraps
+    kept, widths, dropped, needed = fit_columns(keys, header, cells, width, drop_order, wraps)
     table = Table(title=title)
     for i, column_width in zip(kept, widths, strict=True):
         table.add_column(header[i], width=column_width, overflow="fold")
@@ -72,11 +73,23 @@ def table_width(width: int | None) -> int:
 def print_table(board, title: str, width: int | None = None) -> None:
     """Draw a task's leaderboard as a rich table on stdout, as wide as the terminal (or
     `width`): lower-priority columns are left out, and named, rather than values split."""
-    from harness.results.tables import DROP_ORDER, board_columns, folds_note, unsupported_note
+    from harness.results.tables import (
+        DROP_ORDER,
+        WRAPS,
+        board_columns,
+        folds_note,
+        status_footnotes,
+        unsupported_note,
+    )
 
     width = table_width(width)
-    table, dropped = _fitted_table(title, *board_columns(board.rows), width, DROP_ORDER)
-    _print(table, [folds_note(board), unsupported_note(board), dropped], width)
+    keys, header, cells = board_columns(board.rows)
+    cells, footnotes = status_footnotes(keys, cells)
+    # a status is a word and its footnote mark now: kept on one line
+    wraps = WRAPS - {"status"}
+    table, dropped = _fitted_table(title, keys, header, cells, width, DROP_ORDER, wraps)
+    notes = [*footnotes, folds_note(board), unsupported_note(board), dropped]
+    _print(table, notes, width)
 
 
 def print_summary(summary, width: int | None = None) -> None:

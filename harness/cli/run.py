@@ -160,6 +160,12 @@ def run(
     no_portfolio: bool = typer.Option(
         False, "--no-portfolio", help="Try no portfolio: the defaults, then the sampler."
     ),
+    log_models: bool = typer.Option(
+        True,
+        "--log-models/--no-log-models",
+        help="Log each study's final model (and the ensemble's) as an MLflow model for "
+        "'harness predict' (about a second and a few MB per study; docs/PREDICT.md).",
+    ),
     width: int = typer.Option(
         None,
         "--width",
@@ -227,6 +233,7 @@ def run(
         preset=preset,
         final=final,
         portfolio=None if no_portfolio else (portfolio or run_config.SHIPPED_PORTFOLIO),
+        log_models=log_models,
     )
     options = Options(
         target=target,

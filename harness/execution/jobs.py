@@ -4,6 +4,10 @@ or predict with the bag of the best one's fold models.
 The worker keeps the fold models of the best trial it has cross-validated (a `Bag`), so the
 study's final model can be that bag (their averaged predictions) without a refit. Only one bag
 is kept per study, and none when keeping it would take the worker past `bag_memory_mb`.
+
+The final model's fitted estimators live only here, so the worker also saves them
+(`save_models`, given a folder by `bag_job` / `refit_job`): the study process logs that folder
+as the study's MLflow model (`harness.results.models`).
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ from __future__ import annotations
 import contextvars
 import functools
 import gc
+import json
 import os
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +40,13 @@ __all__ = [
     "cv_job",
     "epoch_reporter",
     "kept_bag",
+    "model_mb_limit",
     "refit_job",
+    "MEMBERS_FILE",
+    "MODEL_LIBRARIES",
+    "MODEL_MB_LIMIT",
+    "MODEL_MB_LIMIT_ENV",
+    "save_models",
     "with_epoch_reporting",
 ]
 
@@ -79,6 +92,104 @@ class BagPrediction:
 
 # context id -> the bag of the best trial this process cross-validated for that study
 _BAGS: dict[int, Bag] = {}
+
+MEMBERS_FILE = "members.json"  # what `save_models` wrote: the files, libraries, seconds
+# Libraries a saved estimator may need besides scikit-learn, pandas and NumPy: those imported in
+# the worker when it saves are the model's (the study process imports none of them).
+MODEL_LIBRARIES = ("xgboost", "lightgbm", "catboost", "keras", "tensorflow", "torch", "scipy")
+# A final model larger than this is not saved (nor logged): a bag of five fully grown random
+# forests on diamonds' 43,000 rows is 2.9 GB and took 43 s to save. HARNESS_MODEL_MB_LIMIT
+# changes it.
+MODEL_MB_LIMIT = 1000.0
+MODEL_MB_LIMIT_ENV = "HARNESS_MODEL_MB_LIMIT"
+
+
+class _TooLarge(Exception):
+    """A final model past `model_mb_limit()` while it was being saved."""
+
+
+def model_mb_limit() -> float:
+    """The size past which a final model is not saved, in MB (`MODEL_MB_LIMIT_ENV`)."""
+    try:
+        return float(os.environ.get(MODEL_MB_LIMIT_ENV, MODEL_MB_LIMIT))
+    except ValueError:
+        return MODEL_MB_LIMIT
+
+
+def _for_cpu(estimator: Any, seen: set[int] | None = None) -> None:
+    """Make a fitted estimator predict on the CPU wherever it is loaded: an XGBoost learner
+    fitted with `device="cuda"` is set to the CPU (LightGBM and CatBoost predict on the CPU
+    whatever they were fitted on; Keras places a loaded network on what the machine has)."""
+    seen = set() if seen is None else seen
+    if id(estimator) in seen or estimator is None:
+        return
+    seen.add(id(estimator))
+    if type(estimator).__module__.startswith("xgboost") and hasattr(estimator, "set_params"):
+        estimator.set_params(device="cpu")
+        return
+    for part in getattr(estimator, "steps", None) or ():  # a scikit-learn pipeline
+        _for_cpu(part[1], seen)
+    for name in ("learner_", "estimator_", "model_"):
+        _for_cpu(getattr(estimator, name, None), seen)
+
+
+def save_models(models: list, folder: str) -> dict:
+    """Save fitted estimators into `folder` (joblib, one file each) with `members.json`: the
+    files, the versions of the model libraries loaded here, and the seconds it took. An
+    estimator that cannot be saved does not fail the job (its predictions stand): the error is
+    written there instead, for the study process to record.
+
+    Returns:
+        What `members.json` holds.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    import joblib
+
+    from harness.errors import error_text
+
+    start = time.perf_counter()
+    os.makedirs(folder, exist_ok=True)
+    files, size, limit = [], 0.0, model_mb_limit()
+    try:
+        for number, estimator in enumerate(models):
+            _for_cpu(estimator)
+            name = f"model_{number}.joblib"
+            joblib.dump(estimator, os.path.join(folder, name))
+            files.append(name)
+            size += os.path.getsize(os.path.join(folder, name)) / 1e6
+            if size > limit:
+                for written in files:
+                    os.remove(os.path.join(folder, written))
+                raise _TooLarge
+    except _TooLarge:
+        saved = {
+            "error": f"the model passed {limit:g} MB after {len(files)} of {len(models)} "
+            f"estimator(s) ({size:.3g} MB); set {MODEL_MB_LIMIT_ENV} to log larger models"
+        }
+        with open(os.path.join(folder, MEMBERS_FILE), "w") as out:
+            json.dump(saved, out)
+        return saved
+    except Exception as exc:
+        saved = {"error": error_text(exc)}
+        with open(os.path.join(folder, MEMBERS_FILE), "w") as out:
+            json.dump(saved, out)
+        return saved
+    libraries = {}
+    for library in MODEL_LIBRARIES:
+        if library in sys.modules:
+            try:
+                libraries[library] = version(library)
+            except PackageNotFoundError:
+                pass
+    saved = {
+        "files": files,
+        "libraries": libraries,
+        "save_seconds": time.perf_counter() - start,
+    }
+    with open(os.path.join(folder, MEMBERS_FILE), "w") as out:
+        json.dump(saved, out, indent=2)
+    return saved
 
 
 class EpochReporter:
@@ -197,11 +308,12 @@ def bag_job(
     params: dict,
     X_pred: Any,
     rebuild: bool = True,
+    save_to: str | None = None,
 ) -> BagPrediction | None:
     """Worker job: predict `X_pred` with the bag of trial `trial` (the averaged predictions of
     its fold models). A bag this process did not keep is rebuilt by cross-validating `params`
     (its scores and out-of-fold predictions come back too), or, without `rebuild`, the job
-    returns None."""
+    returns None. With `save_to`, the fold models are saved there (`save_models`)."""
     bag, recomputed = _BAGS.get(id(context)), None
     if bag is None or bag.trial != trial:
         if not rebuild:
@@ -212,19 +324,27 @@ def bag_job(
     prediction, seconds = bag_predict(
         list(bag.models), X_pred, context.data.n_classes, context.spec.n_jobs
     )
+    if save_to is not None:
+        save_models(list(bag.models), save_to)
     return BagPrediction(prediction, seconds, len(bag.models), recomputed)
 
 
 def refit_job(
-    context: StudyContext, send: Callable[[Any], None], params: dict, X_pred: Any
+    context: StudyContext,
+    send: Callable[[Any], None],
+    params: dict,
+    X_pred: Any,
+    save_to: str | None = None,
 ) -> tuple[np.ndarray, float, float, dict[str, float]]:
-    """Worker job: fit `params` on the whole training part and predict `X_pred`.
+    """Worker job: fit `params` on the whole training part and predict `X_pred`; with
+    `save_to`, the fitted estimator is saved there (`save_models`).
 
     Returns:
         Predictions, fit seconds, predict seconds, and the fitted estimator's `fit_info`.
     """
     data = context.data
     info: dict[str, float] = {}
+    kept: list = []
     prediction, fit_s, predict_s = fit_and_predict(
         context.model,
         params,
@@ -235,5 +355,8 @@ def refit_job(
         X_pred,
         data.n_classes,
         info=info,
+        keep=kept,
     )
+    if save_to is not None:
+        save_models(kept, save_to)
     return prediction, fit_s, predict_s, info

@@ -23,7 +23,7 @@ from typing import Any
 from harness.contracts.metrics import get_metric
 from harness.errors import HarnessError
 from harness.results import stats
-from harness.store import schema
+from harness.store import current, schema
 from harness.store.tracker import Tracker
 from harness.store.urls import Stores, mask
 
@@ -35,6 +35,7 @@ __all__ = [
     "Board",
     "Row",
     "build_board",
+    "chosen_row",
     "fold_series",
     "fold_size_ratio",
     "log_board",
@@ -472,6 +473,43 @@ def task_rows(tracker: Tracker, task: str) -> list[Row]:
     return task_board(tracker, task).rows
 
 
+def chosen_row(tracker: Tracker, task: str, model: str | None, what: str) -> Row:
+    """The board row of `model` on `task` (default: the leader, the first ranked row), for a
+    command that uses its study run (`what`: "submit", "explain").
+
+    Raises:
+        HarnessError: The task has no study that ended ok, the model has no study on the task
+            (with the closest name), or its newest study did not end ok.
+    """
+    rows = task_rows(tracker, task)
+    if model is None:
+        ranked = [r for r in rows if r.rank is not None]
+        if not ranked:
+            raise HarnessError(
+                f"Task {task!r} has no study that ended ok, so there is nothing to {what}; see "
+                f"'harness leaderboard {task}'."
+            )
+        return ranked[0]
+    by_model = {r.model: r for r in rows}
+    if model not in by_model:
+        import difflib
+
+        close = difflib.get_close_matches(model, list(by_model), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise HarnessError(
+            f"Model {model!r} has no study on task {task!r}.{hint} Models with studies: "
+            f"{', '.join(sorted(by_model))}."
+        )
+    row = by_model[model]
+    if row.status != "ok":
+        raise HarnessError(
+            f"The newest study of {model!r} on task {task!r} ended {row.status!r}"
+            + (f" ({row.reason})" if row.reason else "")
+            + f"; rerun 'harness run {task} --model {model}' first."
+        )
+    return row
+
+
 def tasks_with_runs(tracker: Tracker) -> list[str]:
     """Names of the experiments in the store that hold at least one study run, sorted."""
     names = []
@@ -513,6 +551,7 @@ def log_board(tracker: Tracker, board: Board, files: dict[str, str | bytes]) -> 
         schema.TASK: board.task,
         schema.METRIC: board.metric,
         schema.MODELS: len(board.rows),
+        schema.CURRENT: "true",  # the UI's filter of the board's runs shows it too
     }
     if runs:
         run_id = runs[0].info.run_id
@@ -525,6 +564,7 @@ def log_board(tracker: Tracker, board: Board, files: dict[str, str | bytes]) -> 
         tags={**tags, schema.LEADER: leader.model if leader else ""},
         metrics={"models_ranked": len(board.ranked)},
     )
+    current.settle(tracker, board.task, schema.KIND_LEADERBOARD, None)  # two made at once
     with tempfile.TemporaryDirectory() as tmp:
         for name, content in files.items():
             path = Path(tmp, name)

@@ -28,6 +28,7 @@ __all__ = [
     "cv_vs_holdout",
     "fold_strips",
     "images",
+    "importance",
     "png",
     "pyplot",
     "residuals",
@@ -703,6 +704,44 @@ def residuals(y_true: Sequence[float], y_pred: Sequence[float], title: str) -> b
     right.hist(resid, bins=30, orientation="horizontal", color=TIE, alpha=0.7)
     right.set_xlabel("rows")
     return png(fig)
+
+
+def importance(
+    features: Sequence[str],
+    mean: Sequence[float],
+    std: Sequence[float],
+    metric: str,
+    title: str,
+    *,
+    shown: int = 20,
+) -> bytes:
+    """Horizontal bars of the `shown` most important features (most important on top), the
+    worsening of `metric` when a feature is shuffled, ± one standard deviation over repeats.
+    A note under the axis says how many features are left out."""
+    plt = pyplot()
+    order = np.argsort(-np.asarray(mean, dtype=float), kind="stable")[:shown]
+    names = [_short(str(features[i])) for i in order]
+    values = np.asarray(mean, dtype=float)[order]
+    errors = np.asarray(std, dtype=float)[order]
+    fig, ax = plt.subplots(figsize=(6.4, max(2.2, 0.3 * len(order) + 1.4)))
+    y = np.arange(len(order))[::-1]
+    colors = [TIE if v > 0 else WORSE for v in values]
+    ax.barh(y, values, xerr=errors, color=colors, capsize=3, error_kw={"lw": 1, "alpha": 0.8})
+    ax.axvline(0, color="#888888", lw=1)
+    ax.set_yticks(y, names)
+    ax.set_ylim(-0.6, len(order) - 0.4)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(f"worsening of {metric} when the feature is shuffled (± 1 std)")
+    left_out = len(features) - len(order)
+    ax.set_title(
+        title + (f"\n(the top {len(order)} of {len(features)} features)" if left_out else "")
+    )
+    return png(fig)
+
+
+def _short(name: str, width: int = 28) -> str:
+    """A feature name cut to `width` characters (an ellipsis marks the cut)."""
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def critical_difference(mean_ranks: Mapping[str, float], cd: float, n_tasks: int) -> bytes:

@@ -29,6 +29,7 @@ from harness.store.tracker import Tracker
 
 __all__ = [
     "BEST_MODELS",
+    "IMPORTANCE_SECONDS",
     "Figure",
     "Section",
     "build",
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 BEST_MODELS = 2
+# The report computes the leader's permutation importance when it is not stored and is expected
+# to take at most this long (`harness importance` computes any).
+IMPORTANCE_SECONDS = 30.0
 _BASELINE = "baseline"  # the family (harness.contracts.model.FAMILIES) drawn as reference lines
 
 
@@ -259,6 +263,9 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
         frame = holdout_predictions(tracker, row.run_id)
         if frame is not None and len(frame.columns) >= 3:
             model_figs.append((row, model_figures(board, row, frame)))
+    leader_figs = _importance_figures(tracker, board, section, log=log)
+    if leader_figs:
+        model_figs.append((ranked[0], leader_figs))
     section.figures = task_figs + [f for _, figs in model_figs for f in figs]
     if log:
         files: dict[str, str | bytes] = {
@@ -271,6 +278,42 @@ def task_section(tracker: Tracker, board: Board, *, log: bool) -> Section:
             for fig in figs:
                 _log_png(tracker, row.run_id, fig)
     return section
+
+
+def _importance_figures(tracker: Tracker, board: Board, section: Section, *, log: bool) -> list:
+    """The leader's permutation importance on the holdout as a figure (stored on its run only
+    with `log`); a leader whose importance cannot be had gets a note saying why."""
+    from harness.results import plots
+    from harness.results.importance import TooCostly, importance_of
+
+    if not board.ranked:
+        return []
+    leader = board.ranked[0]
+    try:
+        result = importance_of(
+            tracker, board.task, leader.model, keep=log, max_seconds=IMPORTANCE_SECONDS
+        )
+    except TooCostly as exc:
+        section.notes.append(
+            f"Feature importance of {leader.model}: not drawn, {exc}; 'harness importance "
+            f"{board.task}' computes it once, and the report shows it from then on."
+        )
+        return []
+    except HarnessError as exc:
+        section.notes.append(f"Feature importance of {leader.model}: not available ({exc})")
+        return []
+    caption = (
+        f"Permutation importance of the leader, {leader.model}, on {result.rows:,} holdout rows: "
+        f"how much {result.metric} gets worse when a feature's values are shuffled (mean ± 1 std "
+        f"over {result.repeats} shuffles; grey: no worse). 'harness importance {board.task}' "
+        "lists every feature."
+    )
+    title = f"{leader.model}: permutation importance"
+    frame = result.frame
+    png = plots.importance(
+        list(frame["feature"]), list(frame["importance"]), list(frame["std"]), result.metric, title
+    )
+    return [Figure(f"{leader.model}_importance", caption, png)]
 
 
 def _log_png(tracker: Tracker, run_id: str, fig: Figure) -> None:

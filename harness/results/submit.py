@@ -75,35 +75,9 @@ def make_submission(tracker: Tracker, task: str, model: str | None = None) -> Su
         HarnessError: The task has no ranked study, the model has no finished study, or the run
             stored no predictions.
     """
-    from harness.results.leaderboard import task_rows
+    from harness.results.leaderboard import chosen_row
 
-    rows = task_rows(tracker, task)
-    if model is None:
-        ranked = [r for r in rows if r.rank is not None]
-        if not ranked:
-            raise HarnessError(
-                f"Task {task!r} has no study that ended ok, so there is nothing to submit; see "
-                f"'harness leaderboard {task}'."
-            )
-        row = ranked[0]
-    else:
-        by_model = {r.model: r for r in rows}
-        if model not in by_model:
-            import difflib
-
-            close = difflib.get_close_matches(model, list(by_model), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise HarnessError(
-                f"Model {model!r} has no study on task {task!r}.{hint} Models with studies: "
-                f"{', '.join(sorted(by_model))}."
-            )
-        row = by_model[model]
-        if row.status != "ok":
-            raise HarnessError(
-                f"The newest study of {model!r} on task {task!r} ended {row.status!r}"
-                + (f" ({row.reason})" if row.reason else "")
-                + f"; rerun 'harness run {task} --model {model}' first."
-            )
+    row = chosen_row(tracker, task, model, "submit")
     submission = _artifact(tracker, row.run_id, "submission.csv")
     if submission is not None:
         return Submission(submission, row.model, row.run_id, "test")

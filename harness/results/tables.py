@@ -36,6 +36,7 @@ __all__ = [
     "members_text",
     "min_widths",
     "render",
+    "status_footnotes",
     "status_text",
     "summary_cells",
     "summary_notes",
@@ -102,6 +103,32 @@ def status_text(row: Row) -> str:
     if row.refit_cut_short:
         cut.append("refit")
     return f"{row.status}: cut short ({', '.join(cut)})" if cut else row.status
+
+
+# A status cell longer than this is a footnote in the terminal table (`status_footnotes`).
+STATUS_CELL = 16
+
+
+def status_footnotes(
+    keys: list[str], cells: list[list[str]], limit: int = STATUS_CELL
+) -> tuple[list[list[str]], list[str]]:
+    """The terminal table's cells with each long status (`skipped: the run's budget ended
+    before its first trial`) cut to its first word and a footnote mark (`skipped [1]`), and the
+    footnotes (`[1] svm: the run's budget ended before its first trial`). A reason wrapped into
+    a narrow column would take a line per word; below the table it reads as a sentence."""
+    if "status" not in keys:
+        return cells, []
+    at, name = keys.index("status"), keys.index("model")
+    notes: list[str] = []
+    shown = []
+    for row in cells:
+        status = row[at]
+        if len(status) > limit and ": " in status:
+            head, why = status.split(": ", 1)
+            notes.append(f"[{len(notes) + 1}] {row[name]}: {why}")
+            row = [*row[:at], f"{head} [{len(notes)}]", *row[at + 1 :]]
+        shown.append(row)
+    return shown, notes
 
 
 def members_text(row: Row) -> str:
@@ -224,14 +251,16 @@ def unsupported_note(board: Board) -> str:
 WRAPS = frozenset({"model", "status", "family"})
 
 
-def min_widths(keys: list[str], header: list[str], cells: list[list[str]]) -> list[int]:
+def min_widths(
+    keys: list[str], header: list[str], cells: list[list[str]], wraps: frozenset = WRAPS
+) -> list[int]:
     """Each column's narrowest width that splits no value: the widest cell of a column that
-    must not wrap, else its longest word; a header may wrap between its words."""
+    must not wrap (not in `wraps`), else its longest word; a header may wrap between words."""
     widths = []
     for i, key in enumerate(keys):
         column = [row[i] for row in cells]
         words = [w for text in (header[i], *column) for w in text.split()]
-        whole = column if key not in WRAPS else []
+        whole = column if key not in wraps else []
         widths.append(max([len(w) for w in words] + [len(c) for c in whole] + [1]))
     return widths
 
@@ -242,6 +271,7 @@ def fit_columns(
     cells: list[list[str]],
     width: int,
     drop_order: tuple[str, ...] = DROP_ORDER,
+    wraps: frozenset = WRAPS,
 ) -> tuple[list[int], list[int], list[str], int]:
     """The columns, and their widths, of a `width`-character table that splits no value.
 
@@ -253,7 +283,7 @@ def fit_columns(
         The kept column indexes, their widths, the dropped headers, and the width the table
         needs to show every column.
     """
-    narrow = min_widths(keys, header, cells)
+    narrow = min_widths(keys, header, cells, wraps)
 
     def total(indexes: list[int]) -> int:
         return sum(narrow[i] for i in indexes) + 3 * len(indexes) + 1

@@ -9,6 +9,7 @@ failed with its error and the run goes on; problems with the stores stop the run
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -25,8 +26,9 @@ from harness.run.config import Reporter, RunConfig, StudyResult
 from harness.run.drivers import drive
 from harness.run.ensemble import run_ensemble
 from harness.run.presets import get_preset, preset_models
-from harness.run.study import Extras, StudyRun
+from harness.run.study import Extras, StudyRun, data_note
 from harness.store import journal
+from harness.store.datasets import data_inputs
 from harness.store.tracker import Tracker
 from harness.store.urls import Stores, mask, opening
 from harness.tuning import studies as tuning_studies
@@ -119,7 +121,8 @@ def select_models(
 def _health_and_extras(
     task: Task, data: Prepared, dataset: Dataset, local: Any, reporter: Reporter
 ) -> Extras:
-    """Health warnings of the split data (reported once), and what studies need beyond it.
+    """Health warnings of the split data (reported once), and what studies need beyond it
+    (the test part, the data as MLflow dataset inputs and in words).
 
     The test part's infinite values become missing values, as `prepare` makes the labeled rows'.
     """
@@ -133,12 +136,24 @@ def _health_and_extras(
     )
     if hasattr(reporter, "health"):
         reporter.health(findings)
+    source = local.source if local is not None else ""
+    options = dict(local.options) if local is not None else {}
     return Extras(
         findings=findings,
         test_X=test_X,
         submission=local.submission if local is not None else None,
-        source=local.source if local is not None else "",
+        source=source,
+        source_options=json.dumps(options) if options else "",
+        id_column=_id_column(dataset),
+        inputs=tuple(data_inputs(task, data, source)),  # once: every run logs the same
+        data_note=data_note(task, data, source),
     )
+
+
+def _id_column(dataset: Dataset) -> str | None:
+    """The name of the data's id column (the user's data), kept by `harness predict`."""
+    name = None if dataset.ids is None else dataset.ids.name
+    return None if name is None else str(name)
 
 
 def _open_stores(stores: Stores, task: str, workers: int, reporter: Reporter) -> Tracker:

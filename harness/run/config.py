@@ -87,6 +87,9 @@ class RunConfig:
         portfolio: Configurations each study tries right after its defaults
             (`harness.tuning.portfolio`): "shipped" (the package's, built on the catalog), a
             portfolio file's path, or None for none (`--no-portfolio`).
+        log_models: Log each ok study's final model (and the ensemble's blend) as an MLflow
+            logged model that `harness predict` and `mlflow.pyfunc.load_model` load
+            (`harness.results.models`); False (`--no-log-models`) saves its seconds and disk.
     """
 
     task: str
@@ -106,6 +109,7 @@ class RunConfig:
     preset: str | None = None
     final: str | None = None
     portfolio: str | None = SHIPPED_PORTFOLIO
+    log_models: bool = True
 
     def __post_init__(self) -> None:
         self._resolve()

@@ -4,7 +4,8 @@ Its CV is cross-fitted (`protocol.ensemble.cross_fitted_scores`): each fold is s
 weights chosen on the other folds' rows, per repeat, so the ensemble is ranked and tested on
 scores its weights never saw, like any single model. The weights used for the holdout and the
 submission are chosen on all the out-of-fold rows. Baselines (and any model whose out-of-fold
-predictions are constant) are never members.
+predictions are constant) are never members. The blend is logged as the run's MLflow model
+(`harness.results.models`): its members' model folders and its weights, in one model.
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ from harness.contracts.task import Task
 from harness.errors import HarnessError, StoreError
 from harness.protocol import ensemble
 from harness.protocol.splits import Prepared
+from harness.results import models as logged_models
 from harness.run.config import RunConfig, StudyResult
 from harness.run.refit import holdout_frame, load_array
-from harness.run.study import Extras, base_tags
+from harness.run.study import Extras, base_tags, describe, open_run
 from harness.run.trials import cv_summary
 from harness.store import schema
 from harness.store.tracker import Tracker
 
-__all__ = ["ensemble_inputs", "run_ensemble", "score_ensemble"]
+__all__ = ["ensemble_inputs", "log_blend", "run_ensemble", "score_ensemble"]
 
 # ----------------------------------------------------------------------------- the ensemble
 
@@ -65,10 +67,15 @@ def run_ensemble(
     tags[schema.HEALTH_WARNINGS] = len(extras.findings)
     if extras.source:
         tags[schema.SOURCE] = extras.source
-    run_id = tracker.start_run(task.name, ensemble.MODEL, {**tags, schema.STATUS: "running"})
+    if extras.source_options:
+        tags[schema.SOURCE_OPTIONS] = extras.source_options
+    tags[schema.STATUS] = "running"
+    run_id = open_run(tracker, task.name, ensemble.MODEL, tags, extras, current=True)
     end_status, status, error = "KILLED", "failed", "interrupted"
     try:
         result = score_ensemble(task, data, tracker, extras, members, notes, run_id, runs)
+        if config.log_models:
+            log_blend(data, tracker, run_id, runs)
         end_status, error = "FINISHED", None
         return result
     except StoreError as exc:
@@ -80,7 +87,38 @@ def run_ensemble(
     finally:
         if error:
             tracker.log(run_id, tags={schema.STATUS: status, schema.ERROR: error})
+        describe(tracker, run_id, extras)
         tracker.end_run(run_id, end_status)
+
+
+def log_blend(data: Prepared, tracker: Tracker, run_id: str, member_runs: dict[str, str]) -> None:
+    """Log the blend as the ensemble run's MLflow model: each member's logged model folder
+    copied in (so it loads without the members' runs) and the weights the run recorded (their
+    JSON keeps every digit the holdout was blended with). A member without a logged model
+    leaves the ensemble without one (the tag `harness.model_error` says why)."""
+    start = time.perf_counter()
+    try:
+        weights = json.loads(tracker.client.get_run(run_id).data.tags[schema.ENSEMBLE_MEMBERS])
+        members = {}
+        for name in weights:
+            tags = tracker.client.get_run(member_runs[name]).data.tags
+            if not tags.get(schema.LOGGED_MODEL):
+                raise HarnessError(f"the member {name!r} logged no model")
+            members[name] = tags[schema.LOGGED_MODEL]
+        with tempfile.TemporaryDirectory(prefix="harness-model-") as tmp:
+            folder = Path(tmp, schema.MODEL_FILES)
+            cards = logged_models.save_blend_folder(tracker, members, folder)
+            card = logged_models.blend_card(next(iter(cards.values())), weights)
+            _, size = logged_models.log_model(
+                tracker, run_id, folder, card, example=data.X, params=None
+            )
+    except StoreError:
+        raise
+    except Exception as exc:
+        tracker.log(run_id, tags={schema.MODEL_ERROR: errors.error_text(exc)})
+        return
+    seconds = time.perf_counter() - start
+    tracker.log(run_id, metrics={schema.MODEL_LOG_SECONDS: seconds, schema.MODEL_MB: size})
 
 
 def ensemble_inputs(

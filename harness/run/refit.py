@@ -9,13 +9,18 @@ worker no longer holds is taken from an earlier invocation's run of the same bes
 rebuilt by one more cross-validation (under a budget: refitted instead, which costs one fit, not
 K). The holdout is scored with every metric of the task, and the study run gets its metrics,
 params, tags (`harness.final`: bag or refit) and artifacts (fold scores, holdout predictions, the
-best trial's out-of-fold predictions for the ensemble, the submission).
+best trial's out-of-fold predictions for the ensemble, the submission). The final model itself
+is saved by the worker and logged as the study run's MLflow logged model
+(`harness.results.models`), unless `RunConfig.log_models` is off; a stored bag reuses the
+logged model of the run that stored it.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,10 +29,11 @@ import numpy as np
 import pandas as pd
 
 from harness.contracts.metrics import get_metric
-from harness.errors import HarnessError, error_text
+from harness.errors import HarnessError, StoreError, error_text
 from harness.execution import jobs
 from harness.protocol import ensemble
 from harness.protocol.splits import Prepared
+from harness.results import models as logged_models
 from harness.run.config import StudyResult
 from harness.run.trials import trial_payload
 from harness.store import schema
@@ -43,6 +49,7 @@ __all__ = [
     "holdout_frame",
     "load_array",
     "log_artifacts",
+    "log_final_model",
     "refit_and_score",
 ]
 
@@ -79,7 +86,27 @@ def refit_and_score(
     if not counts["trials_complete"]:
         return _no_trial_completed(study_run, run_id, done, counts)
     best = study.best_trial
-    refit, recomputed = final_model(study_run, best)
+    folder = tempfile.mkdtemp(prefix="harness-model-") if study_run.log_models else None
+    try:
+        return _score(study_run, best, run_id, done, trials_run, counts, folder)
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _score(
+    study_run: StudyRun,
+    best: Any,
+    run_id: str,
+    done: list,
+    trials_run: int,
+    counts: dict,
+    folder: str | None,
+) -> StudyResult:
+    """`refit_and_score` once the study has a completed trial; the worker saves the final
+    model's estimators under `folder` (when models are logged)."""
+    save_to = None if folder is None else str(Path(folder, schema.MODEL_FILES))
+    refit, recomputed = final_model(study_run, best, save_to)
     oof, oof_note = best_oof(study_run, best, recomputed)
     arrays = {schema.HOLDOUT_ARRAY: refit.holdout, **refit.arrays}
     if oof is not None:
@@ -104,6 +131,8 @@ def refit_and_score(
         },
     )
     log_artifacts(study_run, run_id, best, payload, refit.holdout, refit.submission, arrays)
+    if save_to is not None:
+        log_final_model(study_run, run_id, best, refit, Path(save_to))
     primary = study_run.task.metric
     return StudyResult(
         study_run.model.name,
@@ -171,6 +200,7 @@ class Refit:
     rows: int  # rows predicted (holdout and test part)
     kind: str = "refit"  # `schema.FINALS`
     models: int = 1  # estimators averaged (a bag's fold models)
+    model_id: str | None = None  # a stored bag: the logged model of the run that stored it
 
 
 def _rows_to_predict(study_run: StudyRun) -> pd.DataFrame:
@@ -194,30 +224,34 @@ def _split_prediction(
     return holdout, {schema.TEST_ARRAY: test_prediction}, submission
 
 
-def _refit(study_run: StudyRun, best: Any) -> Refit:
+def _refit(study_run: StudyRun, best: Any, save_to: str | None = None) -> Refit:
     """One fit of the best configuration in the study's worker predicts the holdout and, after
-    its rows, the test part."""
+    its rows, the test part (the fitted estimator is saved under `save_to` when given)."""
     to_predict = _rows_to_predict(study_run)
     prediction, fit_s, predict_s, info = study_run.worker.call(
-        jobs.refit_job, best.params, to_predict, fit_by=study_run.refit_deadline()
+        jobs.refit_job, best.params, to_predict, save_to, fit_by=study_run.refit_deadline()
     )
     holdout, arrays, submission = _split_prediction(study_run, prediction)
     return Refit(holdout, arrays, submission, fit_s, predict_s, info, len(to_predict))
 
 
-def final_model(study_run: StudyRun, best: Any) -> tuple[Refit, Any]:
+def final_model(study_run: StudyRun, best: Any, save_to: str | None = None) -> tuple[Refit, Any]:
     """The study's final model and its predictions, with the cross-validation that rebuilt a
-    bag (a `FoldScores`, whose out-of-fold predictions the ensemble can use) or None."""
+    bag (a `FoldScores`, whose out-of-fold predictions the ensemble can use) or None. With
+    `save_to`, the worker saves the final model's estimators there (a stored bag is not in the
+    worker: its run's logged model is reused, `Refit.model_id`)."""
     if study_run.final != "bag":
-        return _refit(study_run, best), None
-    stored = _stored_bag(study_run, best)
+        return _refit(study_run, best, save_to), None
+    stored = _stored_bag(study_run, best, save_to is not None)
     if stored is not None:
         return stored, None
     to_predict = _rows_to_predict(study_run)
     rebuild = not study_run.budget  # under a budget one refit is cheaper than K fold fits
-    answer = study_run.worker.call(jobs.bag_job, best.number, best.params, to_predict, rebuild)
+    answer = study_run.worker.call(
+        jobs.bag_job, best.number, best.params, to_predict, rebuild, save_to
+    )
     if answer is None:
-        return _refit(study_run, best), None
+        return _refit(study_run, best, save_to), None
     fits = tuning_attrs.results_of(best).get("fit_seconds") or [0.0]
     if answer.recomputed is not None:
         fits = answer.recomputed.fit_seconds
@@ -236,8 +270,9 @@ def final_model(study_run: StudyRun, best: Any) -> tuple[Refit, Any]:
     return refit, answer.recomputed
 
 
-def _stored_bag(study_run: StudyRun, best: Any) -> Refit | None:
-    """The bag's predictions stored by an earlier invocation's run whose best trial this was."""
+def _stored_bag(study_run: StudyRun, best: Any, with_model: bool = False) -> Refit | None:
+    """The bag's predictions stored by an earlier invocation's run whose best trial this was
+    (`with_model`: only a run that logged the bag's model, which is then reused)."""
     uid = study_run.tags[schema.STUDY_UID]
     runs = study_run.tracker.search(
         study_run.task.name,
@@ -246,6 +281,9 @@ def _stored_bag(study_run: StudyRun, best: Any) -> Refit | None:
     )
     data, test_X = study_run.data, study_run.extras.test_X
     for run in runs:
+        model_id = run.data.tags.get(schema.LOGGED_MODEL)
+        if with_model and (not model_id or study_run.tracker.model_location(model_id) is None):
+            continue  # without its model the bag must be rebuilt, to be logged
         holdout = load_array(study_run.tracker, run.info.run_id, schema.HOLDOUT_ARRAY)
         test = None
         if test_X is not None:
@@ -267,8 +305,54 @@ def _stored_bag(study_run: StudyRun, best: Any) -> Refit | None:
             len(prediction),
             kind="bag",
             models=int(metrics.get(schema.FINAL_MODELS, len(data.folds))),
+            model_id=model_id,
         )
     return None
+
+
+def log_final_model(
+    study_run: StudyRun, run_id: str, best: Any, refit: Refit, folder: Path
+) -> None:
+    """Log the final model the worker saved in `folder` as the study run's MLflow logged model
+    (or link the stored bag's), with its cost (`model_log_seconds`, `model_mb`).
+
+    A model that cannot be saved or logged (an estimator that does not pickle) leaves the study
+    ok, with the reason in the tag `harness.model_error`; a failure of the store stops the run.
+    """
+    tracker = study_run.tracker
+    if refit.model_id is not None:  # a stored bag: its run's model is this bag
+        tracker.link_model(run_id, refit.model_id)
+        tracker.log(run_id, tags={schema.LOGGED_MODEL: refit.model_id})
+        return
+    start = time.perf_counter()
+    try:
+        saved = json.loads(Path(folder, jobs.MEMBERS_FILE).read_text())
+        if saved.get("error"):
+            raise HarnessError(f"the worker could not save the model: {saved['error']}")
+        card = logged_models.model_card(
+            task=study_run.task,
+            data=study_run.data,
+            model=study_run.model.name,
+            kind=refit.kind,
+            id_column=study_run.extras.id_column,
+        )
+        _, size = logged_models.log_model(
+            tracker, run_id, folder, card, example=study_run.data.X, params=best.params
+        )
+    except StoreError:
+        raise
+    except Exception as exc:
+        reason = error_text(exc)
+        tracker.log(run_id, tags={schema.MODEL_ERROR: reason})
+        notice = getattr(study_run.reporter, "notice", None)
+        if notice is not None:
+            notice(
+                f"{study_run.model.name}: its final model was not logged "
+                f"({reason.splitlines()[0][:300]}); 'harness predict' cannot use it."
+            )
+        return
+    seconds = saved.get("save_seconds", 0.0) + time.perf_counter() - start
+    tracker.log(run_id, metrics={schema.MODEL_LOG_SECONDS: seconds, schema.MODEL_MB: size})
 
 
 def _study_metrics(study_run: StudyRun, best: Any, payload: dict, refit: Refit) -> dict:

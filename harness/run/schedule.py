@@ -58,6 +58,7 @@ __all__ = [
     "FIRST_RUNG_SHARE",
     "MAX_RESERVE",
     "MIN_RESERVE",
+    "MODEL_LOG_SECONDS",
     "RANKED_BEFORE_BOUND",
     "REFIT_MARGIN",
     "REFIT_OVERHEAD_SECONDS",
@@ -105,6 +106,10 @@ DEFAULT_ORDER = (
     "keras_resnet",
 )
 ENSEMBLE_SECONDS = 3.0  # reading the members' predictions back, logging the blend (scores: timed)
+# Saving a study's final model in its worker and logging it to MLflow (`--log-models`, the
+# default): measured 0.2-1.5 s for most bags and refits (docs/PREDICT.md "Cost"); kept
+# in the reserve with the study's final model.
+MODEL_LOG_SECONDS = 1.5
 # A booster's default fit, per million cells (rows x features) of a fold's training rows, on
 # 2 cores: LightGBM and XGBoost fitted flights' 175,000 x 7 in 2.4-3 s (docs/BENCHMARKS.md
 # "Scale"); what `planned_folds` sizes the validation with.

@@ -26,13 +26,23 @@ from harness.run import schedule
 from harness.run.config import Reporter, RunConfig, StudyResult
 from harness.run.refit import refit_and_score
 from harness.run.trials import best_of, trial_payload, unlogged_for_good
+from harness.store import current as store_current
 from harness.store import schema
 from harness.store.tracker import Tracker
 from harness.tuning import attrs as tuning_attrs
 from harness.tuning import objective as tuning_objective
 from harness.tuning import portfolio, pruning, slots, studies
 
-__all__ = ["BAG_MEMORY_SHARE", "Extras", "StudyRun", "base_tags", "study_name"]
+__all__ = [
+    "BAG_MEMORY_SHARE",
+    "Extras",
+    "StudyRun",
+    "base_tags",
+    "data_note",
+    "describe",
+    "open_run",
+    "study_name",
+]
 
 # A worker keeps the best trial's fold models while its memory stays under this share of the
 # memory limit; past it, the final model is rebuilt at the end (or refitted).
@@ -72,6 +82,58 @@ def base_tags(task: Task, model: Model, data: Prepared, config: RunConfig, devic
     }
 
 
+def open_run(
+    tracker: Tracker, task: str, model: str, tags: dict, extras: Extras, *, current: bool
+) -> str:
+    """Create a study's (or the ensemble's) MLflow run: its tags, MLflow's source and user tags
+    (the UI's Source and User columns), the data as dataset inputs, and, when `current`, the
+    current marker (`harness.store.current`; a `harness worker` run is never current).
+
+    The run's own tags only: trial runs copy the study's `tags`, and each tag there is a row
+    more per trial.
+    """
+    kind = tags[schema.KIND]
+    command = "worker" if kind == schema.KIND_WORKER else "run"
+    own = {
+        schema.SOURCE_NAME: f"harness {command} {task}",
+        schema.SOURCE_TYPE: "LOCAL",
+        schema.USER: _user(),
+        **({schema.CURRENT: "true"} if current else {}),
+    }
+    run_id = tracker.start_run(task, model, {**tags, **own})
+    tracker.log_inputs(run_id, list(extras.inputs))
+    if current:
+        store_current.settle(tracker, task, kind, model)
+    return run_id
+
+
+def describe(tracker: Tracker, run_id: str, extras: Extras) -> None:
+    """Write the run's description: its board row in words, then the data it ran on."""
+    from harness.results.notes import describe_run
+
+    describe_run(tracker, run_id, extras.data_note)
+
+
+def data_note(task: Task, data: Prepared, path: str = "") -> str:
+    """What a run's description says of its data: the task, its parts and where it came from
+    (`path`: the user's file or folder, else the task's `source`)."""
+    where = path or task.source
+    text = (
+        f"Data: {task.name}, {len(data.y):,} training rows and {len(data.holdout_y):,} holdout "
+        f"rows, {len(data.feature_kinds)} features"
+    )
+    return f"{text}; source: {where}." if where else f"{text}."
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container's user without a name
+        return ""
+
+
 class StudyRun:
     """One study's life within a run: tuning, trial logging, refit and holdout."""
 
@@ -101,6 +163,8 @@ class StudyRun:
         self.tags[schema.HEALTH_WARNINGS] = len(self.extras.findings)
         if self.extras.source:
             self.tags[schema.SOURCE] = self.extras.source
+        if self.extras.source_options:
+            self.tags[schema.SOURCE_OPTIONS] = self.extras.source_options
         self.name = study_name(task, model, data)
         spec = protocol_cv.spec_for(
             task.problem_type,
@@ -114,6 +178,7 @@ class StudyRun:
         self.final = config.final_for(data.ordered)
         # Configurations that did well across the catalog: trials 1..n, after the defaults.
         self.queued = portfolio.for_study(model, spec, config.portfolio_file())
+        self.log_models = config.log_models  # the final model as an MLflow logged model
         bag_memory = config.memory_limit * BAG_MEMORY_SHARE if config.memory_limit else None
         context = jobs.StudyContext(model, data, spec, task.metrics, config.seed, bag_memory)
         self.worker = Worker(context, Limits(config.trial_timeout, config.memory_limit))
@@ -135,7 +200,8 @@ class StudyRun:
             run_id, self.run_id = self.run_id, None
             self.tracker.log(run_id, metrics={"tuning_seconds": self.tuning_seconds}, tags=tags)
         else:
-            run_id = self.tracker.start_run(self.task.name, self.model.name, {**self.tags, **tags})
+            run_id = self._open_run({**self.tags, **tags})
+        self._describe(run_id)
         self.tracker.end_run(run_id)
         return StudyResult(
             self.model.name, "skipped", reason, run_id=run_id, tuning_seconds=self.tuning_seconds
@@ -152,10 +218,8 @@ class StudyRun:
             fresh=self.config.fresh,
         )
         self.tags[schema.STUDY_UID] = self.study.user_attrs[tuning_attrs.UID_ATTR]
-        self.run_id = self.tracker.start_run(
-            self.task.name,
-            self.model.name,
-            {**self.tags, schema.STATUS: "running", schema.PORTFOLIO: self._portfolio_note()},
+        self.run_id = self._open_run(
+            {**self.tags, schema.STATUS: "running", schema.PORTFOLIO: self._portfolio_note()}
         )
         done = studies.done_trials(self.study)
         logged = self._logged_trials()
@@ -250,7 +314,19 @@ class StudyRun:
     def _end(self, run_id: str, end_status: str, status: str, error: str | None) -> None:
         if error:  # best effort on a broken store, which then reports its own error
             self.tracker.log(run_id, tags={schema.STATUS: status, schema.ERROR: error})
+        self._describe(run_id)
         self.tracker.end_run(run_id, end_status)
+
+    def _open_run(self, tags: dict) -> str:
+        """The study's MLflow run, created (`open_run`): a study run is the model's current."""
+        current = tags[schema.KIND] == schema.KIND_STUDY
+        return open_run(
+            self.tracker, self.task.name, self.model.name, tags, self.extras, current=current
+        )
+
+    def _describe(self, run_id: str) -> None:
+        if self.tags[schema.KIND] == schema.KIND_STUDY:  # a worker's run has no board row
+            describe(self.tracker, run_id, self.extras)
 
     def run_tuning(self) -> None:
         """Start the study and tune it to `--trials` (within `--timeout`); `finish` follows."""
@@ -272,6 +348,8 @@ class StudyRun:
             best_trial = self.study.best_trial  # one read of the storage
             best = float(best_trial.value)
             refit = self._final_seconds(self.final, best_trial)
+            if self.log_models:  # the reserve keeps time to save and log the final model
+                refit += schedule.MODEL_LOG_SECONDS
         return schedule.Standing(
             name=self.model.name,
             best=best,
@@ -406,6 +484,10 @@ class Extras:
     test_X: pd.DataFrame | None = None
     submission: Any = None  # harness.data.local.SubmissionFormat, or None for the default
     source: str = ""
+    source_options: str = ""  # the command-line settings of the user's data, as JSON
+    id_column: str | None = None  # the user's data's id column (kept by `harness predict`)
+    inputs: tuple = ()  # the data as MLflow dataset inputs (`harness.store.datasets`)
+    data_note: str = ""  # what a run's description says of the data (`data_note`)
 
     def submission_frame(self, prediction: np.ndarray, data: Prepared, task: Task) -> pd.DataFrame:
         """The test predictions in the submission's format (default: id, then the target)."""

@@ -13,8 +13,14 @@ __all__ = [
     "BEST_PARAMS",
     "BEST_TRIAL",
     "BUDGET",
+    "CONTEXT_HOLDOUT",
+    "CONTEXT_TRAINING",
+    "CURRENT",
+    "CURRENT_FILTER",
+    "CURRENT_MARKED",
     "CUT_SHORT",
     "CV",
+    "DATA_CONTEXT",
     "DATA_FINGERPRINT",
     "DEFAULT_CONFIG",
     "PORTFOLIO",
@@ -27,6 +33,8 @@ __all__ = [
     "ENSEMBLE_NOTES",
     "ENSEMBLE_SELECTION",
     "ERROR",
+    "EXPERIMENT_KIND",
+    "EXPERIMENT_KIND_ML",
     "FAMILY",
     "FINAL",
     "FINALS",
@@ -39,6 +47,7 @@ __all__ = [
     "HEALTH_WARNINGS",
     "HOLDOUT_ARRAY",
     "HOLDOUT_PREDICTIONS",
+    "IMPORTANCE",
     "HOST",
     "KIND",
     "KINDS",
@@ -48,10 +57,16 @@ __all__ = [
     "KIND_TRIAL",
     "KIND_WORKER",
     "LEADER",
+    "LOGGED_MODEL",
     "METRIC",
     "MODALITY",
     "MODEL",
     "MODELS",
+    "MODEL_ERROR",
+    "MODEL_FILES",
+    "MODEL_LOG_SECONDS",
+    "MODEL_MB",
+    "NOTE",
     "OOF",
     "OOF_ARRAY",
     "OOF_TRIAL",
@@ -61,7 +76,11 @@ __all__ = [
     "REASON",
     "REPEATS",
     "SEED",
+    "SHARED_VIEW",
     "SOURCE",
+    "SOURCE_OPTIONS",
+    "SOURCE_NAME",
+    "SOURCE_TYPE",
     "STATUS",
     "STATUSES",
     "STUDY",
@@ -73,6 +92,7 @@ __all__ = [
     "TEST_TRAIN_RATIO",
     "TRIAL",
     "TRIALS_TARGET",
+    "USER",
     "VERSION",
     "array",
     "cv_mean",
@@ -87,9 +107,26 @@ __all__ = [
 TAG = "harness."  # the prefix of every harness tag
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's own: a trial run's study run
 
+# MLflow's own names that harness writes (the UI reads them)
+NOTE = "mlflow.note.content"  # a run's description (Markdown): the board row in words
+SOURCE_NAME = "mlflow.source.name"  # the UI's Source column: the command that made the run
+SOURCE_TYPE = "mlflow.source.type"  # LOCAL
+USER = "mlflow.user"  # the UI's User column
+DATA_CONTEXT = "mlflow.data.context"  # a dataset input's role (`CONTEXT_TRAINING`, ...)
+CONTEXT_TRAINING = "training"  # the training part (folds and final model)
+CONTEXT_HOLDOUT = "holdout"  # the private holdout, scored once by the final model
+# An experiment tag: what the experiment holds. MLflow 3.17's UI takes the kind from its
+# Model training / GenAI switch (the URL's `workflowType`) instead; older 3.x releases read it.
+EXPERIMENT_KIND = "mlflow.experimentKind"
+EXPERIMENT_KIND_ML = "custom_model_development"
+# An experiment tag's prefix: `<prefix><key>` holds a view of the runs table (search, columns)
+# that the UI opens for the address's `viewStateShareKey=<key>` (`harness.results.mlflow_ui`)
+SHARED_VIEW = "mlflow.sharedViewState."
+
 # Tags of every run
 BEST_TRIAL = TAG + "best_trial"  # the study's best trial number
 BUDGET = TAG + "budget"  # the run's budget in seconds
+CURRENT = TAG + "current"  # true on the run the board shows for its model, false once superseded
 CV = TAG + "cv"  # the folds' scheme (kfold, stratified, group, time)
 DATA_FINGERPRINT = TAG + "data_fingerprint"  # digest of the data
 DEFAULT_CONFIG = TAG + "default_config"  # a trial of the model's defaults
@@ -111,6 +148,10 @@ HEALTH_WARNINGS = TAG + "health_warnings"  # how many health warnings the data g
 HOST = TAG + "host"  # the machine of the process that wrote the run
 KIND = TAG + "kind"  # what the run is (`KINDS`)
 LEADER = TAG + "leader"  # a leaderboard run's first model
+# the MLflow logged model (its id) of a study's final model or of an ensemble's blend: logged by
+# this run, or by an earlier one whose stored bag this run reused (`harness.results.models`)
+LOGGED_MODEL = TAG + "logged_model"
+MODEL_ERROR = TAG + "model_error"  # why the run's model could not be logged (the run stands)
 METRIC = TAG + "metric"  # the task's primary metric
 MODALITY = TAG + "modality"  # the task's modality (tabular, image, text)
 MODEL = TAG + "model"  # the model's name
@@ -123,6 +164,7 @@ REASON = TAG + "reason"  # why the study was skipped
 REPEATS = TAG + "repeats"  # repetitions of the K-fold
 SEED = TAG + "seed"  # the run's seed
 SOURCE = TAG + "source"  # where a task from the user's files came from
+SOURCE_OPTIONS = TAG + "source_options"  # the command-line settings it was read with (JSON)
 STATUS = TAG + "status"  # `STATUSES`, or running
 STUDY = TAG + "study"  # the Optuna study `<task>.<model>`
 STUDY_UID = TAG + "study_uid"  # the study's identity (it changes when `--fresh` recreates it)
@@ -131,6 +173,9 @@ TEST_TRAIN_RATIO = TAG + "test_train_ratio"  # validation / training rows of a f
 TRIAL = TAG + "trial"  # a trial run's Optuna trial number
 TRIALS_TARGET = TAG + "trials_target"  # the trials a worker's studies should have
 VERSION = TAG + "version"  # harness's version
+# An experiment tag: `true` once its runs carry CURRENT (an older harness's runs are marked once,
+# `harness.store.current.mark_experiment`)
+CURRENT_MARKED = TAG + "current_marked"
 
 # What a run is: the value of KIND
 KIND_STUDY = "study"  # a (task, model) study run of one invocation
@@ -144,6 +189,11 @@ STATUSES = ("ok", "failed", "timeout", "oom", "pruned", "skipped")
 # training part; the metric FINAL_MODELS counts the fold models of a bag.
 FINALS = ("bag", "refit")
 FINAL_MODELS = "final_models"
+
+
+# The MLflow search filter of the runs the board shows: each model's newest study run, the newest
+# ensemble and the leaderboard run; superseded study runs and trial runs have no `true`.
+CURRENT_FILTER = f"tags.`{CURRENT}` = 'true'"
 
 
 def of_kind(kind: str) -> str:
@@ -197,6 +247,13 @@ ENSEMBLE_SELECTION = "ensemble.json"
 OOF_ARRAY = "oof_predictions.npy"  # the best trial's out-of-fold predictions (for ensembles)
 HOLDOUT_ARRAY = "holdout_predictions.npy"
 TEST_ARRAY = "test_predictions.npy"
+IMPORTANCE = "importance.json"  # permutation importance of the final model on the holdout
+
+# The logged model (`LOGGED_MODEL`): the folder of its fitted estimators inside the MLflow
+# model, and the cost of logging it (metrics of the run that logged it)
+MODEL_FILES = "model"
+MODEL_LOG_SECONDS = "model_log_seconds"  # saving the estimators and logging the model
+MODEL_MB = "model_mb"  # the logged model's size on disk
 
 
 def array(part: str) -> str:

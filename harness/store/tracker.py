@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import StoreError
-from harness.store import relocate, schema
+from harness.store import current, relocate, schema
 from harness.store import repair as store_repair
 from harness.store import rows as mlflow_rows
 from harness.store.orphans import orphaned
@@ -41,6 +41,25 @@ def quiet_libraries() -> None:
     # It logs each database error with a traceback before raising it; harness reports the error.
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+# A new experiment holds model training (not GenAI traces), and has no run to mark current.
+_NEW_EXPERIMENT_TAGS = {
+    schema.EXPERIMENT_KIND: schema.EXPERIMENT_KIND_ML,
+    schema.CURRENT_MARKED: "true",
+}
+
+
+_INPUT_ATTEMPTS = 4  # tries to log dataset inputs that another study inserts at the same moment
+
+
+def _duplicate_key(message: str) -> bool:
+    """Whether a store error is a unique key broken by a concurrent insert (SQLite, PostgreSQL,
+    MySQL)."""
+    lowered = message.lower()
+    return any(
+        text in lowered for text in ("unique constraint", "duplicate key", "duplicate entry")
+    )
 
 
 def _now_ms() -> int:
@@ -158,6 +177,7 @@ class Tracker:
                 f"Cannot open the MLflow store {mask(stores.tracking_uri)!r}: {first}.{hint}"
             ) from None
         self._experiments: dict[str, str] = {}
+        self._checked: set[str] = set()  # experiments checked for marking (`experiment_id`)
         self._artifact_locations: dict[str, str] = {}
         # None: a tracking server, or asked for the public calls
         self._rows = mlflow_rows.writer(self.client) if direct_rows else None
@@ -229,26 +249,24 @@ class Tracker:
         return self._rows is not None
 
     def experiment_id(self, task: str, *, create: bool = True) -> str | None:
-        """The id of the task's experiment, created (with a local artifact folder) if needed."""
-        if task in self._experiments:
-            return self._experiments[task]
+        """The id of the task's experiment, created (with a local artifact folder) if needed.
+
+        Writers (`create`) also bring an experiment an older harness wrote up to date, once:
+        its runs get the current marker and it gets its kind (`harness.store.current`).
+        """
+        experiment_id = self._experiments.get(task)
+        if experiment_id is not None and (not create or task in self._checked):
+            return experiment_id
+        experiment = None
         try:
-            experiment = self.client.get_experiment_by_name(task)
+            if experiment_id is None:
+                experiment = self.client.get_experiment_by_name(task)
+            else:
+                experiment = self.client.get_experiment(experiment_id)
             if experiment is None:
                 if not create:
                     return None
-                location = None
-                if self.stores.artifact_root:
-                    location = Path(self.stores.artifact_root, task).as_uri()
-                try:
-                    experiment_id = self.client.create_experiment(task, artifact_location=location)
-                except Exception:
-                    # Another process (a `harness worker` started at the same moment) may have
-                    # created it between the lookup and the creation: use theirs.
-                    experiment = self.client.get_experiment_by_name(task)
-                    if experiment is None:
-                        raise
-                    experiment_id = experiment.experiment_id
+                experiment_id, experiment = self._create_experiment(task)
             elif experiment.lifecycle_stage == "deleted":
                 raise StoreError(
                     f"The MLflow experiment {task!r} was deleted (it is in the trash). Restore "
@@ -265,7 +283,62 @@ class Tracker:
                 f"{mask(str(exc)).splitlines()[0]}"
             ) from None
         self._experiments[task] = experiment_id
+        if create:
+            self._checked.add(task)
+            if experiment is not None:
+                self._mark_experiment(task, experiment)
         return experiment_id
+
+    def _create_experiment(self, task: str) -> tuple[str, Any]:
+        """Create the task's experiment: (its id, None), or (id, experiment) when another
+        process (a `harness worker` started at the same moment) created it between the lookup
+        and the creation."""
+        location = None
+        if self.stores.artifact_root:
+            location = Path(self.stores.artifact_root, task).as_uri()
+        try:
+            created = self.client.create_experiment(
+                task, artifact_location=location, tags=_NEW_EXPERIMENT_TAGS
+            )
+            return created, None
+        except Exception:
+            experiment = self.client.get_experiment_by_name(task)
+            if experiment is None:
+                raise
+            return experiment.experiment_id, experiment
+
+    @_store_call
+    def _mark_experiment(self, task: str, experiment: Any) -> None:
+        current.mark_experiment(self, task, experiment)
+
+    @_store_call
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        """Set a tag of an experiment."""
+        self.client.set_experiment_tag(experiment_id, key, value)
+
+    @_store_call
+    def get_run(self, run_id: str) -> Any:
+        """The MLflow run (its info, tags, params, latest metrics and inputs)."""
+        return self.client.get_run(run_id)
+
+    @_store_call
+    def log_inputs(self, run_id: str, inputs: list[Any]) -> None:
+        """Link dataset inputs (`harness.store.datasets.data_inputs`) to a running run.
+
+        MLflow looks a dataset up, then inserts it when it is new: two studies starting at once
+        (threads, processes) both insert it and one breaks the unique key. That one is tried
+        again, and then finds the other's entry.
+        """
+        if not inputs:
+            return
+        for attempt in range(_INPUT_ATTEMPTS):
+            try:
+                self.client.log_inputs(run_id, datasets=list(inputs))
+                return
+            except Exception as exc:
+                if attempt + 1 == _INPUT_ATTEMPTS or not _duplicate_key(str(exc)):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     @_store_call
     def start_run(
@@ -369,6 +442,90 @@ class Tracker:
     def log_artifact(self, run_id: str, path: Path, folder: str | None = None) -> None:
         """Upload one local file as an artifact of the run."""
         self.client.log_artifact(run_id, str(path), artifact_path=folder)
+
+    def log_model(
+        self,
+        task: str,
+        run_id: str,
+        name: str,
+        save: Any,
+        *,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Log an MLflow model as a logged model of the run `run_id` (MLflow 3) and return its id.
+
+        `save(folder, mlflow_model)` writes the model into `folder` (e.g. with
+        `mlflow.pyfunc.save_model(folder, mlflow_model=mlflow_model, ...)`): `mlflow_model` is
+        the `mlflow.models.Model` that carries the logged model's id into its MLmodel file. The
+        files are uploaded to the logged model, which becomes an output of the run and READY.
+        This is MLflow's `log_model` without its fluent active run (studies run in threads) and
+        without the checks that load the model again. A failure of the store is a `StoreError`;
+        one of `save` is raised as it is (the logged model is then marked FAILED).
+        """
+        from mlflow.models import Model
+
+        model = self._create_model(task, run_id, name, params or {}, tags or {})
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                folder = Path(tmp, "model")
+                mlflow_model = Model(
+                    artifact_path=model.artifact_location,
+                    model_uuid=model.model_id,
+                    run_id=run_id,
+                    model_id=model.model_id,
+                )
+                save(folder, mlflow_model)
+                self._upload_model(model.model_id, folder)
+        except BaseException:
+            self._finalize_model(model.model_id, ready=False)
+            raise
+        self.link_model(run_id, model.model_id)
+        self._finalize_model(model.model_id, ready=True)
+        return model.model_id
+
+    @_store_call
+    def _create_model(
+        self, task: str, run_id: str, name: str, params: Mapping[str, Any], tags: Mapping
+    ) -> Any:
+        return self.client.create_logged_model(
+            self.experiment_id(task),
+            name=name,
+            source_run_id=run_id,
+            params={key: _param_value(v) for key, v in params.items()},
+            tags={key: str(v) for key, v in tags.items()},
+        )
+
+    @_store_call
+    def _upload_model(self, model_id: str, folder: Path) -> None:
+        self.client.log_model_artifacts(model_id, str(folder))
+
+    @_store_call
+    def _finalize_model(self, model_id: str, *, ready: bool) -> None:
+        from mlflow.entities import LoggedModelStatus
+
+        status = LoggedModelStatus.READY if ready else LoggedModelStatus.FAILED
+        self.client.finalize_logged_model(model_id, status)
+
+    @_store_call
+    def link_model(self, run_id: str, model_id: str) -> None:
+        """Make an existing logged model an output of the run `run_id` as well."""
+        from mlflow.entities import LoggedModelOutput
+
+        self.client.log_outputs(run_id, [LoggedModelOutput(model_id, step=0)])
+
+    @_store_call
+    def model_location(self, model_id: str) -> str | None:
+        """The artifact location of the logged model `model_id`, or None when the store has no
+        such model (deleted, or never logged)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_logged_model(model_id).artifact_location
+        except MlflowException as exc:
+            if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
 
     @_store_call
     def end_run(self, run_id: str, status: str = "FINISHED", end_time: int | None = None) -> None:

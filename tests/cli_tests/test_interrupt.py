@@ -54,6 +54,9 @@ def test_sigterm_ends_open_runs_and_a_rerun_completes_the_missing_trials(store):
     assert runs and all(r.info.status != "RUNNING" for r in runs)
     killed = [r for r in runs if r.data.tags.get("harness.kind") == "study"]
     assert [r.info.status for r in killed] == ["KILLED"]
+    # the board's row for the model until it runs again: current, and it says why it stopped
+    assert killed[0].data.tags["harness.current"] == "true"
+    assert killed[0].data.tags["mlflow.note.content"].startswith("random_forest — failed: ")
 
     rerun = subprocess.run(
         args,
@@ -74,14 +77,25 @@ def test_sigterm_ends_open_runs_and_a_rerun_completes_the_missing_trials(store):
     ]
     numbers = sorted(int(r.data.tags["harness.trial"]) for r in trial_runs)
     assert numbers == sorted(t.number for t in done)  # each finished trial logged exactly once
+    # the resumed study's run is the model's current one; the killed run is superseded
+    studies = client.search_runs(
+        [experiment.experiment_id],
+        "tags.`harness.kind` = 'study'",
+        order_by=["attributes.start_time DESC"],
+    )
+    assert [(r.info.status, r.data.tags["harness.current"]) for r in studies] == [
+        ("FINISHED", "true"),
+        ("KILLED", "false"),
+    ]
 
 
 def test_a_deleted_experiment_is_reported_with_how_to_restore_it(cli, store):
     assert cli("run", "breast_cancer", "-m", "dummy", "--trials", "1").code == 0
     client = MlflowClient(tracking_uri=store.tracking_uri)
     client.delete_experiment(client.get_experiment_by_name("breast_cancer").experiment_id)
-    result = cli("run", "breast_cancer", "-m", "dummy", "--trials", "1")
-    assert result.code == 1
-    assert "The MLflow experiment 'breast_cancer' was deleted" in result.err
-    assert "mlflow experiments restore --experiment-id" in result.err
-    assert "Traceback" not in result.err
+    for args in (("run", "breast_cancer", "-m", "dummy", "--trials", "1"), ("ui", "breast_cancer")):
+        result = cli(*args)
+        assert result.code == 1, args
+        assert "The MLflow experiment 'breast_cancer' was deleted" in result.err
+        assert "mlflow experiments restore --experiment-id" in result.err
+        assert "Traceback" not in result.err

@@ -76,6 +76,14 @@ def test_the_ensemble_is_recorded_with_members_weights_and_holdout_predictions(p
     # never worse on the OOF rows than its best member: the best prefix of the rounds is kept
     single = [r.cv_mean for r in results[:-1]]
     assert run.data.metrics[f"oof_{task.metric}"] <= min(single) + 1e-9
+    # for the MLflow UI: the data as dataset inputs, its row in words, the current marker
+    inputs = {i.dataset.name: i.dataset.digest for i in run.inputs.dataset_inputs}
+    assert set(inputs) == {"penguins", "penguins-holdout"}
+    assert inputs["penguins"] == data.data_fingerprint[:8]
+    note = tags["mlflow.note.content"]
+    assert note.startswith("ensemble (") and f"log_loss {results[-1].cv_mean:.4f} ± " in note
+    assert ", blend\n\nData: penguins, 275 training rows and 69 holdout rows, 6 features" in note
+    assert tags["harness.current"] == "true"
 
 
 def test_the_leaderboard_shows_the_ensemble_with_its_weights_and_submit_can_pick_it(penguins):
@@ -309,7 +317,7 @@ def test_on_breast_cancer_the_ensemble_has_no_baseline_and_probabilities_as_good
     assert run.data.metrics["cv_log_loss_mean"] <= 1.10 * min(losses.values()), (members, losses)
 
 
-def test_an_ensemble_whose_member_was_tuned_again_is_stale_and_the_run_says_so(cli):
+def test_an_ensemble_whose_member_was_tuned_again_is_stale_and_the_run_says_so(cli, store):
     common = ("--trials", "1", "--folds", "3", "--jobs", "1")
     first = cli("run", "penguins", "-m", "linear", "-m", "naive_bayes", *common)
     assert first.code == 0, first.err
@@ -325,3 +333,20 @@ def test_an_ensemble_whose_member_was_tuned_again_is_stale_and_the_run_says_so(c
     rows = {row["model"]: row for row in json.loads(board.out)}
     assert rows["ensemble"]["status"] == "stale" and rows["ensemble"]["rank"] is None
     assert rows["naive_bayes"]["rank"] is not None and rows["linear"]["rank"] is not None
+    # the MLflow UI's filter of current runs shows the same rows: the member's new study run
+    # supersedes its first one, and the (stale) ensemble stays the board's
+    client = MlflowClient(tracking_uri=store.tracking_uri)
+    experiment_id = client.get_experiment_by_name("penguins").experiment_id
+    studies = client.search_runs(
+        [experiment_id],
+        f"tags.`harness.kind` = 'study' and tags.`harness.model` = '{member}'",
+        order_by=["attributes.start_time DESC"],
+    )
+    assert [r.data.tags["harness.current"] for r in studies] == ["true", "false"]
+    current = client.search_runs([experiment_id], "tags.`harness.current` = 'true'")
+    assert {r.info.run_id for r in current} == {row["run_id"] for row in rows.values()} | {
+        r.info.run_id for r in current if r.data.tags["harness.kind"] == "leaderboard"
+    }
+    assert sorted(r.data.tags["harness.kind"] for r in current) == [
+        "ensemble", "leaderboard", "study", "study",
+    ]  # fmt: skip

@@ -10,6 +10,8 @@ runs under `pytest -m slow`.
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import optuna
 import pandas as pd
@@ -186,6 +188,10 @@ def test_keras_mlp_embeds_the_categoricals_of_penguins_and_reproduces_its_valida
     seen = estimator.fit_info_["val_loss"]
     assert _validation_log_loss(estimator, data.X, data.y) == pytest.approx(seen, rel=1e-4)
     assert seen < np.log(3)  # better than the uniform guess over three species
+    # Its embeddings are built-in layers (once Lambdas over closures, which did not unpickle):
+    # the fitted network pickles and predicts the same, as a logged model needs.
+    loaded = pickle.loads(pickle.dumps(estimator))
+    assert np.array_equal(loaded.predict_proba(data.X), estimator.predict_proba(data.X))
 
 
 @pytest.mark.parametrize("name", ["keras_text", "keras_transformer"])

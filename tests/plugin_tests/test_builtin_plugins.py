@@ -31,13 +31,6 @@ SLOW = {"keras_cnn", "keras_transfer", "keras_text", "keras_transformer"}
 # The ResNet subclasses the MLP (its heads and its fit are the MLP's): the MLP checks both kinds
 # of head in the default run, the ResNet its own body on one, and on regression under `slow`.
 NETWORK_PROBLEMS = {"keras_mlp": ("binary", "regression"), "keras_resnet": ("binary",)}
-# A known bug, kept visible: nothing in harness pickles a fitted estimator (workers are forked),
-# but a user's pickle of a fitted MLP fails once the task has categoricals (ames, not
-# breast_cancer), whose embedding layers are Keras Lambdas over closures.
-UNPICKLABLE = (
-    "a fitted keras_mlp with categorical columns does not unpickle: Keras cannot rebuild its "
-    "Lambda embedding layers (models/keras_mlp.py)"
-)
 
 
 @parametrize_with_checks(
@@ -53,7 +46,6 @@ UNPICKLABLE = (
         }
         for name in registry.models()
     },
-    expected_failed_checks={"keras_mlp": {"check_pickle_round_trip": UNPICKLABLE}},
 )
 def test_model_keeps_the_contract(plugin, check):
     check(plugin)

@@ -155,3 +155,28 @@ def test_the_status_says_which_fits_were_cut_short_at_their_deadline():
     assert status_text(dataclasses.replace(cut, cut_short=0.0)) == "ok: cut short (refit)"
     skipped = dataclasses.replace(ok, status="skipped", reason="its defaults did not finish")
     assert status_text(skipped) == "skipped: its defaults did not finish"
+
+
+def test_long_statuses_become_footnotes_below_the_terminal_table():
+    from harness.results.tables import WRAPS, fit_columns, status_footnotes
+
+    keys = ["rank", "model", "status"]
+    header = ["rank", "model", "status"]
+    cells = [
+        ["1", "xgboost", "ok: cut short (1/5 folds, refit)"],
+        ["2", "linear", "ok"],
+        ["", "random_forest", "skipped: its defaults did not finish within its share of the run's "
+                              "budget"],
+        ["", "catboost", "failed: boom"],  # short enough to stay in its cell
+    ]  # fmt: skip
+    shown, notes = status_footnotes(keys, cells)
+    assert [row[2] for row in shown] == ["ok [1]", "ok", "skipped [2]", "failed: boom"]
+    assert notes == [
+        "[1] xgboost: cut short (1/5 folds, refit)",
+        "[2] random_forest: its defaults did not finish within its share of the run's budget",
+    ]
+    assert cells[0][2].startswith("ok: cut short")  # the board's own cells are left alone
+    # a footnoted status is one line: the column is as wide as its longest cell
+    kept, widths, _, _ = fit_columns(keys, header, shown, 40, wraps=WRAPS - {"status"})
+    assert widths[2] >= len("skipped [2]")
+    assert status_footnotes(["rank", "model"], cells) == (cells, [])

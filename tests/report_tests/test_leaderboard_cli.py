@@ -127,6 +127,18 @@ def test_the_leaderboard_is_logged_as_one_leaderboard_run_per_task_that_study_re
         (("report", "--by", "x"), 2, "--by must be one of cv, holdout"),
         (("explore", "amse"), 1, "Did you mean 'ames'?"),
         (("ui", "--port", "0"), 2, "--port must be between 1 and 65535; got 0."),
+        (("ui", "ames", "--port", "65536"), 2, "--port must be between 1 and 65535; got 65536."),
+        (
+            ("ui", "brest_cancer"),
+            1,
+            "Error: Unknown task 'brest_cancer'. Did you mean 'breast_cancer'? 'harness ui' "
+            "without a task lists every experiment",
+        ),
+        (
+            ("ui", "wa_churn"),
+            1,
+            "Error: No runs of task 'wa_churn' in the MLflow store 'sqlite:///",
+        ),
     ],
 )
 def test_bad_input_to_the_reporting_commands_is_refused(board_cli, args, code, message):
@@ -162,6 +174,20 @@ def test_a_task_made_from_the_users_own_csv_has_a_leaderboard_and_a_report(cli, 
     rows = json.loads(cli("leaderboard", "flowers", "-f", "json").out)
     assert [r["model"] for r in rows] == ["linear", "dummy"] and rows[1]["not_worse"] is False
     assert "Unknown task 'flowrs'" in cli("leaderboard", "flowrs").err
+    ui = cli("ui", "flowrs")  # the closest task of the store, not only of the registry
+    assert ui.code == 1 and "Unknown task 'flowrs'. Did you mean 'flowers'?" in ui.err
+    # its runs name the user's file as their data's source (MLflow's local dataset source)
+    client = MlflowClient(tracking_uri=store.tracking_uri)
+    experiment_id = client.get_experiment_by_name("flowers").experiment_id
+    (linear,) = client.search_runs(
+        [experiment_id], "tags.`harness.model` = 'linear' and tags.`harness.kind` = 'study'"
+    )
+    path = str((store.root / "flowers.csv").resolve())
+    sources = {(i.dataset.source_type, i.dataset.source) for i in linear.inputs.dataset_inputs}
+    assert sources == {("local", json.dumps({"uri": path}))}
+    assert linear.data.tags["mlflow.note.content"].endswith(
+        f"Data: flowers, 120 training rows and 30 holdout rows, 4 features; source: {path}."
+    )
     report = cli("report", "flowers", "--out", "rep", "--no-log")
     assert report.code == 0, report.err
     assert "Task: flowers" in (store.root / "rep" / "report.html").read_text()

@@ -308,6 +308,7 @@ def test_the_task_section_hands_the_baselines_and_one_order_to_every_task_plot(m
         monkeypatch.setattr(plots, name, spy(name))
     monkeypatch.setattr(report, "trial_curves", lambda tracker, board: _curves(["linear", "dummy"]))
     monkeypatch.setattr(report, "holdout_predictions", lambda tracker, run_id: None)
+    monkeypatch.setattr(report, "_importance_figures", lambda *args, **kwargs: [])
     section = report.task_section(None, board, log=False)
     assert [f.name for f in section.figures] == [
         "cv_bars",

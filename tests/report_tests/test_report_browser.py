@@ -46,9 +46,15 @@ def test_the_report_renders_in_chromium_with_every_image_and_no_console_error(
         assert needed in text, needed
 
     rendered = render(page)
+    # the leader's permutation importance: drawn, or a note when it would take over 30 s here
+    drawn = len(list((out / "img").glob("*_importance.png")))
+    assert (
+        drawn + len(re.findall(r"Feature importance of \w+: not drawn, it would take", text)) == 3
+    )
+    assert drawn >= 2  # breast_cancer's and penguins' 30 and 7 columns take seconds
     # per task: bars, strips, CV vs holdout, anytime, 2 best models' plots (no CD diagram: three
-    # tasks are too few for the Friedman test)
-    assert rendered.images == 3 * 4 + 2 * 2 + 2 * 2 + 2 * 1
+    # tasks are too few for the Friedman test), and the importance drawn
+    assert rendered.images == 3 * 4 + 2 * 2 + 2 * 2 + 2 * 1 + drawn
     assert rendered.broken == [] and rendered.errors == [] and rendered.console == []
 
     twin = (out / "report.md").read_text()

@@ -8,6 +8,7 @@ Everything here runs before any store is touched, so a refused command writes no
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,6 +103,8 @@ class LocalTask:
         submission: How to write the submission (None without a test part).
         findings: Health warnings found while loading (id-like, constant, empty, test columns).
         notes: One line per decision that was inferred rather than given.
+        options: The command-line settings given (`Options` fields that were set), so a reader
+            of the run can load the same task again (`harness importance` rebuilds its holdout).
     """
 
     task: Task
@@ -110,6 +113,7 @@ class LocalTask:
     submission: SubmissionFormat | None = None
     findings: tuple[Finding, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 def looks_like_path(argument: str, known_tasks: set[str] | None = None) -> bool:
@@ -151,6 +155,11 @@ class Builder:
             elif value is not None:
                 self.settings[item.name] = value
         self.findings: list[Finding] = []
+        self.given = {
+            item.name: list(value) if isinstance(value, tuple) else value
+            for item in fields(options)
+            if (value := getattr(options, item.name)) not in (None, ())
+        }
         if self.config_path:
             self.notes.insert(0, f"settings from '{self.config_path}'")
 
@@ -240,4 +249,5 @@ def local_task(
         submission=submission,
         findings=tuple(b.findings),
         notes=tuple(b.notes),
+        options=dict(b.given),
     )
