@@ -151,6 +151,15 @@ def run(
         "models averaged, no refit) or 'refit' (one more fit on the whole training part). "
         "Default: bag, refit on time-ordered tasks.",
     ),
+    portfolio: str = typer.Option(
+        None,
+        "--portfolio",
+        help="A portfolio file: configurations each study tries right after its defaults "
+        "(default: the one shipped, built on the catalog; see docs/PRESETS.md).",
+    ),
+    no_portfolio: bool = typer.Option(
+        False, "--no-portfolio", help="Try no portfolio: the defaults, then the sampler."
+    ),
     log_models: bool = typer.Option(
         True,
         "--log-models/--no-log-models",
@@ -204,6 +213,8 @@ def run(
     from harness.run import schedule
     from harness.store.urls import mask, resolve_stores
 
+    if portfolio and no_portfolio:
+        raise UsageError("--portfolio and --no-portfolio exclude each other; give one of them.")
     config = run_config.RunConfig(  # the run's policy (defaults, presets) is RunConfig's
         task=task,
         models=tuple(model or ()),
@@ -221,6 +232,7 @@ def run(
         ensemble=ensemble,
         preset=preset,
         final=final,
+        portfolio=None if no_portfolio else (portfolio or run_config.SHIPPED_PORTFOLIO),
         log_models=log_models,
     )
     options = Options(

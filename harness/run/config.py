@@ -31,6 +31,7 @@ __all__ = [
     "MAX_REPEATS",
     "MAX_TRIALS",
     "MEMORY_SHARE",
+    "SHIPPED_PORTFOLIO",
     "STATUSES",
     "Reporter",
     "RunConfig",
@@ -45,6 +46,7 @@ BUDGET_MAX_TRIALS = 100_000  # with --budget and no --trials, time is the only l
 # before the first trial: larger values would hang the start (and could not finish anyway).
 MAX_TRIALS = BUDGET_MAX_TRIALS
 MAX_REPEATS = 100
+SHIPPED_PORTFOLIO = "shipped"  # RunConfig.portfolio: the package's portfolio
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,9 @@ class RunConfig:
             models, their predictions averaged: no refit) or "refit" (the best configuration
             fitted once more on the whole training part). None: a bag, except on time-ordered
             tasks, whose fold models never saw the latest rows (`final_for`).
+        portfolio: Configurations each study tries right after its defaults
+            (`harness.tuning.portfolio`): "shipped" (the package's, built on the catalog), a
+            portfolio file's path, or None for none (`--no-portfolio`).
         log_models: Log each ok study's final model (and the ensemble's blend) as an MLflow
             logged model that `harness predict` and `mlflow.pyfunc.load_model` load
             (`harness.results.models`); False (`--no-log-models`) saves its seconds and disk.
@@ -103,6 +108,7 @@ class RunConfig:
     ensemble: bool | None = None
     preset: str | None = None
     final: str | None = None
+    portfolio: str | None = SHIPPED_PORTFOLIO
     log_models: bool = True
 
     def __post_init__(self) -> None:
@@ -145,7 +151,17 @@ class RunConfig:
             return self.final
         return "refit" if ordered else "bag"
 
+    def portfolio_file(self):
+        """The portfolio the studies use (`harness.tuning.portfolio.Portfolio`), or None."""
+        from harness.tuning.portfolio import load_portfolio
+
+        if self.portfolio is None:
+            return None
+        return load_portfolio(None if self.portfolio == SHIPPED_PORTFOLIO else self.portfolio)
+
     def _check(self) -> None:
+        if self.portfolio not in (None, SHIPPED_PORTFOLIO):
+            self.portfolio_file()  # a missing or malformed file is refused before any work
         if self.final is not None and self.final not in FINALS:
             raise UsageError(f"--final must be bag or refit, got {self.final!r}.")
         if self.trials < 1:

@@ -31,7 +31,7 @@ from harness.store import schema
 from harness.store.tracker import Tracker
 from harness.tuning import attrs as tuning_attrs
 from harness.tuning import objective as tuning_objective
-from harness.tuning import pruning, slots, studies
+from harness.tuning import portfolio, pruning, slots, studies
 
 __all__ = [
     "BAG_MEMORY_SHARE",
@@ -176,6 +176,8 @@ class StudyRun:
         )
         # The final model: the best trial's fold models (kept by the worker) or a refit.
         self.final = config.final_for(data.ordered)
+        # Configurations that did well across the catalog: trials 1..n, after the defaults.
+        self.queued = portfolio.for_study(model, spec, config.portfolio_file())
         self.log_models = config.log_models  # the final model as an MLflow logged model
         bag_memory = config.memory_limit * BAG_MEMORY_SHARE if config.memory_limit else None
         context = jobs.StudyContext(model, data, spec, task.metrics, config.seed, bag_memory)
@@ -216,7 +218,9 @@ class StudyRun:
             fresh=self.config.fresh,
         )
         self.tags[schema.STUDY_UID] = self.study.user_attrs[tuning_attrs.UID_ATTR]
-        self.run_id = self._open_run({**self.tags, schema.STATUS: "running"})
+        self.run_id = self._open_run(
+            {**self.tags, schema.STATUS: "running", schema.PORTFOLIO: self._portfolio_note()}
+        )
         done = studies.done_trials(self.study)
         logged = self._logged_trials()
         for trial in done:  # trials finished by an earlier, interrupted run but never logged
@@ -399,7 +403,8 @@ class StudyRun:
         finished = len(studies.done_trials(study))
         if finished >= target or (deadline is not None and time.monotonic() >= deadline):
             return finished
-        slots.ensure_slots(study, target, self.model.defaults)  # the shared queue
+        queued = self.queued.configurations
+        slots.ensure_slots(study, target, self.model.defaults, queued)  # the shared queue
         study.sampler = studies.make_sampler(self.config.seed + self.sampler_offset, finished)
         study.pruner = pruning.make_pruner()
         objective = tuning_objective.make_objective(
@@ -450,11 +455,19 @@ class StudyRun:
             )
             now_finished = len(studies.done_trials(study))
             if now_finished == finished and not slots.await_slots(
-                study, target, self.model.defaults, deadline
+                study, target, self.model.defaults, deadline, portfolio=queued
             ):  # nothing counted, and no slot left to run or to wait for (other processes)
                 break
             finished = now_finished
         return finished
+
+    def _portfolio_note(self) -> str:
+        """The study run's `harness.portfolio` tag: what was queued after the defaults."""
+        queued = self.queued
+        if not queued.source:
+            return "none"
+        note = f"{len(queued.configurations)} configurations from {queued.source}"
+        return "; ".join([note, *queued.notes])
 
     def _keep_oof(self, trial: Any, value: float, scores: protocol_cv.FoldScores) -> None:
         """Objective hook: keep the OOF predictions of the best trial run in this process."""

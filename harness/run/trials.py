@@ -41,6 +41,8 @@ def trial_payload(trial: Any, metrics: tuple[str, ...]) -> dict:
     tags = {schema.KIND: schema.KIND_TRIAL, schema.TRIAL: trial.number, schema.STATUS: status}
     if attrs.get(tuning_attrs.DEFAULT_ATTR):
         tags[schema.DEFAULT_CONFIG] = "true"
+    if attrs.get(tuning_attrs.PORTFOLIO_ATTR):
+        tags[schema.PORTFOLIO_CONFIG] = attrs[tuning_attrs.PORTFOLIO_ATTR]
     if tuning_attrs.ERROR_ATTR in attrs:
         tags[schema.ERROR] = attrs[tuning_attrs.ERROR_ATTR]
     return {"metrics": summary, "series": series, "tags": tags, "status": status}

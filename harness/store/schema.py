@@ -23,6 +23,8 @@ __all__ = [
     "DATA_CONTEXT",
     "DATA_FINGERPRINT",
     "DEFAULT_CONFIG",
+    "PORTFOLIO",
+    "PORTFOLIO_CONFIG",
     "DEVICE",
     "DIRECTION",
     "ENSEMBLE_CANDIDATES",
@@ -128,6 +130,8 @@ CURRENT = TAG + "current"  # true on the run the board shows for its model, fals
 CV = TAG + "cv"  # the folds' scheme (kfold, stratified, group, time)
 DATA_FINGERPRINT = TAG + "data_fingerprint"  # digest of the data
 DEFAULT_CONFIG = TAG + "default_config"  # a trial of the model's defaults
+PORTFOLIO_CONFIG = TAG + "portfolio_config"  # n: a trial of the portfolio's n-th configuration
+PORTFOLIO = TAG + "portfolio"  # a study: the configurations queued after its defaults, and from
 DEVICE = TAG + "device"  # cpu or cuda
 DIRECTION = TAG + "direction"  # maximize or minimize
 ENSEMBLE_CANDIDATES = TAG + "ensemble_candidates"  # the studies an ensemble chose from

@@ -14,6 +14,7 @@ __all__ = [
     "FOLDS_FINGERPRINT_ATTR",
     "HOST_ATTR",
     "PID_ATTR",
+    "PORTFOLIO_ATTR",
     "QUEUED_ATTR",
     "RESULT_ATTR",
     "SEED_ATTR",
@@ -28,6 +29,7 @@ __all__ = [
 
 DEFAULT_ATTR = "harness.default"
 SLOT_ATTR = "harness.slot"  # the queue slot a trial fills (see ensure_slots)
+PORTFOLIO_ATTR = "harness.portfolio"  # n: the trial is the portfolio's n-th configuration
 SURPLUS_ATTR = "harness.surplus"  # a trial beyond the queue, or a second trial for a filled slot
 SLOTTED_ATTR = "harness.slotted"  # study attribute: its trials come from numbered slots
 HOST_ATTR, PID_ATTR = "harness.host", "harness.pid"  # the process running a trial

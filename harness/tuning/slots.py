@@ -7,6 +7,7 @@ import socket
 import time
 import warnings
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 from harness.tuning.attrs import (
@@ -14,6 +15,7 @@ from harness.tuning.attrs import (
     DEFAULT_ATTR,
     HOST_ATTR,
     PID_ATTR,
+    PORTFOLIO_ATTR,
     QUEUED_ATTR,
     SLOT_ATTR,
     SLOTTED_ATTR,
@@ -42,12 +44,15 @@ class SurplusTrial(Exception):
     without an error, so it never counts and is never logged."""
 
 
-def ensure_slots(study: Any, target: int, defaults: dict) -> None:
+def ensure_slots(
+    study: Any, target: int, defaults: dict, portfolio: Sequence[dict] = ()
+) -> None:
     """Make the study's queue hold one trial for each of its `target` numbered slots.
 
     The queue is Optuna's own: WAITING trials made by `enqueue_trial`, which `study.ask` pops
-    atomically (one process wins each). Slot 0 carries the model's defaults; the others are
-    sampled when popped. A slot is filled while a trial for it waits, runs, or is done; the
+    atomically (one process wins each). Slot 0 carries the model's defaults, slots 1..n the
+    `portfolio`'s configurations (`harness.tuning.portfolio`); the others are sampled when
+    popped. A slot is filled while a trial for it waits, runs, or is done; the
     trials of dead processes on this machine are failed first, so their slots are queued again
     at once (those of other machines after Optuna's heartbeat grace period). Any process may
     call this at any time: a slot queued twice by two processes at the same moment is run once
@@ -81,6 +86,10 @@ def ensure_slots(study: Any, target: int, defaults: dict) -> None:
             continue
         if slot == 0 and not defaults_done:
             study.enqueue_trial(dict(defaults), user_attrs={SLOT_ATTR: 0, DEFAULT_ATTR: True})
+        elif 0 < slot <= len(portfolio):
+            study.enqueue_trial(
+                dict(portfolio[slot - 1]), user_attrs={SLOT_ATTR: slot, PORTFOLIO_ATTR: slot}
+            )
         else:
             study.enqueue_trial({}, user_attrs={SLOT_ATTR: slot})
     if QUEUED_ATTR not in study.user_attrs:
@@ -205,7 +214,12 @@ def reap_dead_trials(study: Any) -> int:
 
 
 def await_slots(
-    study: Any, target: int, defaults: dict, deadline: float | None, poll: float = 1.0
+    study: Any,
+    target: int,
+    defaults: dict,
+    deadline: float | None,
+    poll: float = 1.0,
+    portfolio: Sequence[dict] = (),
 ) -> bool:
     """Wait until the study has a queued slot to run (True) or needs none (False).
 
@@ -216,7 +230,7 @@ def await_slots(
     from optuna.trial import TrialState
 
     while True:
-        ensure_slots(study, target, defaults)
+        ensure_slots(study, target, defaults, portfolio)
         if len(done_trials(study)) >= target:
             return False
         if study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
