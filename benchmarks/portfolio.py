@@ -243,12 +243,15 @@ def tabular_tasks() -> list[str]:
     return sorted(n for n, t in registry.tasks().items() if t.modality == "tabular")
 
 
-def read_scores(path: Path | None = None) -> list[dict]:
+def read_scores(path: Path | None = None, candidates: int | None = None) -> list[dict]:
+    """The rows of `scores.csv`, of the first `candidates` candidates only when given (those
+    an unfinished build scored on every task)."""
     path = path or SCORES
     if not path.exists():
         return []
     with open(path, newline="") as file:
-        return list(csv.DictReader(file))
+        rows = list(csv.DictReader(file))
+    return [r for r in rows if candidates is None or int(r["config"]) < candidates]
 
 
 # --- 2. choose ------------------------------------------------------------------------------
@@ -342,7 +345,7 @@ def portfolio_file(
 
 
 def choose(args: argparse.Namespace) -> None:
-    rows = read_scores()
+    rows = read_scores(candidates=args.candidates)
     if not rows:
         sys.exit(f"No scores in {SCORES}: run 'python benchmarks/portfolio.py evaluate' first.")
     drawn = json.loads(CANDIDATES.read_text())
@@ -350,11 +353,12 @@ def choose(args: argparse.Namespace) -> None:
     tasks = sorted({r["task"] for r in rows} - set(args.exclude))
     about = {
         "built_with": "python benchmarks/portfolio.py choose"
+        + (f" --candidates {args.candidates}" if args.candidates else "")
         + (f" --exclude {' '.join(args.exclude)}" if args.exclude else ""),
         "scores": str(SCORES.relative_to(HERE.parent)) if SCORES.is_relative_to(HERE.parent)
         else str(SCORES),
         "tasks": tasks,
-        "candidates": {m: len(c) for m, c in drawn.items()},
+        "candidates": {m: min(len(c), args.candidates or len(c)) for m, c in drawn.items()},
         "settings": _settings(rows),
     }
     out = Path(args.out) if args.out else SHIPPED
@@ -390,7 +394,7 @@ def _best_within(order: Sequence[int], scaled: dict[int, float], secs: dict[int,
 
 
 def compare(args: argparse.Namespace) -> None:
-    rows = read_scores()
+    rows = read_scores(candidates=args.candidates)
     if not rows:
         sys.exit(f"No scores in {SCORES}: run 'python benchmarks/portfolio.py evaluate' first.")
     drawn = json.loads(CANDIDATES.read_text())
@@ -476,9 +480,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     ch.add_argument("--size", type=int, default=SIZE)
     ch.add_argument("--exclude", nargs="*", default=[], help="tasks to leave out")
     ch.add_argument("--out", default=None, help=f"default: {SHIPPED}")
+    ch.add_argument("--candidates", type=int, default=None, help="use the first N only")
     co = steps.add_parser("compare", help="leave one task out: portfolio vs random start")
     co.add_argument("--size", type=int, default=SIZE)
     co.add_argument("--orders", type=int, default=50, help="random orders averaged")
+    co.add_argument("--candidates", type=int, default=None, help="use the first N only")
     args = parser.parse_args(argv)
     if args.folder:
         FOLDER = Path(args.folder).resolve()
