@@ -92,12 +92,17 @@ def test_bad_input_is_refused_with_its_message(trained, args, code, message):
     assert message in " ".join(result.err.split())
 
 
-def test_a_run_without_logged_models_and_an_image_task_are_refused(cli, store):
+def test_a_run_without_logged_models_is_refused(cli, store):
     plain = cli("run", "penguins", "-m", "linear", "--trials", "1", "--no-log-models")
     assert plain.code == 0, plain.err
     result = cli("importance", "penguins")
     assert result.code == 1
     assert "has no logged model" in result.err and "without --no-log-models" in result.err
+    assert not cli("importance", "nosuchtask").code == 0
+
+
+@pytest.mark.slow  # a digits run for one message
+def test_an_image_task_is_refused(cli, store):
     images = cli("run", "digits", "-m", "dummy", "--trials", "1", "--no-ensemble")
     assert images.code == 0, images.err
     result = cli("importance", "digits")
@@ -105,4 +110,3 @@ def test_a_run_without_logged_models_and_an_image_task_are_refused(cli, store):
     assert "Task 'digits' is an image task: permutation importance shuffles feature " in (
         " ".join(result.err.split())
     )
-    assert not cli("importance", "nosuchtask").code == 0

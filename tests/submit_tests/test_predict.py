@@ -269,6 +269,7 @@ def test_every_bad_input_is_refused_with_its_reason_and_writes_nothing(penguins)
     assert len(pd.read_csv(out)) == len(good)
 
 
+@pytest.mark.slow  # a digits run for one message (tests/report_tests covers image refusals)
 def test_an_image_task_is_refused_with_what_to_do_instead(tmp_path):
     store = Store(tmp_path)
     ran = run_cli("run", "digits", "-m", "dummy", "--trials", "1", cwd=store.root)
